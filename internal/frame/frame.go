@@ -22,6 +22,10 @@ type Frame struct {
 	// read by the encoder.
 	Out []float32
 
+	// Aux is scratch space the temporal stage keeps with the frame (its
+	// optical flow and confidence), nil when temporal consistency is off.
+	Aux []float32
+
 	// Index is the frame's 0-based position in output order.
 	Index int
 	// PTS is the presentation timestamp in the input video stream's time base.
@@ -63,6 +67,19 @@ func NewPool(n, w, h int) *Pool {
 		p.free <- New(w, h)
 	}
 	return p
+}
+
+// EachFrame calls fn on every frame; only before the pool is in use.
+func (p *Pool) EachFrame(fn func(*Frame)) {
+	fs := make([]*Frame, 0, p.size)
+	for i := 0; i < p.size; i++ {
+		f := <-p.free
+		fn(f)
+		fs = append(fs, f)
+	}
+	for _, f := range fs {
+		p.free <- f
+	}
 }
 
 // Size is the number of frames the pool owns.

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+type chunkFlags struct {
+	plan   string
+	chunk  int
+	outDir string
+}
+
+var chunkOpts = map[*cobra.Command]*chunkFlags{}
+
+func addChunkFlags(c *cobra.Command) {
+	cf := &chunkFlags{chunk: -1}
+	c.Flags().StringVar(&cf.plan, "plan", "", "render one chunk of this farm plan")
+	c.Flags().IntVar(&cf.chunk, "chunk", -1, "chunk index (with --plan)")
+	c.Flags().StringVar(&cf.outDir, "out-dir", "", "folder for the chunk file (default: beside the plan)")
+	chunkOpts[c] = cf
+}
+
+func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {
+	cf := chunkOpts[cmd]
+	if cf != nil && cf.plan != "" {
+		return usagef("--plan: farm rendering is not available yet")
+	}
+	if len(args) != 2 {
+		return usagef("render needs INPUT and OUTPUT (or --plan and --chunk)")
+	}
+	return renderCmd(cmd.Context(), ro, args[0], args[1], stdout, stderr)
+}
+
+func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {}

@@ -1,0 +1,104 @@
+// Command vidnst applies neural style transfer to video:
+//
+//	vidnst in.mp4 out.mp4 --style candy
+//
+// See README.md for the flags and subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks a command-line mistake (exit 2).
+var errUsage = errors.New("usage")
+
+// run executes one vidnst command line and returns the exit code: 0 on
+// success, 1 on failure, 2 for bad usage, 130 when interrupted.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	msg := err.Error()
+	// One line: the first line of the error.
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "vidnst: interrupted; nothing was written")
+		return 130
+	case errors.Is(err, errUsage) || isCobraUsage(err):
+		fmt.Fprintf(stderr, "vidnst: %s\n", strings.TrimPrefix(msg, "usage: "))
+		return 2
+	}
+	fmt.Fprintf(stderr, "vidnst: %s\n", msg)
+	return 1
+}
+
+func isCobraUsage(err error) bool {
+	m := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "unknown command", "required flag"} {
+		if strings.Contains(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func usagef(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	ro := defaultRenderOpts()
+	root := &cobra.Command{
+		Use:   "vidnst INPUT OUTPUT --style NAME|FILE.onnx",
+		Short: "Neural style transfer for video",
+		Long: `vidnst stylizes every frame of a video with a feed-forward ONNX style network,
+keeps the output temporally stable with optical flow, and writes a file with
+the input's audio, timing, orientation and colour.`,
+		Args:          cobra.ExactArgs(2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return renderCmd(cmd.Context(), ro, args[0], args[1], stdout, stderr)
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	ro.addFlags(root)
+
+	renderSub := &cobra.Command{
+		Use:   "render INPUT OUTPUT --style NAME | render --plan plan.json --chunk I",
+		Short: "Stylize a video (same as the root command), or one chunk of a farm plan",
+		Args:  cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return renderSubCmd(cmd, ro, args, stdout, stderr)
+		},
+	}
+	ro.addFlags(renderSub)
+	addChunkFlags(renderSub)
+	root.AddCommand(renderSub, newModelsCmd(stdout, stderr))
+	addExtraCommands(root, stdout, stderr)
+	return root
+}

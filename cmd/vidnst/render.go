@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/pipeline"
+	"github.com/vidnst/vidnst/stylize"
+)
+
+// renderOpts are the render flags; built from flags so tests can fill them
+// directly.
+type renderOpts struct {
+	style      string
+	modelsDir  string
+	maxSide    int
+	width      int
+	height     int
+	outputSize string // input | processing
+
+	codec, preset, pixFmt string
+	crf                   int
+	audio                 string
+	force                 bool
+
+	ortLib  string
+	threads int
+	device  string
+	batch   int
+	fp16    bool
+
+	quiet    bool
+	progress string
+
+	temporal       string
+	temporalWeight float64
+	flowPreset     string
+
+	start, end, duration, frames string
+
+	strength      float64
+	preserveColor bool
+}
+
+func defaultRenderOpts() *renderOpts {
+	return &renderOpts{
+		outputSize:     "input",
+		crf:            -1,
+		audio:          "copy",
+		device:         "cpu",
+		batch:          1,
+		progress:       "auto",
+		temporal:       defaultTemporal,
+		temporalWeight: defaultTemporalWeight,
+		flowPreset:     "fast",
+		strength:       1,
+	}
+}
+
+func (o *renderOpts) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&o.style, "style", "s", o.style, "style model: a name (NAME.onnx in --models-dir, $VIDNST_MODEL_DIR or ~/.cache/vidnst/models) or a .onnx path")
+	f.StringVar(&o.modelsDir, "models-dir", o.modelsDir, "folder of style models (default $VIDNST_MODEL_DIR)")
+	f.IntVar(&o.maxSide, "max-side", o.maxSide, "run the network with the longer side at most N pixels (default: the input size)")
+	f.IntVar(&o.width, "width", o.width, "network width (height follows the aspect ratio unless --height is given)")
+	f.IntVar(&o.height, "height", o.height, "network height")
+	f.StringVar(&o.outputSize, "output-size", o.outputSize, "output size: input (upscale back to the input's size) or processing")
+	f.StringVar(&o.codec, "codec", o.codec, "video encoder (default libx264; libvpx-vp9 for .webm)")
+	f.IntVar(&o.crf, "crf", o.crf, "constant rate factor (default 18 for x264/x265, 32 for VP9)")
+	f.StringVar(&o.preset, "preset", o.preset, "encoder preset (default medium for x264/x265)")
+	f.StringVar(&o.pixFmt, "pix-fmt", o.pixFmt, "output pixel format (default yuv420p)")
+	f.StringVar(&o.audio, "audio", o.audio, "audio: copy (transcode if the container cannot hold it), none, aac or opus")
+	f.BoolVarP(&o.force, "force", "y", o.force, "overwrite OUTPUT if it exists")
+	f.StringVar(&o.ortLib, "ort-lib", o.ortLib, "path of libonnxruntime.so (overrides $ONNXRUNTIME_SHARED_LIBRARY_PATH)")
+	f.IntVar(&o.threads, "threads", o.threads, "inference threads (0 = all cores)")
+	f.StringVar(&o.device, "device", o.device, "inference device: cpu, cuda[:N] or auto")
+	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call")
+	f.BoolVar(&o.fp16, "fp16", o.fp16, "use the fp16 variant of a named style (fp16/NAME-fp16.onnx) when present")
+	f.BoolVarP(&o.quiet, "quiet", "q", o.quiet, "print only errors")
+	f.StringVar(&o.progress, "progress", o.progress, "progress display: auto, bar, lines, json or none")
+	f.StringVar(&o.temporal, "temporal", o.temporal, "temporal consistency: off, blend or gradient")
+	f.Float64Var(&o.temporalWeight, "temporal-weight", o.temporalWeight, "how strongly the warped previous output is kept (0..1)")
+	f.StringVar(&o.flowPreset, "flow-preset", o.flowPreset, "optical flow preset: fast or medium")
+	f.StringVar(&o.start, "start", o.start, "first frame to render: seconds, hh:mm:ss.mmm, or Nf for frame N")
+	f.StringVar(&o.end, "end", o.end, "render up to (not including) this time or frame")
+	f.StringVar(&o.duration, "duration", o.duration, "render this long (seconds, hh:mm:ss.mmm, or Nf frames)")
+	f.StringVar(&o.frames, "frames", o.frames, "inclusive 0-based frame range A-B")
+	f.Float64Var(&o.strength, "strength", o.strength, "blend of the stylized and original frame (1 = full style)")
+	f.BoolVar(&o.preserveColor, "preserve-color", o.preserveColor, "keep the input's colours, take luminance from the style")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// sameFile reports whether a and b are the same file (symlinks followed).
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	if err1 == nil && err2 == nil {
+		return os.SameFile(sa, sb)
+	}
+	ra, err1 := filepath.Abs(a)
+	rb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+// job is everything one render needs, resolved from the flags.
+type job struct {
+	o        *renderOpts
+	in, out  string
+	model    string
+	info     *decode.Info
+	w, h     int // processing size
+	ow, oh   int // output size
+	rng      frameRange
+	warmUp   int // frames rendered before the range and not written
+	rebase   bool
+	gop      int
+	progress *pipeline.Reporter
+}
+
+// prepare checks everything that can be checked before any work: paths,
+// model, input, sizes. Nothing is written.
+func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
+	if sameFile(in, out) {
+		return nil, fmt.Errorf("output %s is the input file", out)
+	}
+	if o.outputSize != "input" && o.outputSize != "processing" {
+		return nil, usagef("--output-size %q: want input or processing", o.outputSize)
+	}
+	if o.strength < 0 || o.strength > 1 {
+		return nil, usagef("--strength %g: want 0..1", o.strength)
+	}
+	if o.batch < 1 {
+		return nil, usagef("--batch %d: want at least 1", o.batch)
+	}
+	if _, err := pipeline.ParseProgress(o.progress, false); err != nil {
+		return nil, usagef("%v", err)
+	}
+	switch o.audio {
+	case "copy", "none", "aac", "opus":
+	default:
+		return nil, usagef("--audio %q: want copy, none, aac or opus", o.audio)
+	}
+	if st, err := os.Stat(out); err == nil {
+		if st.IsDir() {
+			return nil, fmt.Errorf("output %s is a directory", out)
+		}
+		if !o.force {
+			return nil, fmt.Errorf("output %s exists (use -y/--force to overwrite)", out)
+		}
+	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("output folder %s does not exist", filepath.Dir(out))
+	}
+	if err := checkWritable(filepath.Dir(out)); err != nil {
+		return nil, err
+	}
+	model, err := models.Resolve(o.style, models.Dirs(o.modelsDir))
+	if err != nil {
+		return nil, err
+	}
+	if o.fp16 && !models.IsPath(o.style) {
+		if p, ok := models.FP16(model); ok {
+			model = p
+		}
+	}
+	info, err := decode.Probe(in)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{o: o, in: in, out: out, model: model, info: info}
+	j.w, j.h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, o.maxSide, o.width, o.height)
+	j.ow, j.oh = info.DisplayWidth, info.DisplayHeight
+	if o.outputSize == "processing" {
+		j.ow, j.oh = j.w, j.h
+	}
+	if j.rng, err = resolveRange(o, in, info); err != nil {
+		return nil, err
+	}
+	j.rebase = j.rng.first > 0
+	return j, nil
+}
+
+// checkWritable creates and removes a file in dir.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".vidnst-check-*")
+	if err != nil {
+		return fmt.Errorf("output folder %s is not writable", dir)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func renderCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stderr io.Writer) error {
+	j, err := prepare(o, in, out, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := j.run(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		fmt.Fprintf(stdout, "vidnst: %d frames in %s (%.2f fps) -> %s\n", st.frames, st.elapsed.Round(time.Millisecond), st.fps(), out)
+	}
+	return nil
+}
+
+type runStats struct {
+	frames  int
+	dropped int
+	elapsed time.Duration
+	device  string
+}
+
+func (s runStats) fps() float64 {
+	if s.elapsed <= 0 {
+		return 0
+	}
+	return float64(s.frames) / s.elapsed.Seconds()
+}
+
+// openStyler loads ONNX Runtime and the model at the processing size.
+func openStyler(o *renderOpts, model string, w, h int, stderr io.Writer) (*stylize.Session, error) {
+	if err := stylize.Init(o.ortLib); err != nil {
+		return nil, err
+	}
+	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: o.batch, Threads: o.threads, Device: o.device})
+	if err != nil {
+		return nil, err
+	}
+	if o.device == "auto" && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
+	}
+	return s, nil
+}
+
+func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
+	var rs runStats
+	o := j.o
+	start := time.Now()
+	sess, err := openStyler(o, j.model, j.w, j.h, stderr)
+	if err != nil {
+		return rs, err
+	}
+	defer sess.Close()
+	rs.device = sess.Device()
+
+	startPTS, endPTS := j.rng.startPTS, j.rng.endPTS
+	if j.warmUp > 0 {
+		startPTS = j.rng.warmPTS
+	}
+	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS})
+	if err != nil {
+		return rs, err
+	}
+	defer r.Close()
+
+	info := j.info
+	eo := encode.Options{
+		Path: j.out, Force: o.force,
+		Codec: o.codec, CRF: o.crf, Preset: o.preset, PixFmt: o.pixFmt, GOP: j.gop,
+		Width: j.ow, Height: j.oh, FrameW: j.w, FrameH: j.h,
+		TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
+		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen,
+		FrameDurationTB: info.FrameDurationTB(),
+		SARNum:          info.SARNum, SARDen: info.SARDen,
+		FullRange: info.FullRange, Matrix: info.Matrix, Primaries: info.Primaries, Transfer: info.Transfer,
+		Input: j.in, Audio: o.audio,
+		EndPTS: endPTS, Rebase: j.rebase,
+	}
+	if j.rebase {
+		eo.StartPTS = j.rng.startPTS
+	}
+	wr, err := encode.Create(eo)
+	if err != nil {
+		return rs, err
+	}
+	defer wr.Close()
+
+	tmp, err := newTemporal(o, j.w, j.h)
+	if err != nil {
+		return rs, err
+	}
+	var styler pipeline.Styler = sess
+	if o.strength < 1 || o.preserveColor {
+		styler = &controlledStyler{Styler: sess, strength: float32(o.strength), preserveColor: o.preserveColor, n: j.w * j.h}
+	}
+	total := j.rng.count(info)
+	mode, _ := pipeline.ParseProgress(o.progress, isTerminal(stderr))
+	if o.quiet {
+		mode = pipeline.ProgressNone
+	}
+	rep := j.progress
+	if rep == nil {
+		rep = pipeline.NewReporter(mode, stderr, total)
+	}
+	cfg := pipeline.Config{
+		Width: j.w, Height: j.h,
+		Source: r, Styler: styler, Sink: wr,
+		Progress: rep.Update,
+	}
+	if tmp != nil {
+		cfg.Temporal = tmp
+		cfg.AuxLen = tmp.AuxLen()
+	}
+	if j.warmUp > 0 {
+		warm := j.warmUp
+		cfg.MarkSkip = func(i int) bool { return i < warm }
+	}
+	st, err := pipeline.Run(ctx, cfg)
+	rep.Finish()
+	if err != nil {
+		return rs, err
+	}
+	if st.Frames == 0 {
+		return rs, fmt.Errorf("%s: no frame decoded in the requested range", j.in)
+	}
+	if err := wr.Finish(); err != nil {
+		return rs, err
+	}
+	rs.frames = st.Frames
+	rs.dropped = r.Dropped()
+	rs.elapsed = time.Since(start)
+	if rs.dropped > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %d corrupt frames could not be decoded and were dropped\n", rs.dropped)
+	}
+	return rs, nil
+}
+
+// runtimeThreads is the default number of inference threads.
+func runtimeThreads() int { return runtime.NumCPU() }
+
+var _ = errors.New
+var _ = strings.TrimSpace

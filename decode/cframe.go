@@ -1,0 +1,42 @@
+package decode
+
+// #cgo pkg-config: libavutil
+// #include <libavutil/frame.h>
+// #include <libavutil/pixdesc.h>
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// plane returns plane i of f (h rows of linesize bytes) without copying. The
+// slice aliases the frame's buffer and is valid until f is unref'd.
+func plane(f *astiav.Frame, i, h int) ([]byte, int) {
+	cf := (*C.AVFrame)(f.UnsafePointer())
+	ls := int(cf.linesize[i])
+	if ls <= 0 || cf.data[i] == nil {
+		return nil, 0
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(cf.data[i])), ls*h), ls
+}
+
+// bestEffortTS is the decoder's best guess of f's presentation time.
+func bestEffortTS(f *astiav.Frame) int64 {
+	return int64((*C.AVFrame)(f.UnsafePointer()).best_effort_timestamp)
+}
+
+// frameDuration is f's duration in its stream's time base (0 if unknown).
+func frameDuration(f *astiav.Frame) int64 {
+	return int64((*C.AVFrame)(f.UnsafePointer()).pkt_duration)
+}
+
+// pixFmtName is the FFmpeg name of a pixel format ("yuv420p").
+func pixFmtName(p astiav.PixelFormat) string {
+	s := C.av_get_pix_fmt_name(int32(p))
+	if s == nil {
+		return "unknown"
+	}
+	return C.GoString(s)
+}

@@ -1,0 +1,688 @@
+// Package decode demuxes and decodes the video stream of a file with FFmpeg
+// (go-astiav) and delivers upright frames at the processing size as planar
+// RGB float32, the layout the style networks take.
+//
+// Colour: the YUV->RGB conversion uses the input's range (limited or full)
+// and matrix (BT.601/BT.709/...); Info reports what was used so the encoder
+// can convert back with the same parameters and tag the output.
+// Orientation: a display matrix (phone videos) is applied, so frames come
+// out upright and Info's DisplayWidth/DisplayHeight are the upright size.
+package decode
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/vidnst/vidnst/internal/frame"
+)
+
+// Errors callers can match with errors.Is.
+var (
+	ErrNotFound     = errors.New("no such file")
+	ErrEmpty        = errors.New("file is empty")
+	ErrNotMedia     = errors.New("not a media file FFmpeg can read")
+	ErrNoVideo      = errors.New("no video stream")
+	ErrNoDecoder    = errors.New("no decoder for the video codec")
+	ErrOutOfRange   = errors.New("range outside the video")
+	errGraphMissing = errors.New("filter missing from this FFmpeg build")
+)
+
+func init() {
+	astiav.SetLogLevel(astiav.LogLevelQuiet)
+}
+
+// Info describes an input's video stream.
+type Info struct {
+	Path          string
+	Format        string // container (FFmpeg demuxer name)
+	Codec         string
+	PixFmt        string
+	Width, Height int // coded size
+	// DisplayWidth, DisplayHeight: the upright size after rotation.
+	DisplayWidth, DisplayHeight int
+	Rotation                    int // degrees clockwise the picture is turned for display: 0, 90, 180, 270
+	TimeBaseNum, TimeBaseDen    int
+	FrameRateNum, FrameRateDen  int // average frame rate (0/0 when unknown)
+	SARNum, SARDen              int
+	StartPTS                    int64   // first timestamp of the stream (time base units)
+	Duration                    float64 // seconds (container's or stream's)
+	FrameCount                  int64   // from the container; an estimate when it has none
+	FullRange                   bool    // yuvj / pc range
+	// Matrix is the YUV<->RGB matrix in FFmpeg's scale-filter names (bt709,
+	// bt601, smpte240m, bt2020); guessed from the height when untagged.
+	Matrix             string
+	MatrixGuessed      bool
+	Primaries, Transfer string // FFmpeg names, "" when unspecified
+	HasAudio           bool
+	Streams            int
+}
+
+// FrameDurationTB is one frame's duration in time-base units (from the
+// average frame rate; 0 when unknown).
+func (i *Info) FrameDurationTB() int64 {
+	if i.FrameRateNum <= 0 || i.FrameRateDen <= 0 {
+		return 0
+	}
+	return astiav.RescaleQ(1, astiav.NewRational(i.FrameRateDen, i.FrameRateNum), astiav.NewRational(i.TimeBaseNum, i.TimeBaseDen))
+}
+
+// Seconds converts a timestamp of the video stream to seconds.
+func (i *Info) Seconds(pts int64) float64 {
+	return float64(pts) * float64(i.TimeBaseNum) / float64(i.TimeBaseDen)
+}
+
+// PTS converts seconds to a timestamp of the video stream.
+func (i *Info) PTS(sec float64) int64 {
+	return int64(math.Round(sec * float64(i.TimeBaseDen) / float64(i.TimeBaseNum)))
+}
+
+// input is an opened demuxer with its video stream found.
+type input struct {
+	fc    *astiav.FormatContext
+	vs    *astiav.Stream
+	info  Info
+	close func()
+}
+
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("decode: open %s: %w", path, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("decode: open %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("decode: open %s: is a directory", path)
+	case st.Size() == 0:
+		return fmt.Errorf("decode: open %s: %w", path, ErrEmpty)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("decode: open %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func openInput(path string) (*input, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return nil, errors.New("decode: alloc format context failed")
+	}
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		fc.Free()
+		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
+	}
+	in := &input{fc: fc, close: func() { fc.CloseInput(); fc.Free() }}
+	if err := fc.FindStreamInfo(nil); err != nil {
+		in.close()
+		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
+	}
+	for _, s := range fc.Streams() {
+		cp := s.CodecParameters()
+		switch cp.MediaType() {
+		case astiav.MediaTypeVideo:
+			// Skip attached pictures (cover art): they have one packet.
+			if in.vs == nil && !isAttachedPic(s) {
+				in.vs = s
+			}
+		case astiav.MediaTypeAudio:
+			in.info.HasAudio = true
+		}
+	}
+	if in.vs == nil {
+		in.close()
+		return nil, fmt.Errorf("decode: %s: %w", path, ErrNoVideo)
+	}
+	in.fillInfo(path)
+	return in, nil
+}
+
+func (in *input) fillInfo(path string) {
+	s, cp := in.vs, in.vs.CodecParameters()
+	i := &in.info
+	i.Path = path
+	i.Streams = in.fc.NbStreams()
+	if f := in.fc.InputFormat(); f != nil {
+		i.Format = f.Name()
+	}
+	if d := astiav.FindDecoder(cp.CodecID()); d != nil {
+		i.Codec = d.Name()
+	}
+	i.PixFmt = pixFmtName(cp.PixelFormat())
+	i.Width, i.Height = cp.Width(), cp.Height()
+	tb := s.TimeBase()
+	i.TimeBaseNum, i.TimeBaseDen = tb.Num(), tb.Den()
+	fr := s.AvgFrameRate()
+	if fr.Num() <= 0 || fr.Den() <= 0 {
+		fr = s.RFrameRate()
+	}
+	if fr.Num() > 0 && fr.Den() > 0 {
+		i.FrameRateNum, i.FrameRateDen = fr.Num(), fr.Den()
+	}
+	sar := cp.SampleAspectRatio()
+	if sar.Num() > 0 && sar.Den() > 0 {
+		i.SARNum, i.SARDen = sar.Num(), sar.Den()
+	} else {
+		i.SARNum, i.SARDen = 1, 1
+	}
+	i.StartPTS = s.StartTime()
+	if i.StartPTS == astiav.NoPtsValue {
+		i.StartPTS = 0
+	}
+	if d := s.Duration(); d > 0 && d != astiav.NoPtsValue {
+		i.Duration = float64(d) * tb.Float64()
+	} else if d := in.fc.Duration(); d > 0 {
+		i.Duration = float64(d) / 1e6
+	}
+	i.FrameCount = s.NbFrames()
+	if i.FrameCount <= 0 && fr.Num() > 0 {
+		i.FrameCount = int64(math.Round(i.Duration * fr.Float64()))
+	}
+	i.Rotation = rotation(s)
+	i.DisplayWidth, i.DisplayHeight = i.Width, i.Height
+	if i.Rotation == 90 || i.Rotation == 270 {
+		i.DisplayWidth, i.DisplayHeight = i.Height, i.Width
+	}
+	i.FullRange = cp.ColorRange() == astiav.ColorRangeJpeg || strings.HasPrefix(i.PixFmt, "yuvj")
+	i.Matrix, i.MatrixGuessed = matrixName(cp.ColorSpace(), i.Height)
+	i.Primaries = primariesName(cp.ColorPrimaries())
+	i.Transfer = transferName(cp.ColorTransferCharacteristic())
+}
+
+func isAttachedPic(s *astiav.Stream) bool {
+	// AV_DISPOSITION_ATTACHED_PIC is not exposed by astiav 0.16; cover art
+	// streams are MJPEG/PNG with a single frame.
+	cp := s.CodecParameters()
+	return (cp.CodecID() == astiav.CodecIDMjpeg || cp.CodecID() == astiav.CodecIDPng) && s.NbFrames() == 1
+}
+
+// rotation reads the stream's display matrix: the clockwise angle by which
+// the stored picture must be turned to display it upright.
+func rotation(s *astiav.Stream) int {
+	b := s.SideData(astiav.PacketSideDataTypeDisplaymatrix)
+	if len(b) < 36 {
+		return 0
+	}
+	m, err := astiav.NewDisplayMatrixFromBytes(b)
+	if err != nil {
+		return 0
+	}
+	// astiav's Rotation is -av_display_rotation_get: the clockwise angle
+	// FFmpeg's CLI turns the picture by (its get_rotation).
+	r := int(math.Round(m.Rotation()))
+	r = ((r % 360) + 360) % 360
+	switch {
+	case r >= 45 && r < 135:
+		return 90
+	case r >= 135 && r < 225:
+		return 180
+	case r >= 225 && r < 315:
+		return 270
+	}
+	return 0
+}
+
+func matrixName(cs astiav.ColorSpace, h int) (string, bool) {
+	switch cs {
+	case astiav.ColorSpaceBt709:
+		return "bt709", false
+	case astiav.ColorSpaceBt470Bg, astiav.ColorSpaceSmpte170M:
+		return "bt601", false
+	case astiav.ColorSpaceSmpte240M:
+		return "smpte240m", false
+	case astiav.ColorSpaceBt2020Ncl, astiav.ColorSpaceBt2020Cl:
+		return "bt2020", false
+	}
+	// Untagged: what players assume.
+	if h >= 720 {
+		return "bt709", true
+	}
+	return "bt601", true
+}
+
+func primariesName(p astiav.ColorPrimaries) string {
+	switch p {
+	case astiav.ColorPrimariesBt709:
+		return "bt709"
+	case astiav.ColorPrimariesBt470Bg:
+		return "bt470bg"
+	case astiav.ColorPrimariesSmpte170M:
+		return "smpte170m"
+	case astiav.ColorPrimariesBt2020:
+		return "bt2020"
+	}
+	return ""
+}
+
+func transferName(t astiav.ColorTransferCharacteristic) string {
+	switch t {
+	case astiav.ColorTransferCharacteristicBt709:
+		return "bt709"
+	case astiav.ColorTransferCharacteristicSmpte170M:
+		return "smpte170m"
+	case astiav.ColorTransferCharacteristicIec6196621:
+		return "iec61966-2-1"
+	}
+	return ""
+}
+
+// Probe opens path, reads its stream information and closes it.
+func Probe(path string) (*Info, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	info := in.info
+	return &info, nil
+}
+
+// Options configure a Reader.
+type Options struct {
+	// Width, Height: the processing size frames are scaled to (upright).
+	// Zero means the display size.
+	Width, Height int
+	// Threads for the decoder (0 = FFmpeg's choice).
+	Threads int
+	// Ranged selects frames by timestamp: those before StartPTS are decoded
+	// and dropped (after a seek to the keyframe at or before StartPTS), and
+	// decoding stops at the first frame at or after EndPTS (EndPTS 0: to the
+	// end).
+	Ranged           bool
+	StartPTS, EndPTS int64
+	// NoSeek decodes from the start instead of seeking (for tests that
+	// compare the two).
+	NoSeek bool
+}
+
+// Reader decodes frames. It is used by one goroutine; Close frees its
+// FFmpeg objects and is idempotent.
+type Reader struct {
+	in              *input
+	dec             *astiav.CodecContext
+	pkt             *astiav.Packet
+	df, ff          *astiav.Frame
+	graph           *astiav.FilterGraph
+	src, sink       *astiav.FilterContext
+	w, h            int
+	opts            Options
+	flushedDec      bool
+	flushedGraph    bool
+	eofDemux        bool
+	packets, frames int64
+	decodeErrors    int
+	closed          bool
+}
+
+// Open opens path for decoding at the size in opts.
+func Open(path string, opts Options) (r *Reader, err error) {
+	in, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	r = &Reader{in: in, opts: opts}
+	defer func() {
+		if err != nil {
+			r.Close()
+			r = nil
+		}
+	}()
+	cp := in.vs.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, fmt.Errorf("decode: %s: %w %s", path, ErrNoDecoder, cp.CodecID())
+	}
+	if r.dec = astiav.AllocCodecContext(codec); r.dec == nil {
+		return nil, errors.New("decode: alloc codec context failed")
+	}
+	if err := cp.ToCodecContext(r.dec); err != nil {
+		return nil, fmt.Errorf("decode: codec parameters: %w", err)
+	}
+	if opts.Threads > 0 {
+		r.dec.SetThreadCount(opts.Threads)
+	}
+	r.dec.SetTimeBase(in.vs.TimeBase())
+	if err := r.dec.Open(codec, nil); err != nil {
+		return nil, fmt.Errorf("decode: open decoder %s: %w", codec.Name(), err)
+	}
+	r.pkt, r.df, r.ff = astiav.AllocPacket(), astiav.AllocFrame(), astiav.AllocFrame()
+	r.w, r.h = opts.Width, opts.Height
+	if r.w <= 0 || r.h <= 0 {
+		r.w, r.h = in.info.DisplayWidth, in.info.DisplayHeight
+	}
+	if err := r.buildGraph(); err != nil {
+		return nil, err
+	}
+	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
+		// Seek to the keyframe at or before the target; frames before it
+		// are decoded and dropped in Next.
+		if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+			return nil, fmt.Errorf("decode: seek: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Info describes the input.
+func (r *Reader) Info() *Info { return &r.in.info }
+
+// Size is the processing size of delivered frames.
+func (r *Reader) Size() (w, h int) { return r.w, r.h }
+
+// Dropped is the number of video packets that gave no frame (corrupt data).
+func (r *Reader) Dropped() int {
+	d := int(r.packets - r.frames)
+	if d < r.decodeErrors {
+		d = r.decodeErrors
+	}
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+func (r *Reader) buildGraph() error {
+	i := &r.in.info
+	var chain []string
+	switch i.Rotation {
+	case 90:
+		chain = append(chain, "transpose=clock")
+	case 180:
+		chain = append(chain, "hflip", "vflip")
+	case 270:
+		chain = append(chain, "transpose=cclock")
+	}
+	rng := "tv"
+	if i.FullRange {
+		rng = "pc"
+	}
+	chain = append(chain,
+		fmt.Sprintf("scale=w=%d:h=%d:in_range=%s:in_color_matrix=%s:flags=bicubic+accurate_rnd+full_chroma_int", r.w, r.h, rng, i.Matrix),
+		"format=gbrp")
+	g, src, sink, err := newGraph(strings.Join(chain, ","), astiav.FilterArgs{
+		"video_size":   strconv.Itoa(i.Width) + "x" + strconv.Itoa(i.Height),
+		"pix_fmt":      strconv.Itoa(int(r.dec.PixelFormat())),
+		"time_base":    strconv.Itoa(i.TimeBaseNum) + "/" + strconv.Itoa(i.TimeBaseDen),
+		"pixel_aspect": strconv.Itoa(i.SARNum) + "/" + strconv.Itoa(i.SARDen),
+	})
+	if err != nil {
+		return err
+	}
+	r.graph, r.src, r.sink = g, src, sink
+	return nil
+}
+
+func newGraph(desc string, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
+	g = astiav.AllocFilterGraph()
+	if g == nil {
+		return nil, nil, nil, errors.New("decode: alloc filter graph failed")
+	}
+	defer func() {
+		if err != nil {
+			g.Free()
+		}
+	}()
+	g.SetThreadCount(1)
+	bsrc, bsink := astiav.FindFilterByName("buffer"), astiav.FindFilterByName("buffersink")
+	if bsrc == nil || bsink == nil {
+		return nil, nil, nil, fmt.Errorf("decode: buffer/buffersink: %w", errGraphMissing)
+	}
+	if src, err = g.NewFilterContext(bsrc, "in", srcArgs); err != nil {
+		return nil, nil, nil, fmt.Errorf("decode: filter source: %w", err)
+	}
+	if sink, err = g.NewFilterContext(bsink, "out", nil); err != nil {
+		return nil, nil, nil, fmt.Errorf("decode: filter sink: %w", err)
+	}
+	outs, ins := astiav.AllocFilterInOut(), astiav.AllocFilterInOut()
+	defer outs.Free()
+	defer ins.Free()
+	outs.SetName("in")
+	outs.SetFilterContext(src)
+	outs.SetPadIdx(0)
+	outs.SetNext(nil)
+	ins.SetName("out")
+	ins.SetFilterContext(sink)
+	ins.SetPadIdx(0)
+	ins.SetNext(nil)
+	if err = g.Parse(desc, ins, outs); err != nil {
+		return nil, nil, nil, fmt.Errorf("decode: filter graph %q: %w", desc, err)
+	}
+	if err = g.Configure(); err != nil {
+		return nil, nil, nil, fmt.Errorf("decode: filter graph %q: %w", desc, err)
+	}
+	return g, src, sink, nil
+}
+
+// Next decodes the next frame into f (which must be of the processing
+// size): f.In, f.PTS, f.Duration. It returns io.EOF after the last frame of
+// the range. The caller keeps ownership of f.
+func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
+	if f.W != r.w || f.H != r.h {
+		return fmt.Errorf("decode: frame is %dx%d, reader delivers %dx%d", f.W, f.H, r.w, r.h)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// 1. A filtered frame ready?
+		err := r.sink.BuffersinkGetFrame(r.ff, astiav.NewBuffersinkFlags())
+		if err == nil {
+			pts := r.ff.Pts()
+			if r.opts.Ranged && pts < r.opts.StartPTS {
+				r.ff.Unref()
+				continue
+			}
+			if r.opts.Ranged && r.opts.EndPTS > 0 && pts >= r.opts.EndPTS {
+				r.ff.Unref()
+				return io.EOF
+			}
+			f.PTS = pts
+			f.Duration = frameDuration(r.ff)
+			toPlanar(f.In, r.ff, r.w, r.h)
+			r.ff.Unref()
+			return nil
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			return io.EOF
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			return fmt.Errorf("decode: filter: %w", err)
+		}
+		// 2. A decoded frame to filter?
+		err = r.dec.ReceiveFrame(r.df)
+		if err == nil {
+			r.frames++
+			r.df.SetPts(bestEffortTS(r.df))
+			if err := r.src.BuffersrcAddFrame(r.df, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+				r.df.Unref()
+				return fmt.Errorf("decode: filter input: %w", err)
+			}
+			r.df.Unref()
+			continue
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			if r.flushedGraph {
+				return io.EOF
+			}
+			r.flushedGraph = true
+			if err := r.src.BuffersrcAddFrame(nil, astiav.NewBuffersrcFlags()); err != nil {
+				return fmt.Errorf("decode: filter flush: %w", err)
+			}
+			continue
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			// A corrupt frame: count it and go on with what decodes.
+			r.decodeErrors++
+			continue
+		}
+		// 3. Feed the decoder.
+		if err := r.feed(); err != nil {
+			return err
+		}
+	}
+}
+
+// feed sends the next video packet (or the flush packet at the end) to the
+// decoder.
+func (r *Reader) feed() error {
+	for {
+		if r.eofDemux {
+			if r.flushedDec {
+				// The decoder reported EAGAIN after a flush; should not
+				// happen.
+				return io.ErrUnexpectedEOF
+			}
+			r.flushedDec = true
+			if err := r.dec.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("decode: flush decoder: %w", err)
+			}
+			return nil
+		}
+		err := r.in.fc.ReadFrame(r.pkt)
+		if err != nil {
+			// EOF, or a truncated/corrupt file: decode what we have.
+			r.eofDemux = true
+			continue
+		}
+		if r.pkt.StreamIndex() != r.in.vs.Index() {
+			r.pkt.Unref()
+			continue
+		}
+		r.packets++
+		err = r.dec.SendPacket(r.pkt)
+		r.pkt.Unref()
+		if err != nil && !errors.Is(err, astiav.ErrEagain) {
+			r.decodeErrors++
+			continue
+		}
+		return nil
+	}
+}
+
+// toPlanar converts a gbrp frame into planar RGB float32 (R, G, B planes).
+func toPlanar(dst []float32, f *astiav.Frame, w, h int) {
+	n := w * h
+	// gbrp planes: 0 = G, 1 = B, 2 = R.
+	order := [3]int{2, 0, 1} // dst plane c comes from gbrp plane order[c]
+	for c := 0; c < 3; c++ {
+		src, ls := plane(f, order[c], h)
+		d := dst[c*n : (c+1)*n : (c+1)*n]
+		for y := 0; y < h; y++ {
+			row := src[y*ls : y*ls+w : y*ls+w]
+			out := d[y*w : y*w+w : y*w+w]
+			for x, v := range row {
+				out[x] = float32(v)
+			}
+		}
+	}
+}
+
+// Close frees the decoder, filter graph and demuxer. Idempotent.
+func (r *Reader) Close() error {
+	if r == nil || r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.graph != nil {
+		r.graph.Free()
+	}
+	if r.ff != nil {
+		r.ff.Free()
+	}
+	if r.df != nil {
+		r.df.Free()
+	}
+	if r.pkt != nil {
+		r.pkt.Free()
+	}
+	if r.dec != nil {
+		r.dec.Free()
+	}
+	r.in.close()
+	return nil
+}
+
+// Index lists the video stream's frames from the container's packets
+// (demuxing only, no decoding): presentation timestamps in display order and
+// which frames are keyframes.
+type Index struct {
+	PTS      []int64 // sorted
+	Keyframe []bool  // Keyframe[i]: frame i (in PTS order) starts a GOP
+}
+
+// Keyframes returns the indices of keyframes.
+func (x *Index) Keyframes() []int {
+	var ks []int
+	for i, k := range x.Keyframe {
+		if k {
+			ks = append(ks, i)
+		}
+	}
+	return ks
+}
+
+// Find returns the index of the first frame with PTS >= pts (len(PTS) if
+// none).
+func (x *Index) Find(pts int64) int {
+	lo, hi := 0, len(x.PTS)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if x.PTS[m] < pts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// ReadIndex scans path's video packets.
+func ReadIndex(path string) (*Index, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	type ent struct {
+		pts int64
+		key bool
+	}
+	var es []ent
+	vi := in.vs.Index()
+	for {
+		if err := in.fc.ReadFrame(pkt); err != nil {
+			break
+		}
+		if pkt.StreamIndex() == vi {
+			pts := pkt.Pts()
+			if pts == astiav.NoPtsValue {
+				pts = pkt.Dts()
+			}
+			if pts != astiav.NoPtsValue {
+				es = append(es, ent{pts, pkt.Flags().Has(astiav.PacketFlagKey)})
+			}
+		}
+		pkt.Unref()
+	}
+	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
+	x := &Index{PTS: make([]int64, len(es)), Keyframe: make([]bool, len(es))}
+	for i, e := range es {
+		x.PTS[i], x.Keyframe[i] = e.pts, e.key
+	}
+	return x, nil
+}

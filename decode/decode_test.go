@@ -1,0 +1,252 @@
+package decode
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/testmedia"
+)
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "text.mp4")
+	os.WriteFile(text, []byte("this is not a video, just some text\n"), 0o644)
+	empty := filepath.Join(dir, "empty.mp4")
+	os.WriteFile(empty, nil, 0o644)
+	audio := filepath.Join(dir, "audio.m4a")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+	for _, tc := range []struct {
+		name string
+		path string
+		want error
+	}{
+		{"missing", filepath.Join(dir, "nope.mp4"), ErrNotFound},
+		{"empty", empty, ErrEmpty},
+		{"text", text, ErrNotMedia},
+		{"audio only", audio, ErrNoVideo},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Probe(tc.path)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Probe: got %v, want %v", err, tc.want)
+			}
+			if _, err := Open(tc.path, Options{}); !errors.Is(err, tc.want) {
+				t.Fatalf("Open: got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func decodeAll(t *testing.T, path string, o Options) ([]*frame.Frame, *Reader) {
+	t.Helper()
+	r, err := Open(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	w, h := r.Size()
+	var fs []*frame.Frame
+	for {
+		f := frame.New(w, h)
+		err := r.Next(context.Background(), f)
+		if err == io.EOF {
+			return fs, r
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+}
+
+func TestFramesAndTimestamps(t *testing.T) {
+	p := testmedia.Clip(t, t.TempDir(), "c.mp4", 160, 120, 25, 30, false)
+	info, err := Probe(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Width != 160 || info.Height != 120 || info.FrameRateNum != 25 || info.FrameRateDen != 1 {
+		t.Fatalf("info %+v", info)
+	}
+	fs, r := decodeAll(t, p, Options{Width: 80, Height: 60})
+	if len(fs) != 30 || r.Dropped() != 0 {
+		t.Fatalf("%d frames, %d dropped; want 30, 0", len(fs), r.Dropped())
+	}
+	want := testmedia.PacketTimes(t, p, "v:0")
+	x, err := ReadIndex(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.PTS) != 30 || !x.Keyframe[0] {
+		t.Fatalf("index: %d frames, key[0]=%v", len(x.PTS), x.Keyframe[0])
+	}
+	sortFloat(want)
+	for i, f := range fs {
+		if got := info.Seconds(f.PTS); math.Abs(got-want[i]) > 1e-6 || f.PTS != x.PTS[i] {
+			t.Fatalf("frame %d pts %v (%d), ffprobe %v, index %d", i, got, f.PTS, want[i], x.PTS[i])
+		}
+	}
+	// Pixels match FFmpeg's own conversion of the same frame.
+	full, _ := decodeAll(t, p, Options{})
+	ref := testmedia.FramesRGB(t, p, 160, 120, 1)[0]
+	if d := meanAbsDiff(full[0], ref); d > 2 {
+		t.Fatalf("frame 0 differs from ffmpeg's decode by %.2f on average", d)
+	}
+}
+
+func sortFloat(a []float64) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// meanAbsDiff compares a planar frame's In with packed RGB24.
+func meanAbsDiff(f *frame.Frame, rgb []byte) float64 {
+	n := f.W * f.H
+	s := 0.0
+	for p := 0; p < n; p++ {
+		for c := 0; c < 3; c++ {
+			s += math.Abs(float64(f.In[c*n+p]) - float64(rgb[3*p+c]))
+		}
+	}
+	return s / float64(3*n)
+}
+
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	src := testmedia.Clip(t, dir, "src.mp4", 160, 96, 25, 5, false)
+	rot := filepath.Join(dir, "rot.mp4")
+	// A phone video: stored landscape, displayed turned 90 degrees clockwise.
+	testmedia.FFmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=90", rot)
+	info, err := Probe(rot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Rotation == 0 || info.DisplayWidth != 96 || info.DisplayHeight != 160 {
+		t.Fatalf("rotation %d display %dx%d; want 90, 96x160", info.Rotation, info.DisplayWidth, info.DisplayHeight)
+	}
+	fs, _ := decodeAll(t, rot, Options{})
+	if fs[0].W != 96 || fs[0].H != 160 {
+		t.Fatalf("frame %dx%d", fs[0].W, fs[0].H)
+	}
+	// ffmpeg's CLI applies the display matrix (autorotate) the same way.
+	ref := testmedia.FramesRGB(t, rot, 96, 160, 1)[0]
+	if d := meanAbsDiff(fs[0], ref); d > 3 {
+		t.Fatalf("upright frame differs from ffmpeg's autorotated decode by %.2f", d)
+	}
+}
+
+func TestColourRanges(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, pixfmt, rng string
+		y                 int
+		full              bool
+	}{
+		{"limited", "yuv420p", "tv", 126, false}, // Y=126 limited is RGB 128
+		{"full", "yuvj420p", "pc", 128, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+".mkv")
+			// A flat grey written as raw YUV, so the value is exact.
+			testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=0.3",
+				"-vf", "geq=lum="+itoa(tc.y)+":cb=128:cr=128,format="+tc.pixfmt, "-color_range", tc.rng,
+				"-c:v", "ffv1", p)
+			info, err := Probe(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.FullRange != tc.full {
+				t.Fatalf("FullRange %v", info.FullRange)
+			}
+			fs, _ := decodeAll(t, p, Options{})
+			for c := 0; c < 3; c++ {
+				if v := fs[0].In[c*64*48+100]; math.Abs(float64(v)-128) > 1 {
+					t.Fatalf("channel %d = %v, want 128", c, v)
+				}
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+
+func TestRangeSeekMatchesLinearDecode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gop.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "100",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", p)
+	x, err := ReadIndex(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Keyframes(); len(got) != 4 || got[1] != 25 {
+		t.Fatalf("keyframes %v", got)
+	}
+	all, _ := decodeAll(t, p, Options{})
+	// Frame 37 is not a keyframe: the range must start exactly there.
+	seek, _ := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[37], EndPTS: x.PTS[45]})
+	if len(seek) != 8 {
+		t.Fatalf("%d frames in range, want 8", len(seek))
+	}
+	for i, f := range seek {
+		if f.PTS != all[37+i].PTS {
+			t.Fatalf("frame %d: pts %d want %d", i, f.PTS, all[37+i].PTS)
+		}
+		for k := range f.In {
+			if f.In[k] != all[37+i].In[k] {
+				t.Fatalf("frame %d differs from the linear decode", 37+i)
+			}
+		}
+	}
+}
+
+func TestTruncatedFile(t *testing.T) {
+	dir := t.TempDir()
+	p := testmedia.Clip(t, dir, "c.mp4", 96, 64, 25, 50, false)
+	b, _ := os.ReadFile(p)
+	// MPEG-TS survives truncation (mp4 needs its index): remux, then cut.
+	ts := filepath.Join(dir, "c.ts")
+	testmedia.FFmpeg(t, "-i", p, "-c", "copy", ts)
+	b, _ = os.ReadFile(ts)
+	cut := filepath.Join(dir, "cut.ts")
+	os.WriteFile(cut, b[:len(b)*6/10], 0o644)
+	fs, _ := decodeAll(t, cut, Options{})
+	if len(fs) < 10 || len(fs) >= 50 {
+		t.Fatalf("%d frames from a truncated file", len(fs))
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	p := testmedia.Clip(b, b.TempDir(), "c.mp4", 384, 216, 25, 50, false)
+	f := frame.New(384, 216)
+	var r *Reader
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if r == nil {
+			b.StopTimer()
+			var err error
+			if r, err = Open(p, Options{}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		if err := r.Next(context.Background(), f); err == io.EOF {
+			r.Close()
+			r = nil
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if r != nil {
+		r.Close()
+	}
+}

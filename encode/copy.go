@@ -1,0 +1,438 @@
+package encode
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/asticode/go-astiav"
+)
+
+// copier carries the input's non-video streams into the output: it reads
+// them from its own demuxer, in step with the video packets so the output
+// stays interleaved, and copies each packet (or transcodes it when the
+// container cannot hold the codec, or when asked to).
+type copier struct {
+	w        *Writer
+	in       *astiav.FormatContext
+	pkt      *astiav.Packet
+	peeked   bool
+	eof      bool
+	streams  map[int]*copyStream
+	startSec float64 // range start (input seconds); packets before it are dropped
+	endSec   float64 // range end (input seconds); <= 0: to the end
+	shiftSec float64 // subtracted from every timestamp (rebase)
+}
+
+type copyStream struct {
+	in, out *astiav.Stream
+	shift   int64 // in the input stream's time base
+	tr      *transcoder
+}
+
+func newCopier(w *Writer, o Options) (c *copier, err error) {
+	vtb := astiav.NewRational(o.TimeBaseNum, o.TimeBaseDen)
+	c = &copier{w: w, streams: map[int]*copyStream{}}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	c.in = astiav.AllocFormatContext()
+	if err := c.in.OpenInput(o.Input, nil, nil); err != nil {
+		c.in.Free()
+		c.in = nil
+		return nil, fmt.Errorf("encode: open %s for its audio: %w", o.Input, err)
+	}
+	if err := c.in.FindStreamInfo(nil); err != nil {
+		return nil, fmt.Errorf("encode: read %s: %w", o.Input, err)
+	}
+	c.pkt = astiav.AllocPacket()
+	if o.StartPTS > 0 {
+		c.startSec = float64(o.StartPTS) * vtb.Float64()
+	}
+	if o.EndPTS > 0 {
+		c.endSec = float64(o.EndPTS) * vtb.Float64()
+	}
+	if o.Rebase {
+		c.shiftSec = c.startSec
+	}
+	copyFormatMetadata(w.out, c.in)
+	endUS := int64(0)
+	if c.endSec > 0 {
+		endUS = int64(c.endSec * 1e6)
+	}
+	if err := copyChapters(w.out, c.in, int64(c.shiftSec*1e6), endUS); err != nil {
+		return nil, fmt.Errorf("encode: chapters: %w", err)
+	}
+	for _, s := range c.in.Streams() {
+		cp := s.CodecParameters()
+		mt := cp.MediaType()
+		if mt != astiav.MediaTypeAudio && mt != astiav.MediaTypeSubtitle {
+			continue
+		}
+		if mt == astiav.MediaTypeAudio && o.Audio == "none" {
+			continue
+		}
+		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase())}
+		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
+		if !transcode && !containerAccepts(w.out, cp.CodecID()) {
+			if mt == astiav.MediaTypeSubtitle {
+				// Text subtitles the container cannot hold are left out.
+				continue
+			}
+			transcode = true
+		}
+		if transcode {
+			if cs.tr, err = newTranscoder(w, s, o); err != nil {
+				return nil, err
+			}
+			cs.out = cs.tr.out
+		} else {
+			cs.out = w.out.NewStream(nil)
+			if cs.out == nil {
+				return nil, errors.New("encode: new stream failed")
+			}
+			if err := cp.Copy(cs.out.CodecParameters()); err != nil {
+				return nil, fmt.Errorf("encode: copy stream parameters: %w", err)
+			}
+			cs.out.CodecParameters().SetCodecTag(0)
+			cs.out.SetTimeBase(s.TimeBase())
+		}
+		copyStreamMetadata(cs.out, s)
+		c.streams[s.Index()] = cs
+	}
+	if len(c.streams) == 0 {
+		return c, nil
+	}
+	if c.startSec > 0 {
+		// Start reading near the range: seek to the keyframe at or before.
+		ts := int64(c.startSec * 1e6)
+		_ = c.in.SeekFrame(-1, ts, astiav.NewSeekFlags(astiav.SeekFlagBackward))
+	}
+	return c, nil
+}
+
+// pumpUntil writes the copied streams' packets up to time t (output
+// seconds).
+func (c *copier) pumpUntil(t float64) error {
+	if len(c.streams) == 0 {
+		return nil
+	}
+	for !c.eof {
+		if !c.peeked {
+			if err := c.in.ReadFrame(c.pkt); err != nil {
+				// EOF, or a truncated file: the rest is lost.
+				c.eof = true
+				return nil
+			}
+			cs, ok := c.streams[c.pkt.StreamIndex()]
+			if !ok {
+				c.pkt.Unref()
+				continue
+			}
+			ts := c.pkt.Dts()
+			if ts == astiav.NoPtsValue {
+				ts = c.pkt.Pts()
+			}
+			sec := float64(ts) * cs.in.TimeBase().Float64()
+			if c.endSec > 0 && sec >= c.endSec {
+				c.pkt.Unref()
+				if sec > c.endSec+5 {
+					c.eof = true
+				}
+				continue
+			}
+			pts := c.pkt.Pts()
+			if pts != astiav.NoPtsValue && float64(pts)*cs.in.TimeBase().Float64() < c.startSec {
+				c.pkt.Unref()
+				continue
+			}
+			c.peeked = true
+		}
+		cs := c.streams[c.pkt.StreamIndex()]
+		ts := c.pkt.Dts()
+		if ts == astiav.NoPtsValue {
+			ts = c.pkt.Pts()
+		}
+		if float64(ts)*cs.in.TimeBase().Float64()-c.shiftSec > t {
+			return nil
+		}
+		c.peeked = false
+		if err := c.write(cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *copier) write(cs *copyStream) error {
+	defer c.pkt.Unref()
+	if cs.shift != 0 {
+		if c.pkt.Pts() != astiav.NoPtsValue {
+			c.pkt.SetPts(c.pkt.Pts() - cs.shift)
+		}
+		if c.pkt.Dts() != astiav.NoPtsValue {
+			c.pkt.SetDts(c.pkt.Dts() - cs.shift)
+		}
+	}
+	if cs.tr != nil {
+		return cs.tr.send(c.pkt)
+	}
+	c.pkt.SetStreamIndex(cs.out.Index())
+	c.pkt.RescaleTs(cs.in.TimeBase(), cs.out.TimeBase())
+	c.pkt.SetPos(-1)
+	if err := c.w.out.WriteInterleavedFrame(c.pkt); err != nil {
+		return fmt.Errorf("encode: write copied packet: %w", err)
+	}
+	return nil
+}
+
+// flush drains the transcoders.
+func (c *copier) flush() error {
+	for _, cs := range c.streams {
+		if cs.tr != nil {
+			if err := cs.tr.send(nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *copier) close() {
+	for _, cs := range c.streams {
+		if cs.tr != nil {
+			cs.tr.close()
+		}
+	}
+	if c.pkt != nil {
+		c.pkt.Free()
+	}
+	if c.in != nil {
+		c.in.CloseInput()
+		c.in.Free()
+	}
+}
+
+// transcoder re-encodes one audio stream (decoder -> resample/reformat/
+// reframe filter -> encoder).
+type transcoder struct {
+	w          *Writer
+	in, out    *astiav.Stream
+	dec, enc   *astiav.CodecContext
+	graph      *astiav.FilterGraph
+	src, sink  *astiav.FilterContext
+	df, ff     *astiav.Frame
+	pkt        *astiav.Packet
+	decEOF     bool
+	nextPTS    int64
+	encTB      astiav.Rational
+	sentFlush  bool
+	graphFlush bool
+}
+
+func audioEncoderFor(o Options, out *astiav.FormatContext) string {
+	if o.Audio == "aac" || o.Audio == "opus" {
+		if o.Audio == "opus" {
+			return "libopus"
+		}
+		return "aac"
+	}
+	if !containerAccepts(out, astiav.CodecIDAac) {
+		return "libopus"
+	}
+	return "aac"
+}
+
+func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err error) {
+	t = &transcoder{w: w, in: s}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	cp := s.CodecParameters()
+	dc := astiav.FindDecoder(cp.CodecID())
+	if dc == nil {
+		return nil, fmt.Errorf("encode: no decoder for audio codec %s", cp.CodecID())
+	}
+	t.dec = astiav.AllocCodecContext(dc)
+	if err := cp.ToCodecContext(t.dec); err != nil {
+		return nil, fmt.Errorf("encode: audio decoder: %w", err)
+	}
+	t.dec.SetTimeBase(s.TimeBase())
+	if err := t.dec.Open(dc, nil); err != nil {
+		return nil, fmt.Errorf("encode: open audio decoder: %w", err)
+	}
+	name := audioEncoderFor(o, w.out)
+	ec := astiav.FindEncoderByName(name)
+	if ec == nil {
+		return nil, fmt.Errorf("encode: audio encoder %q: %w", name, ErrUnknownCodec)
+	}
+	t.enc = astiav.AllocCodecContext(ec)
+	rate := t.dec.SampleRate()
+	if name == "libopus" {
+		rate = 48000
+	}
+	layout := astiav.ChannelLayoutStereo
+	if t.dec.ChannelLayout().NbChannels() == 1 {
+		layout = astiav.ChannelLayoutMono
+	}
+	sf := astiav.SampleFormatFltp
+	if fs := ec.SampleFormats(); len(fs) > 0 {
+		sf = fs[0]
+	}
+	t.enc.SetSampleRate(rate)
+	t.enc.SetChannelLayout(layout)
+	t.enc.SetSampleFormat(sf)
+	t.encTB = astiav.NewRational(1, rate)
+	t.enc.SetTimeBase(t.encTB)
+	if w.out.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader) {
+		t.enc.SetFlags(t.enc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	}
+	d := astiav.NewDictionary()
+	defer d.Free()
+	_ = d.Set("b", "160k", 0)
+	if err := t.enc.Open(ec, d); err != nil {
+		return nil, fmt.Errorf("encode: open audio encoder %s: %w", name, err)
+	}
+	t.out = w.out.NewStream(nil)
+	if err := t.out.CodecParameters().FromCodecContext(t.enc); err != nil {
+		return nil, fmt.Errorf("encode: audio parameters: %w", err)
+	}
+	t.out.SetTimeBase(t.encTB)
+	frameSize := t.enc.FrameSize()
+	chain := fmt.Sprintf("aresample=%d,aformat=sample_fmts=%s:channel_layouts=%s", rate, sf.Name(), layout.String())
+	if frameSize > 0 {
+		chain += fmt.Sprintf(",asetnsamples=n=%d:p=0", frameSize)
+	}
+	inLayout := t.dec.ChannelLayout().String()
+	t.graph, t.src, t.sink, err = newGraph(chain, astiav.FilterArgs{
+		"time_base":      "1/" + strconv.Itoa(t.dec.SampleRate()),
+		"sample_rate":    strconv.Itoa(t.dec.SampleRate()),
+		"sample_fmt":     t.dec.SampleFormat().Name(),
+		"channel_layout": inLayout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.df, t.ff, t.pkt = astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocPacket()
+	t.nextPTS = astiav.NoPtsValue
+	return t, nil
+}
+
+// send decodes p (nil: flush everything) and writes what comes out.
+func (t *transcoder) send(p *astiav.Packet) error {
+	if p == nil {
+		if t.sentFlush {
+			return nil
+		}
+		t.sentFlush = true
+	}
+	if err := t.dec.SendPacket(p); err != nil && !errors.Is(err, astiav.ErrEof) {
+		if p != nil && errors.Is(err, astiav.ErrInvaliddata) {
+			return nil // a corrupt audio packet: skip it
+		}
+		return fmt.Errorf("encode: audio decode: %w", err)
+	}
+	for {
+		err := t.dec.ReceiveFrame(t.df)
+		if errors.Is(err, astiav.ErrEagain) {
+			return nil
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			if err := t.src.BuffersrcAddFrame(nil, astiav.NewBuffersrcFlags()); err != nil {
+				return fmt.Errorf("encode: audio filter flush: %w", err)
+			}
+			if err := t.pull(); err != nil {
+				return err
+			}
+			if err := t.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("encode: audio encoder flush: %w", err)
+			}
+			return t.drain()
+		}
+		if err != nil {
+			continue
+		}
+		// Timestamps in samples (1/rate).
+		pts := t.df.Pts()
+		if pts != astiav.NoPtsValue {
+			pts = astiav.RescaleQ(pts, t.in.TimeBase(), astiav.NewRational(1, t.df.SampleRate()))
+		}
+		t.df.SetPts(pts)
+		err = t.src.BuffersrcAddFrame(t.df, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef))
+		t.df.Unref()
+		if err != nil {
+			return fmt.Errorf("encode: audio filter: %w", err)
+		}
+		if err := t.pull(); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *transcoder) pull() error {
+	for {
+		err := t.sink.BuffersinkGetFrame(t.ff, astiav.NewBuffersinkFlags())
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode: audio filter: %w", err)
+		}
+		if t.ff.Pts() == astiav.NoPtsValue && t.nextPTS != astiav.NoPtsValue {
+			t.ff.SetPts(t.nextPTS)
+		}
+		t.nextPTS = t.ff.Pts() + int64(t.ff.NbSamples())
+		err = t.enc.SendFrame(t.ff)
+		t.ff.Unref()
+		if err != nil {
+			return fmt.Errorf("encode: audio encode: %w", err)
+		}
+		if err := t.drain(); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *transcoder) drain() error {
+	for {
+		err := t.enc.ReceivePacket(t.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode: audio encode: %w", err)
+		}
+		t.pkt.SetStreamIndex(t.out.Index())
+		t.pkt.RescaleTs(t.encTB, t.out.TimeBase())
+		err = t.w.out.WriteInterleavedFrame(t.pkt)
+		t.pkt.Unref()
+		if err != nil {
+			return fmt.Errorf("encode: write audio: %w", err)
+		}
+	}
+}
+
+func (t *transcoder) close() {
+	if t.graph != nil {
+		t.graph.Free()
+	}
+	for _, f := range []*astiav.Frame{t.df, t.ff} {
+		if f != nil {
+			f.Free()
+		}
+	}
+	if t.pkt != nil {
+		t.pkt.Free()
+	}
+	if t.dec != nil {
+		t.dec.Free()
+	}
+	if t.enc != nil {
+		t.enc.Free()
+	}
+}
+

@@ -1,0 +1,588 @@
+// Package encode turns stylized frames back into a video file with FFmpeg
+// (go-astiav): it scales each frame to the output size, converts it to the
+// output pixel format with the input's colour range and matrix, encodes it
+// with the input's timestamps, and muxes it with the input's other streams
+// (audio, subtitles: copied bit-exact when the container takes them,
+// transcoded otherwise), its metadata and chapters.
+//
+// The file is written to a temporary name in the target folder and renamed
+// by Finish; Close without Finish removes it, so a failed or interrupted run
+// leaves nothing behind.
+package encode
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/vidnst/vidnst/internal/frame"
+)
+
+// Errors callers can match with errors.Is.
+var (
+	ErrExists           = errors.New("output exists (use --force to overwrite)")
+	ErrUnknownContainer = errors.New("unknown container for this file extension")
+	ErrUnknownCodec     = errors.New("unknown encoder")
+	ErrCodecContainer   = errors.New("container cannot hold this codec")
+	ErrOutputDir        = errors.New("output folder is not writable")
+)
+
+// Options configure a Writer. Sizes are upright (after the input's
+// rotation was applied by the decoder).
+type Options struct {
+	Path  string // final output path
+	Force bool   // replace an existing file at Path
+
+	Codec   string // encoder name (libx264, libx265, libvpx-vp9, libsvtav1, libaom-av1, h264_nvenc, ...)
+	CRF     int    // constant rate factor; <0: the codec's default
+	Preset  string // encoder preset ("" = the codec's default)
+	PixFmt  string // output pixel format (yuv420p, ...)
+	Threads int    // encoder threads (0 = FFmpeg's choice)
+	GOP     int    // keyframe interval in frames (0 = the codec's default)
+
+	Width, Height   int // output size; odd sizes are cropped by one pixel for 4:2:0/4:2:2
+	FrameW, FrameH  int // size of the frames passed to Write
+	TimeBaseNum     int // time base of Frame.PTS (the input video stream's)
+	TimeBaseDen     int
+	FrameRateNum    int // average frame rate (a hint for rate control)
+	FrameRateDen    int
+	FrameDurationTB int64 // default frame duration in time-base units
+	SARNum, SARDen  int
+
+	// Colour of the input; the output is converted and tagged the same.
+	FullRange           bool
+	Matrix              string // bt709, bt601, smpte240m, bt2020
+	Primaries, Transfer string // FFmpeg names or ""
+
+	// Input is the file whose other streams, metadata and chapters are
+	// carried over ("" = none).
+	Input string
+	// Audio: "copy" (default: copy when the container accepts the codec,
+	// else transcode), "none", or "aac"/"opus" (transcode).
+	Audio string
+
+	// StartPTS/EndPTS (video time base) is the range being rendered; other
+	// streams are cut to it. EndPTS <= 0 means to the end. With Rebase the
+	// output's timestamps start at zero.
+	StartPTS, EndPTS int64
+	Rebase           bool
+}
+
+// Defaults fills the codec settings the README documents for an output
+// extension: libx264 crf 18 preset medium yuv420p for .mp4/.mkv/.mov (and
+// anything else), libvpx-vp9 crf 32 + opus audio for .webm.
+func Defaults(path string, o *Options) {
+	webm := strings.EqualFold(filepath.Ext(path), ".webm")
+	if o.Codec == "" {
+		o.Codec = "libx264"
+		if webm {
+			o.Codec = "libvpx-vp9"
+		}
+	}
+	if o.CRF < 0 {
+		switch o.Codec {
+		case "libx264", "libx265":
+			o.CRF = 18
+		case "libvpx-vp9":
+			o.CRF = 32
+		case "libsvtav1", "libaom-av1":
+			o.CRF = 30
+		}
+	}
+	if o.Preset == "" && (o.Codec == "libx264" || o.Codec == "libx265") {
+		o.Preset = "medium"
+	}
+	if o.PixFmt == "" {
+		o.PixFmt = "yuv420p"
+	}
+	if o.Audio == "" {
+		o.Audio = "copy"
+	}
+}
+
+// Writer encodes frames into one output file. It is used by one goroutine.
+type Writer struct {
+	opts  Options
+	tmp   string
+	out   *astiav.FormatContext
+	io    *astiav.IOContext
+	enc   *astiav.CodecContext
+	vs    *astiav.Stream
+	graph *astiav.FilterGraph
+	src   *astiav.FilterContext
+	sink  *astiav.FilterContext
+	ef    *astiav.Frame // gbrp frame the stylized pixels are written into
+	sf    *astiav.Frame // filtered frame for the encoder
+	pkt   *astiav.Packet
+	copy  *copier
+
+	encTB, outTB astiav.Rational
+	offset       int64 // subtracted from video timestamps
+	durs         [64]struct{ pts, dur int64 }
+	frames       int
+	headerDone   bool
+	finished     bool
+	closed       bool
+}
+
+// Create opens an output for writing: it checks the target, creates the
+// temporary file, the encoder, the filter graph and the copied streams, and
+// writes the header. On error nothing is left on disk.
+func Create(opts Options) (w *Writer, err error) {
+	Defaults(opts.Path, &opts)
+	if err := checkTarget(opts.Path, opts.Force); err != nil {
+		return nil, err
+	}
+	w = &Writer{opts: opts}
+	defer func() {
+		if err != nil {
+			w.Close()
+			w = nil
+		}
+	}()
+	if opts.Rebase {
+		w.offset = opts.StartPTS
+	}
+	w.encTB = astiav.NewRational(opts.TimeBaseNum, opts.TimeBaseDen)
+	out, err := astiav.AllocOutputFormatContext(nil, "", opts.Path)
+	if err != nil || out == nil {
+		return nil, fmt.Errorf("encode: %s: %w", opts.Path, ErrUnknownContainer)
+	}
+	w.out = out
+	if err := w.openVideo(); err != nil {
+		return nil, err
+	}
+	if opts.Input != "" {
+		if w.copy, err = newCopier(w, opts); err != nil {
+			return nil, err
+		}
+	}
+	dir := filepath.Dir(opts.Path)
+	w.tmp = filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", filepath.Base(opts.Path), rand.Uint32()))
+	if w.io, err = astiav.OpenIOContext(w.tmp, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
+		w.tmp = ""
+		return nil, fmt.Errorf("encode: %s: %w (%v)", dir, ErrOutputDir, err)
+	}
+	w.out.SetPb(w.io)
+	if err := w.out.WriteHeader(nil); err != nil {
+		return nil, fmt.Errorf("encode: write header: %w", err)
+	}
+	w.headerDone = true
+	w.outTB = w.vs.TimeBase()
+	return w, nil
+}
+
+// checkTarget refuses an existing output without force, and a folder we
+// cannot write to.
+func checkTarget(path string, force bool) error {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("encode: %s: is a directory", path)
+		}
+		if !force {
+			return fmt.Errorf("encode: %s: %w", path, ErrExists)
+		}
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("encode: %s: %w (no such folder)", dir, ErrOutputDir)
+	}
+	return nil
+}
+
+func colorspaceTag(matrix string) string {
+	switch matrix {
+	case "bt601":
+		return "smpte170m"
+	case "bt2020":
+		return "bt2020nc"
+	}
+	return matrix
+}
+
+func (w *Writer) openVideo() error {
+	o := &w.opts
+	codec := astiav.FindEncoderByName(o.Codec)
+	if codec == nil {
+		return fmt.Errorf("encode: %q: %w", o.Codec, ErrUnknownCodec)
+	}
+	if !containerAccepts(w.out, codec.ID()) {
+		return fmt.Errorf("encode: %s: %w %s", filepath.Ext(o.Path), ErrCodecContainer, o.Codec)
+	}
+	pf := astiav.FindPixelFormatByName(o.PixFmt)
+	if pf == astiav.PixelFormatNone {
+		return fmt.Errorf("encode: unknown pixel format %q", o.PixFmt)
+	}
+	// 4:2:0 and 4:2:2 need even sizes: crop the last column/row.
+	ow, oh := o.Width, o.Height
+	if strings.Contains(o.PixFmt, "420") || strings.Contains(o.PixFmt, "422") || strings.Contains(o.PixFmt, "nv12") {
+		ow, oh = ow&^1, oh&^1
+		if strings.Contains(o.PixFmt, "422") {
+			oh = o.Height
+		}
+	}
+	if ow <= 0 || oh <= 0 {
+		return fmt.Errorf("encode: output size %dx%d too small", o.Width, o.Height)
+	}
+	enc := astiav.AllocCodecContext(codec)
+	if enc == nil {
+		return errors.New("encode: alloc encoder failed")
+	}
+	w.enc = enc
+	enc.SetWidth(ow)
+	enc.SetHeight(oh)
+	enc.SetPixelFormat(pf)
+	enc.SetTimeBase(w.encTB)
+	if o.FrameRateNum > 0 && o.FrameRateDen > 0 {
+		enc.SetFramerate(astiav.NewRational(o.FrameRateNum, o.FrameRateDen))
+	}
+	if o.SARNum > 0 && o.SARDen > 0 {
+		enc.SetSampleAspectRatio(astiav.NewRational(o.SARNum, o.SARDen))
+	}
+	if o.GOP > 0 {
+		enc.SetGopSize(o.GOP)
+	}
+	if o.Threads > 0 {
+		enc.SetThreadCount(o.Threads)
+	}
+	if w.out.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader) {
+		enc.SetFlags(enc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	}
+	d := astiav.NewDictionary()
+	defer d.Free()
+	rng := "tv"
+	if o.FullRange {
+		rng = "pc"
+	}
+	set := func(k, v string) {
+		if v != "" {
+			_ = d.Set(k, v, 0)
+		}
+	}
+	set("color_range", rng)
+	set("colorspace", colorspaceTag(o.Matrix))
+	set("color_primaries", o.Primaries)
+	set("color_trc", o.Transfer)
+	if o.CRF >= 0 {
+		set("crf", strconv.Itoa(o.CRF))
+		if o.Codec == "libvpx-vp9" || o.Codec == "libaom-av1" {
+			set("b", "0")
+		}
+		if strings.HasSuffix(o.Codec, "_nvenc") {
+			set("cq", strconv.Itoa(o.CRF))
+		}
+	}
+	if o.Preset != "" {
+		set("preset", o.Preset)
+	}
+	if o.Codec == "libvpx-vp9" {
+		set("row-mt", "1")
+		set("deadline", "good")
+		set("cpu-used", "4")
+	}
+	if err := enc.Open(codec, d); err != nil {
+		return fmt.Errorf("encode: open encoder %s: %w", o.Codec, err)
+	}
+	w.vs = w.out.NewStream(nil)
+	if w.vs == nil {
+		return errors.New("encode: new stream failed")
+	}
+	if err := w.vs.CodecParameters().FromCodecContext(enc); err != nil {
+		return fmt.Errorf("encode: codec parameters: %w", err)
+	}
+	w.vs.SetTimeBase(w.encTB)
+	if o.SARNum > 0 && o.SARDen > 0 {
+		w.vs.SetSampleAspectRatio(astiav.NewRational(o.SARNum, o.SARDen))
+	}
+
+	// Filter graph: gbrp at the processing size -> output size and format.
+	chain := fmt.Sprintf("scale=w=%d:h=%d:out_range=%s:out_color_matrix=%s:flags=bicubic+accurate_rnd+full_chroma_int", o.Width, o.Height, rng, o.Matrix)
+	if ow != o.Width || oh != o.Height {
+		chain += fmt.Sprintf(",crop=%d:%d:0:0", ow, oh)
+	}
+	chain += ",format=" + o.PixFmt
+	g, src, sink, err := newGraph(chain, astiav.FilterArgs{
+		"video_size":   strconv.Itoa(o.FrameW) + "x" + strconv.Itoa(o.FrameH),
+		"pix_fmt":      strconv.Itoa(int(astiav.PixelFormatGbrp)),
+		"time_base":    strconv.Itoa(o.TimeBaseNum) + "/" + strconv.Itoa(o.TimeBaseDen),
+		"pixel_aspect": "1/1",
+	})
+	if err != nil {
+		return err
+	}
+	w.graph, w.src, w.sink = g, src, sink
+	w.ef, w.sf, w.pkt = astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocPacket()
+	w.ef.SetWidth(o.FrameW)
+	w.ef.SetHeight(o.FrameH)
+	w.ef.SetPixelFormat(astiav.PixelFormatGbrp)
+	if err := w.ef.AllocBuffer(0); err != nil {
+		return fmt.Errorf("encode: alloc frame: %w", err)
+	}
+	return nil
+}
+
+func newGraph(desc string, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
+	g = astiav.AllocFilterGraph()
+	if g == nil {
+		return nil, nil, nil, errors.New("encode: alloc filter graph failed")
+	}
+	defer func() {
+		if err != nil {
+			g.Free()
+		}
+	}()
+	g.SetThreadCount(1)
+	name := "buffer"
+	sinkName := "buffersink"
+	if _, ok := srcArgs["sample_fmt"]; ok {
+		name, sinkName = "abuffer", "abuffersink"
+	}
+	bsrc, bsink := astiav.FindFilterByName(name), astiav.FindFilterByName(sinkName)
+	if bsrc == nil || bsink == nil {
+		return nil, nil, nil, fmt.Errorf("encode: filters %s/%s missing from FFmpeg", name, sinkName)
+	}
+	if src, err = g.NewFilterContext(bsrc, "in", srcArgs); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode: filter source: %w", err)
+	}
+	if sink, err = g.NewFilterContext(bsink, "out", nil); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode: filter sink: %w", err)
+	}
+	outs, ins := astiav.AllocFilterInOut(), astiav.AllocFilterInOut()
+	defer outs.Free()
+	defer ins.Free()
+	outs.SetName("in")
+	outs.SetFilterContext(src)
+	outs.SetPadIdx(0)
+	outs.SetNext(nil)
+	ins.SetName("out")
+	ins.SetFilterContext(sink)
+	ins.SetPadIdx(0)
+	ins.SetNext(nil)
+	if err = g.Parse(desc, ins, outs); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode: filter graph %q: %w", desc, err)
+	}
+	if err = g.Configure(); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode: filter graph %q: %w", desc, err)
+	}
+	return g, src, sink, nil
+}
+
+// Write encodes f (f.Out, planar RGB 0..255, clamped and rounded here) with
+// timestamp f.PTS. The caller keeps ownership of f; it is not retained.
+func (w *Writer) Write(f *frame.Frame) error {
+	if f.W != w.opts.FrameW || f.H != w.opts.FrameH {
+		return fmt.Errorf("encode: frame is %dx%d, writer takes %dx%d", f.W, f.H, w.opts.FrameW, w.opts.FrameH)
+	}
+	if err := makeWritable(w.ef); err != nil {
+		return fmt.Errorf("encode: frame buffer: %w", err)
+	}
+	fromPlanar(w.ef, f.Out, f.W, f.H)
+	pts := f.PTS - w.offset
+	w.ef.SetPts(pts)
+	dur := f.Duration
+	if dur <= 0 {
+		dur = w.opts.FrameDurationTB
+	}
+	w.durs[w.frames%len(w.durs)] = struct{ pts, dur int64 }{pts, dur}
+	w.frames++
+	if err := w.src.BuffersrcAddFrame(w.ef, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+		return fmt.Errorf("encode: filter input: %w", err)
+	}
+	return w.drainGraph()
+}
+
+func (w *Writer) drainGraph() error {
+	for {
+		err := w.sink.BuffersinkGetFrame(w.sf, astiav.NewBuffersinkFlags())
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode: filter: %w", err)
+		}
+		err = w.enc.SendFrame(w.sf)
+		w.sf.Unref()
+		if err != nil {
+			return fmt.Errorf("encode: encoder: %w", err)
+		}
+		if err := w.drainEncoder(); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *Writer) drainEncoder() error {
+	for {
+		err := w.enc.ReceivePacket(w.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode: encoder: %w", err)
+		}
+		if w.pkt.Duration() <= 0 {
+			w.pkt.SetDuration(w.durationOf(w.pkt.Pts()))
+		}
+		w.pkt.SetStreamIndex(w.vs.Index())
+		w.pkt.RescaleTs(w.encTB, w.outTB)
+		if w.copy != nil {
+			t := float64(w.pkt.Dts()) * w.outTB.Float64()
+			if err := w.copy.pumpUntil(t); err != nil {
+				w.pkt.Unref()
+				return err
+			}
+		}
+		err = w.out.WriteInterleavedFrame(w.pkt)
+		w.pkt.Unref()
+		if err != nil {
+			return fmt.Errorf("encode: write packet: %w", err)
+		}
+	}
+}
+
+func (w *Writer) durationOf(pts int64) int64 {
+	for _, d := range w.durs {
+		if d.pts == pts && d.dur > 0 {
+			return d.dur
+		}
+	}
+	return w.opts.FrameDurationTB
+}
+
+// fromPlanar writes planar RGB float32 (clamped to 0..255, rounded) into a
+// gbrp frame.
+func fromPlanar(dst *astiav.Frame, src []float32, w, h int) {
+	n := w * h
+	order := [3]int{2, 0, 1} // planar R,G,B -> gbrp planes 2,0,1
+	for c := 0; c < 3; c++ {
+		p, ls := framePlane(dst, order[c], h)
+		s := src[c*n : (c+1)*n : (c+1)*n]
+		for y := 0; y < h; y++ {
+			in := s[y*w : y*w+w : y*w+w]
+			out := p[y*ls : y*ls+w : y*ls+w]
+			for x, v := range in {
+				switch {
+				case v <= 0:
+					out[x] = 0
+				case v >= 255:
+					out[x] = 255
+				default:
+					out[x] = uint8(v + 0.5)
+				}
+			}
+		}
+	}
+}
+
+// Frames is the number of frames written so far.
+func (w *Writer) Frames() int { return w.frames }
+
+// Finish flushes the encoder, writes the rest of the copied streams and the
+// trailer, and renames the temporary file to the output path. Without
+// Force, an output that appeared meanwhile is not replaced.
+func (w *Writer) Finish() error {
+	if w.finished || w.closed {
+		return errors.New("encode: writer already finished")
+	}
+	if err := w.src.BuffersrcAddFrame(nil, astiav.NewBuffersrcFlags()); err != nil {
+		return fmt.Errorf("encode: flush filter: %w", err)
+	}
+	if err := w.drainGraph(); err != nil {
+		return err
+	}
+	if err := w.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("encode: flush encoder: %w", err)
+	}
+	if err := w.drainEncoder(); err != nil {
+		return err
+	}
+	if w.copy != nil {
+		if err := w.copy.pumpUntil(math.Inf(1)); err != nil {
+			return err
+		}
+		if err := w.copy.flush(); err != nil {
+			return err
+		}
+	}
+	if err := w.out.WriteTrailer(); err != nil {
+		return fmt.Errorf("encode: write trailer: %w", err)
+	}
+	if err := w.io.Close(); err != nil {
+		return fmt.Errorf("encode: close output: %w", err)
+	}
+	w.io = nil
+	if err := commit(w.tmp, w.opts.Path, w.opts.Force); err != nil {
+		return err
+	}
+	w.tmp = ""
+	w.finished = true
+	return nil
+}
+
+// commit moves tmp to path; without force it never replaces a file.
+func commit(tmp, path string, force bool) error {
+	if force {
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("encode: rename output: %w", err)
+		}
+		return nil
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("encode: %s: %w", path, ErrExists)
+		}
+		// No hard links here: check, then rename.
+		if _, serr := os.Stat(path); serr == nil {
+			return fmt.Errorf("encode: %s: %w", path, ErrExists)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("encode: rename output: %w", err)
+		}
+		return nil
+	}
+	return os.Remove(tmp)
+}
+
+// Close frees everything; if Finish was not called (or failed) the
+// temporary file is removed. Idempotent.
+func (w *Writer) Close() error {
+	if w == nil || w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.copy != nil {
+		w.copy.close()
+	}
+	if w.io != nil {
+		_ = w.io.Close()
+	}
+	if w.tmp != "" {
+		_ = os.Remove(w.tmp)
+	}
+	if w.graph != nil {
+		w.graph.Free()
+	}
+	for _, f := range []*astiav.Frame{w.ef, w.sf} {
+		if f != nil {
+			f.Free()
+		}
+	}
+	if w.pkt != nil {
+		w.pkt.Free()
+	}
+	if w.enc != nil {
+		w.enc.Free()
+	}
+	if w.out != nil {
+		w.out.Free()
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package pipeline runs vidnst's stages concurrently: decode -> flow ->
+// stylize -> temporal -> encode. It is pure Go: the stages that need C
+// libraries (FFmpeg, ONNX Runtime) come in through the small interfaces
+// below, so the orchestration is tested without them.
+//
+// Each stage is one goroutine under an errgroup, connected by bounded
+// channels; frames come from a fixed pool (frame.Pool), so the number of
+// frames in flight, and the memory, do not grow with the video's length.
+// A stage owns a frame from the moment it receives it until it sends it on
+// (or, for the last stage, puts it back in the pool). Only the sender closes
+// a channel, every send selects on ctx.Done(), and the first error cancels
+// every stage and is the one returned.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vidnst/vidnst/internal/frame"
+)
+
+// Source delivers decoded frames in presentation order. Next fills f.In,
+// f.PTS and f.Duration and returns io.EOF after the last frame.
+type Source interface {
+	Next(ctx context.Context, f *frame.Frame) error
+}
+
+// Styler runs the style network: for i < len(in), out[i] = net(in[i]). in
+// and out are planar RGB 0..255 of the frame size; len(in) <= Batch().
+type Styler interface {
+	Batch() int
+	Run(in, out [][]float32) error
+}
+
+// Temporal makes consecutive outputs consistent. Both methods are called in
+// frame order, each from its own goroutine: Prepare(f) for frame t may run
+// while Apply runs for frame t-1 or earlier, and while the network runs;
+// Prepare reads only f.In (and f.Reset) and may write f.Aux; Apply reads
+// f.In, f.Aux and rewrites f.Out in place.
+type Temporal interface {
+	Prepare(f *frame.Frame) error
+	Apply(f *frame.Frame) error
+}
+
+// Sink consumes finished frames in order (it does not keep f).
+type Sink interface {
+	Write(f *frame.Frame) error
+}
+
+// Config is one run of the pipeline.
+type Config struct {
+	Width, Height int // processing size
+	Source        Source
+	Styler        Styler
+	Temporal      Temporal // nil: off
+	Sink          Sink
+	// AuxLen is the length of each frame's Aux buffer (Temporal's scratch).
+	AuxLen int
+	// Depth is the capacity of each channel between stages (default 2).
+	Depth int
+	// Progress, if set, is called from the sink's goroutine after each
+	// written frame with the number written so far.
+	Progress func(written int)
+	// MarkReset decides which frames start a new temporal state (the first
+	// frame always does).
+	MarkReset func(index int) bool
+	// MarkSkip decides which frames are warm-up frames: processed but not
+	// written to the sink.
+	MarkSkip func(index int) bool
+}
+
+// Stats describe a finished run.
+type Stats struct {
+	Frames  int // frames written to the sink
+	Skipped int // warm-up frames processed but not written
+}
+
+// ErrConfig is returned for an incomplete Config.
+var ErrConfig = errors.New("pipeline: incomplete config")
+
+// PoolSize is the number of frames a run allocates for cfg.
+func PoolSize(cfg *Config) int {
+	depth := cfg.Depth
+	if depth <= 0 {
+		depth = 2
+	}
+	b := 1
+	if cfg.Styler != nil {
+		b = cfg.Styler.Batch()
+	}
+	// One frame held by each of 5 stages, depth in each of 4 channels, and
+	// a batch being gathered.
+	return 5 + 4*depth + b
+}
+
+// Run pushes every frame of cfg.Source through the stages into cfg.Sink.
+func Run(ctx context.Context, cfg Config) (Stats, error) {
+	var st Stats
+	if cfg.Source == nil || cfg.Styler == nil || cfg.Sink == nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return st, ErrConfig
+	}
+	depth := cfg.Depth
+	if depth <= 0 {
+		depth = 2
+	}
+	pool := frame.NewPool(PoolSize(&cfg), cfg.Width, cfg.Height)
+	if cfg.AuxLen > 0 {
+		pool.EachFrame(func(f *frame.Frame) { f.Aux = make([]float32, cfg.AuxLen) })
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	decoded := make(chan *frame.Frame, depth)
+	prepared := make(chan *frame.Frame, depth)
+	styled := make(chan *frame.Frame, depth)
+	final := make(chan *frame.Frame, depth)
+
+	g.Go(func() error { return decodeStage(ctx, cfg, pool, decoded) })
+	g.Go(func() error {
+		return eachStage(ctx, decoded, prepared, func(f *frame.Frame) error {
+			if cfg.Temporal == nil {
+				return nil
+			}
+			return cfg.Temporal.Prepare(f)
+		})
+	})
+	g.Go(func() error { return styleStage(ctx, cfg.Styler, prepared, styled) })
+	g.Go(func() error {
+		return eachStage(ctx, styled, final, func(f *frame.Frame) error {
+			if cfg.Temporal == nil {
+				return nil
+			}
+			return cfg.Temporal.Apply(f)
+		})
+	})
+	g.Go(func() error {
+		for f := range final {
+			if f.Skip {
+				st.Skipped++
+			} else {
+				if err := cfg.Sink.Write(f); err != nil {
+					pool.Put(f)
+					return err
+				}
+				st.Frames++
+				if cfg.Progress != nil {
+					cfg.Progress(st.Frames)
+				}
+			}
+			pool.Put(f)
+		}
+		return ctx.Err()
+	})
+	err := g.Wait()
+	return st, err
+}
+
+// send passes f on, or gives up when ctx ends.
+func send(ctx context.Context, out chan<- *frame.Frame, f *frame.Frame) error {
+	select {
+	case out <- f:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func decodeStage(ctx context.Context, cfg Config, pool *frame.Pool, out chan<- *frame.Frame) error {
+	defer close(out)
+	for i := 0; ; i++ {
+		f, err := pool.Get(ctx)
+		if err != nil {
+			return err
+		}
+		if err := cfg.Source.Next(ctx, f); err != nil {
+			pool.Put(f)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		f.Index = i
+		f.Reset = i == 0 || (cfg.MarkReset != nil && cfg.MarkReset(i))
+		f.Skip = cfg.MarkSkip != nil && cfg.MarkSkip(i)
+		if err := send(ctx, out, f); err != nil {
+			pool.Put(f)
+			return err
+		}
+	}
+}
+
+// eachStage applies fn to every frame in order and passes it on.
+func eachStage(ctx context.Context, in <-chan *frame.Frame, out chan<- *frame.Frame, fn func(*frame.Frame) error) error {
+	defer close(out)
+	for f := range in {
+		if err := fn(f); err != nil {
+			return err
+		}
+		if err := send(ctx, out, f); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// styleStage gathers Batch() frames (fewer at the end of the input), runs
+// the network on them and passes them on in order.
+func styleStage(ctx context.Context, s Styler, in <-chan *frame.Frame, out chan<- *frame.Frame) error {
+	defer close(out)
+	b := s.Batch()
+	if b < 1 {
+		return fmt.Errorf("pipeline: batch %d", b)
+	}
+	batch := make([]*frame.Frame, 0, b)
+	ins := make([][]float32, 0, b)
+	outs := make([][]float32, 0, b)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ins, outs = ins[:0], outs[:0]
+		for _, f := range batch {
+			ins = append(ins, f.In)
+			outs = append(outs, f.Out)
+		}
+		if err := s.Run(ins, outs); err != nil {
+			return err
+		}
+		for _, f := range batch {
+			if err := send(ctx, out, f); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for f := range in {
+		batch = append(batch, f)
+		if len(batch) == b {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
