@@ -158,7 +158,7 @@ func TestColourRanges(t *testing.T) {
 			p := filepath.Join(dir, tc.name+".mkv")
 			// A flat grey written as raw YUV, so the value is exact.
 			testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=0.3",
-				"-vf", "geq=lum="+itoa(tc.y)+":cb=128:cr=128,format="+tc.pixfmt, "-color_range", tc.rng,
+				"-vf", "format="+tc.pixfmt+",geq=lum="+itoa(tc.y)+":cb=128:cr=128", "-color_range", tc.rng,
 				"-c:v", "ffv1", p)
 			info, err := Probe(p)
 			if err != nil {

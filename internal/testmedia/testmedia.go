@@ -122,7 +122,6 @@ type Stream struct {
 	SampleRate    string            `json:"sample_rate"`
 	Channels      int               `json:"channels"`
 	TimeBase      string            `json:"time_base"`
-	BitsPerSample int               `json:"bits_per_raw_sample"`
 }
 
 // Probe is what ffprobe says of a file.

@@ -1,0 +1,284 @@
+package encode
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/testmedia"
+)
+
+// reencode decodes in and writes every frame unchanged (Out = In) to out.
+func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) int {
+	t.Helper()
+	info, err := decode.Probe(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w == 0 {
+		w, h = info.DisplayWidth, info.DisplayHeight
+	}
+	r, err := decode.Open(in, decode.Options{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o := Options{Path: out, CRF: -1, Preset: "ultrafast", Width: info.DisplayWidth, Height: info.DisplayHeight,
+		FrameW: w, FrameH: h, TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
+		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen, FrameDurationTB: info.FrameDurationTB(),
+		SARNum: info.SARNum, SARDen: info.SARDen, FullRange: info.FullRange, Matrix: info.Matrix,
+		Primaries: info.Primaries, Transfer: info.Transfer, Input: in}
+	if mod != nil {
+		mod(&o)
+	}
+	wr, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wr.Close()
+	f := frame.New(w, h)
+	n := 0
+	for {
+		err := r.Next(context.Background(), f)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(f.Out, f.In)
+		if err := wr.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if err := wr.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func md5Of(t *testing.T, path, stream string) string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", stream, "-c", "copy", "-f", "md5", "-").Output()
+	if err != nil {
+		t.Fatalf("md5 of %s %s: %v", path, stream, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestTimingAudioMetadataKept(t *testing.T) {
+	dir := t.TempDir()
+	src := testmedia.Clip(t, dir, "src.mp4", 128, 96, 25, 40, true)
+	// Add a title, a language tag and chapters through an mkv.
+	meta := filepath.Join(dir, "meta.txt")
+	os.WriteFile(meta, []byte(";FFMETADATA1\ntitle=My Clip\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=800\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=800\nEND=1600\ntitle=Two\n"), 0o644)
+	in := filepath.Join(dir, "in.mkv")
+	testmedia.FFmpeg(t, "-i", src, "-i", meta, "-map_metadata", "1", "-map_chapters", "1", "-map", "0", "-c", "copy", "-metadata:s:a:0", "language=fra", in)
+	out := filepath.Join(dir, "out.mkv")
+	n := reencode(t, in, out, 64, 48, nil)
+	if n != 40 {
+		t.Fatalf("%d frames", n)
+	}
+	p := testmedia.FFprobe(t, out, true)
+	v, a := p.Stream("video"), p.Stream("audio")
+	if v == nil || a == nil {
+		t.Fatalf("streams %+v", p.Streams)
+	}
+	if v.Width != 128 || v.Height != 96 || v.NbReadFrames != "40" {
+		t.Fatalf("video %dx%d %s frames", v.Width, v.Height, v.NbReadFrames)
+	}
+	if got, want := testmedia.PacketTimes(t, out, "v:0"), testmedia.PacketTimes(t, in, "v:0"); !sameTimes(got, want) {
+		t.Fatalf("video timestamps changed:\n got %v\nwant %v", got, want)
+	}
+	if md5Of(t, out, "0:a:0") != md5Of(t, in, "0:a:0") {
+		t.Fatal("audio is not bit-exact")
+	}
+	if a.Tags["language"] != "fra" || p.Format.Tags["title"] != "My Clip" {
+		t.Fatalf("tags: audio %v format %v", a.Tags, p.Format.Tags)
+	}
+	if len(p.Chapters) != 2 || p.Chapters[1].Tags["title"] != "Two" {
+		t.Fatalf("chapters %+v", p.Chapters)
+	}
+}
+
+func sameTimes(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	sortF(a)
+	sortF(b)
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-3 {
+			return false
+		}
+	}
+	return true
+}
+
+func sortF(a []float64) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+func TestGreyRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, pixfmt, rng, ext string
+		y                      int
+	}{
+		{"limited-601", "yuv420p", "tv", "mp4", 126},
+		{"full", "yuvj420p", "pc", "mkv", 128},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join(dir, tc.name+"."+tc.ext)
+			testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=0.5",
+				"-vf", "format="+tc.pixfmt+",geq=lum="+itoa(tc.y)+":cb=128:cr=128", "-color_range", tc.rng,
+				"-c:v", "libx264", "-qp", "0", in)
+			out := filepath.Join(dir, "out-"+tc.name+"."+tc.ext)
+			reencode(t, in, out, 0, 0, nil)
+			// The decoded planes as stored (no conversion): Y is first.
+			raw, err := exec.Command("ffmpeg", "-v", "error", "-i", out, "-frames:v", "1", "-f", "rawvideo", "-").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if y := int(raw[64*24+32]); y < tc.y-1 || y > tc.y+1 {
+				t.Fatalf("grey Y=%d came back as %d", tc.y, y)
+			}
+			p := testmedia.FFprobe(t, out, false)
+			if v := p.Stream("video"); v.ColorRange != tc.rng || v.ColorSpace == "" {
+				t.Fatalf("output tagged range=%q space=%q", v.ColorRange, v.ColorSpace)
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+
+func TestOddSizeIsCropped(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "odd.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=101x75:rate=10", "-frames:v", "5", "-c:v", "ffv1", "-pix_fmt", "yuv444p", in)
+	out := filepath.Join(dir, "odd.mp4")
+	reencode(t, in, out, 52, 36, nil)
+	v := testmedia.FFprobe(t, out, false).Stream("video")
+	if v.Width != 100 || v.Height != 74 {
+		t.Fatalf("odd input gave %dx%d, want 100x74", v.Width, v.Height)
+	}
+}
+
+func TestWebMTranscodesAudio(t *testing.T) {
+	dir := t.TempDir()
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 25, true)
+	out := filepath.Join(dir, "out.webm")
+	reencode(t, in, out, 0, 0, func(o *Options) { o.Codec, o.Preset = "", "" })
+	p := testmedia.FFprobe(t, out, false)
+	if v, a := p.Stream("video"), p.Stream("audio"); v == nil || v.CodecName != "vp9" || a == nil || a.CodecName != "opus" {
+		t.Fatalf("streams %+v", p.Streams)
+	}
+	d := p.Format.Duration
+	if !strings.HasPrefix(d, "1.0") && !strings.HasPrefix(d, "0.9") {
+		t.Fatalf("duration %s", d)
+	}
+}
+
+func TestTargetChecks(t *testing.T) {
+	dir := t.TempDir()
+	exist := filepath.Join(dir, "exists.mp4")
+	os.WriteFile(exist, []byte("keep me"), 0o644)
+	base := Options{Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+		want error
+	}{
+		{"exists", func(o *Options) { o.Path = exist }, ErrExists},
+		{"no folder", func(o *Options) { o.Path = filepath.Join(dir, "nope", "x.mp4") }, ErrOutputDir},
+		{"container", func(o *Options) { o.Path = filepath.Join(dir, "x.notacontainer") }, ErrUnknownContainer},
+		{"codec", func(o *Options) { o.Path = filepath.Join(dir, "x.mp4"); o.Codec = "nosuchcodec" }, ErrUnknownCodec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base
+			tc.mod(&o)
+			w, err := Create(o)
+			if !errors.Is(err, tc.want) {
+				w.Close()
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(exist); string(b) != "keep me" {
+		t.Fatal("existing output was touched")
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Fatalf("left behind: %v", es)
+	}
+}
+
+func TestCloseWithoutFinishLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.mp4")
+	w, err := Create(Options{Path: out, Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := frame.New(64, 48)
+	for i := 0; i < 5; i++ {
+		f.PTS = int64(i)
+		if err := w.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	w.Close() // idempotent
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Fatalf("left behind: %v", es)
+	}
+}
+
+func TestCPointers(t *testing.T) {
+	// The unsafe access in cmux.go relies on go-astiav's layout; check it
+	// reads the same values as astiav's own accessors.
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.mkv")
+	w, err := Create(Options{Path: out, Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if int(cFormat(w.out).nb_streams) != w.out.NbStreams() || int(cStream(w.vs).index) != w.vs.Index() {
+		t.Fatal("go-astiav's FormatContext/Stream layout changed: update cmux.go")
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	dir := b.TempDir()
+	w, err := Create(Options{Path: filepath.Join(dir, "b.mp4"), Width: 384, Height: 216, FrameW: 384, FrameH: 216, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	f := frame.New(384, 216)
+	for i := range f.Out {
+		f.Out[i] = float32(i % 255)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.PTS = int64(i)
+		if err := w.Write(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
