@@ -435,4 +435,3 @@ func (t *transcoder) close() {
 		t.enc.Free()
 	}
 }
-

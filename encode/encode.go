@@ -127,7 +127,6 @@ type Writer struct {
 	offset       int64 // subtracted from video timestamps
 	durs         [64]struct{ pts, dur int64 }
 	frames       int
-	headerDone   bool
 	finished     bool
 	closed       bool
 }
@@ -164,19 +163,44 @@ func Create(opts Options) (w *Writer, err error) {
 			return nil, err
 		}
 	}
-	dir := filepath.Dir(opts.Path)
-	w.tmp = filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", filepath.Base(opts.Path), rand.Uint32()))
+	if err := w.openFile(); err != nil {
+		return nil, err
+	}
+	w.outTB = w.vs.TimeBase()
+	return w, nil
+}
+
+// openFile creates the temporary file beside the output and writes the
+// header.
+func (w *Writer) openFile() (err error) {
+	dir := filepath.Dir(w.opts.Path)
+	w.tmp = filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", filepath.Base(w.opts.Path), rand.Uint32()))
 	if w.io, err = astiav.OpenIOContext(w.tmp, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
 		w.tmp = ""
-		return nil, fmt.Errorf("encode: %s: %w (%v)", dir, ErrOutputDir, err)
+		return fmt.Errorf("encode: %s: %w (%v)", dir, ErrOutputDir, err)
 	}
 	w.out.SetPb(w.io)
 	if err := w.out.WriteHeader(nil); err != nil {
-		return nil, fmt.Errorf("encode: write header: %w", err)
+		return fmt.Errorf("encode: write header: %w", err)
 	}
-	w.headerDone = true
-	w.outTB = w.vs.TimeBase()
-	return w, nil
+	return nil
+}
+
+// closeFile writes the trailer, closes the file and renames it into place.
+func (w *Writer) closeFile() error {
+	if err := w.out.WriteTrailer(); err != nil {
+		return fmt.Errorf("encode: write trailer: %w", err)
+	}
+	if err := w.io.Close(); err != nil {
+		return fmt.Errorf("encode: close output: %w", err)
+	}
+	w.io = nil
+	if err := commit(w.tmp, w.opts.Path, w.opts.Force); err != nil {
+		return err
+	}
+	w.tmp = ""
+	w.finished = true
+	return nil
 }
 
 // checkTarget refuses an existing output without force, and a folder we
@@ -512,19 +536,7 @@ func (w *Writer) Finish() error {
 			return err
 		}
 	}
-	if err := w.out.WriteTrailer(); err != nil {
-		return fmt.Errorf("encode: write trailer: %w", err)
-	}
-	if err := w.io.Close(); err != nil {
-		return fmt.Errorf("encode: close output: %w", err)
-	}
-	w.io = nil
-	if err := commit(w.tmp, w.opts.Path, w.opts.Force); err != nil {
-		return err
-	}
-	w.tmp = ""
-	w.finished = true
-	return nil
+	return w.closeFile()
 }
 
 // commit moves tmp to path; without force it never replaces a file.

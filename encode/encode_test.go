@@ -164,7 +164,9 @@ func TestGreyRoundTrip(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 func TestOddSizeIsCropped(t *testing.T) {
 	dir := t.TempDir()
