@@ -33,4 +33,6 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 	return renderCmd(cmd.Context(), ro, args[0], args[1], stdout, stderr)
 }
 
-func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {}
+func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {
+	root.AddCommand(newPreviewCmd(stdout, stderr), newImagesCmd(stdout, stderr))
+}

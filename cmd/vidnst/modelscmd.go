@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
 )
 
@@ -52,6 +54,37 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	info.Flags().StringVar(&ortLib, "ort-lib", "", "path of libonnxruntime.so")
-	c.AddCommand(list, info)
+	fetch := &cobra.Command{
+		Use:   "fetch NAME",
+		Short: "Download one of the upstream fast-neural-style models into the cache",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u, ok := models.Catalogue[args[0]]
+			if !ok {
+				return usagef("models fetch %q: known models: %s", args[0], strings.Join(models.CatalogueNames(), ", "))
+			}
+			dest := dir
+			if dest == "" {
+				dest = models.CacheDir()
+			}
+			rep := pipeline.NewReporter(pipeline.ProgressBar, stderr, 0)
+			if !isTerminal(stderr) {
+				rep.Mode = pipeline.ProgressNone
+			}
+			p, err := models.Fetch(cmd.Context(), nil, u, dest, func(done, total int64) {
+				if total > 0 {
+					rep.Total = int(total >> 10)
+				}
+				rep.Update(int(done >> 10))
+			})
+			rep.Finish()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: %s -> %s\n", u.Name, p)
+			return nil
+		},
+	}
+	c.AddCommand(list, info, fetch)
 	return c
 }

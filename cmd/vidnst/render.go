@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
@@ -132,6 +130,9 @@ type job struct {
 	rebase   bool
 	gop      int
 	progress *pipeline.Reporter
+	// sideBySide writes the original and the stylized frame next to each
+	// other (ow = 2*w).
+	sideBySide bool
 }
 
 // prepare checks everything that can be checked before any work: paths,
@@ -213,6 +214,9 @@ func renderCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stder
 	if err != nil {
 		return err
 	}
+	if pipeline.IsImagePath(out) {
+		return stillCmd(ctx, o, j, stdout, stderr)
+	}
 	st, err := j.run(ctx, stderr)
 	if err != nil {
 		return err
@@ -274,10 +278,14 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	defer r.Close()
 
 	info := j.info
+	fw := j.w
+	if j.sideBySide {
+		fw = 2 * j.w
+	}
 	eo := encode.Options{
 		Path: j.out, Force: o.force,
 		Codec: o.codec, CRF: o.crf, Preset: o.preset, PixFmt: o.pixFmt, GOP: j.gop,
-		Width: j.ow, Height: j.oh, FrameW: j.w, FrameH: j.h,
+		Width: j.ow, Height: j.oh, FrameW: fw, FrameH: j.h,
 		TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
 		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen,
 		FrameDurationTB: info.FrameDurationTB(),
@@ -312,9 +320,13 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if rep == nil {
 		rep = pipeline.NewReporter(mode, stderr, total)
 	}
+	var sink pipeline.Sink = wr
+	if j.sideBySide {
+		sink = &sideBySide{w: wr, buf: frame.New(2*j.w, j.h)}
+	}
 	cfg := pipeline.Config{
 		Width: j.w, Height: j.h,
-		Source: r, Styler: styler, Sink: wr,
+		Source: r, Styler: styler, Sink: sink,
 		Progress: rep.Update,
 	}
 	if tmp != nil {
@@ -344,9 +356,3 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	return rs, nil
 }
-
-// runtimeThreads is the default number of inference threads.
-func runtimeThreads() int { return runtime.NumCPU() }
-
-var _ = errors.New
-var _ = strings.TrimSpace

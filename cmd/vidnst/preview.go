@@ -1,0 +1,392 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/pipeline"
+	"github.com/vidnst/vidnst/stylize"
+)
+
+// grabFrame decodes the first frame at or after sec (seconds from the
+// start) at the processing size.
+func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w, h int) (*frame.Frame, error) {
+	x, err := decode.ReadIndex(in)
+	if err != nil {
+		return nil, err
+	}
+	i := x.Find(info.StartPTS + info.PTS(sec) - info.FrameDurationTB()/100)
+	if i >= len(x.PTS) {
+		return nil, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
+	}
+	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i]})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f := frame.New(w, h)
+	if err := r.Next(ctx, f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: no frame at %.3fs", in, sec)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+func fmtTS(sec float64) string {
+	d := time.Duration(sec * float64(time.Second))
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	s := d.Seconds() - float64(h*3600+m*60)
+	return fmt.Sprintf("%02d:%02d:%06.3f", h, m, s)
+}
+
+func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
+	ro := defaultRenderOpts()
+	var styles, ats []string
+	var output string
+	var sideBySide bool
+	c := &cobra.Command{
+		Use:   "preview INPUT --style A [--style B ...] --at T [--at T ...] -o sheet.png | preview INPUT --style A --start T --duration D -o clip.mp4 --side-by-side",
+		Short: "A contact sheet of styles at chosen times, or a side-by-side clip",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" {
+				return usagef("preview needs -o OUTPUT")
+			}
+			if len(styles) == 0 {
+				return usagef("preview needs at least one --style")
+			}
+			if sideBySide {
+				if len(styles) != 1 {
+					return usagef("--side-by-side takes one --style")
+				}
+				ro.style = styles[0]
+				if ro.duration == "" && ro.end == "" && ro.frames == "" {
+					ro.duration = "3"
+				}
+				return sideBySideCmd(cmd.Context(), ro, args[0], output, stdout, stderr)
+			}
+			if len(ats) == 0 {
+				ats = []string{"0"}
+			}
+			return sheetCmd(cmd.Context(), ro, args[0], styles, ats, output, stdout)
+		},
+	}
+	ro.addFlags(c)
+	c.Flags().Lookup("style").Hidden = true
+	c.Flags().StringArrayVar(&styles, "style", nil, "style (repeatable)")
+	c.Flags().StringArrayVar(&ats, "at", nil, "time of a row (seconds, hh:mm:ss.mmm or Nf; repeatable)")
+	c.Flags().StringVarP(&output, "output", "o", "", "sheet (.png/.jpg) or clip (.mp4, ...) to write")
+	c.Flags().BoolVar(&sideBySide, "side-by-side", false, "write a clip with the original and stylized frames side by side")
+	return c
+}
+
+// sheetCmd renders a grid: one row per time, the original then each style.
+func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []string, out string, stdout io.Writer) error {
+	if !pipeline.IsImagePath(out) {
+		return usagef("the sheet is written as .png or .jpg, not %s", filepath.Ext(out))
+	}
+	info, err := decode.Probe(in)
+	if err != nil {
+		return err
+	}
+	maxSide := ro.maxSide
+	if maxSide == 0 && ro.width == 0 && ro.height == 0 {
+		maxSide = 320
+	}
+	w, h := pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, maxSide, ro.width, ro.height)
+	var paths []string
+	for _, s := range styles {
+		p, err := models.Resolve(s, models.Dirs(ro.modelsDir))
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	x, err := decode.ReadIndex(in)
+	if err != nil {
+		return err
+	}
+	var frames []*frame.Frame
+	var secs []float64
+	for _, a := range ats {
+		ts, err := parseTimeSpec("at", a)
+		if err != nil {
+			return err
+		}
+		sec := ts.sec
+		if ts.frames {
+			if ts.n >= len(x.PTS) {
+				return fmt.Errorf("--at %s: the video has %d frames: %w", a, len(x.PTS), decode.ErrOutOfRange)
+			}
+			sec = info.Seconds(x.PTS[ts.n] - info.StartPTS)
+		}
+		f, err := grabFrame(ctx, in, info, sec, w, h)
+		if err != nil {
+			return err
+		}
+		frames, secs = append(frames, f), append(secs, sec)
+	}
+	sheet := pipeline.NewSheet(len(frames), 1+len(paths), w, h)
+	for r, f := range frames {
+		sheet.Put(r, 0, f.In, "original "+fmtTS(secs[r]))
+	}
+	if err := stylize.Init(ro.ortLib); err != nil {
+		return err
+	}
+	for c, p := range paths {
+		s, err := stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device})
+		if err != nil {
+			return err
+		}
+		for r, f := range frames {
+			if err := s.Run([][]float32{f.In}, [][]float32{f.Out}); err != nil {
+				s.Close()
+				return err
+			}
+			if ro.strength < 1 || ro.preserveColor {
+				applyControls(f.In, f.Out, w*h, float32(ro.strength), ro.preserveColor)
+			}
+			sheet.Put(r, c+1, f.Out, models.StyleName(p)+" "+fmtTS(secs[r]))
+		}
+		s.Close()
+	}
+	if err := pipeline.SaveImage(out, sheet.Img, ro.force); err != nil {
+		return err
+	}
+	if !ro.quiet {
+		b := sheet.Img.Bounds()
+		fmt.Fprintf(stdout, "vidnst: sheet %dx%d (%d rows x %d tiles of %dx%d) -> %s\n", b.Dx(), b.Dy(), len(frames), 1+len(paths), w, h, out)
+	}
+	return nil
+}
+
+// sideBySide is a Sink that writes the original and the stylized frame
+// next to each other.
+type sideBySide struct {
+	w   *encode.Writer
+	buf *frame.Frame // 2W x H, allocated once
+}
+
+func (s *sideBySide) Write(f *frame.Frame) error {
+	W, H := f.W, f.H
+	n, n2 := W*H, 2*W*H
+	for c := 0; c < 3; c++ {
+		for y := 0; y < H; y++ {
+			dst := s.buf.Out[c*n2+y*2*W : c*n2+(y+1)*2*W]
+			copy(dst[:W], f.In[c*n+y*W:c*n+(y+1)*W])
+			copy(dst[W:], f.Out[c*n+y*W:c*n+(y+1)*W])
+		}
+	}
+	s.buf.PTS, s.buf.Duration = f.PTS, f.Duration
+	return s.w.Write(s.buf)
+}
+
+func sideBySideCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stderr io.Writer) error {
+	j, err := prepare(o, in, out, stderr)
+	if err != nil {
+		return err
+	}
+	// Both halves at the processing size.
+	j.ow, j.oh = 2*j.w, j.h
+	j.sideBySide = true
+	st, err := j.run(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		fmt.Fprintf(stdout, "vidnst: %d frames side by side in %s -> %s\n", st.frames, st.elapsed.Round(time.Millisecond), out)
+	}
+	return nil
+}
+
+// stillCmd stylizes one image (or the first frame of an input) into an
+// image file at the input's size (or the processing size).
+func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writer) error {
+	t0 := time.Now()
+	sess, err := openStyler(o, j.model, j.w, j.h, stderr)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	f, err := grabFrame(ctx, j.in, j.info, 0, j.w, j.h)
+	if err != nil {
+		return err
+	}
+	if err := sess.Run([][]float32{f.In}, [][]float32{f.Out}); err != nil {
+		return err
+	}
+	if o.strength < 1 || o.preserveColor {
+		applyControls(f.In, f.Out, j.w*j.h, float32(o.strength), o.preserveColor)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, j.w, j.h))
+	pipeline.ToRGBA(img, f.Out, j.w, j.h)
+	var final image.Image = img
+	if j.ow != j.w || j.oh != j.h {
+		big := image.NewRGBA(image.Rect(0, 0, j.ow, j.oh))
+		xdraw.CatmullRom.Scale(big, big.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+		final = big
+	}
+	if err := pipeline.SaveImage(j.out, final, o.force); err != nil {
+		return err
+	}
+	if !o.quiet {
+		fmt.Fprintf(stdout, "vidnst: 1 frame in %s -> %s\n", time.Since(t0).Round(time.Millisecond), j.out)
+	}
+	return nil
+}
+
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".webp": true, ".bmp": true, ".tif": true, ".tiff": true}
+
+func newImagesCmd(stdout, stderr io.Writer) *cobra.Command {
+	ro := defaultRenderOpts()
+	var styles []string
+	var outDir, format string
+	c := &cobra.Command{
+		Use:   "images DIR --style A [--style B ...] -o OUTDIR",
+		Short: "Stylize every image in a folder with each style (done ones are skipped)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if outDir == "" || len(styles) == 0 {
+				return usagef("images needs --style and -o OUTDIR")
+			}
+			return imagesCmd(cmd.Context(), ro, args[0], styles, outDir, format, stdout, stderr)
+		},
+	}
+	ro.addFlags(c)
+	c.Flags().Lookup("style").Hidden = true
+	c.Flags().StringArrayVar(&styles, "style", nil, "style (repeatable)")
+	c.Flags().StringVarP(&outDir, "output", "o", "", "output folder (created if missing)")
+	c.Flags().StringVar(&format, "format", "png", "output format: png or jpg")
+	return c
+}
+
+func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string, outDir, format string, stdout, stderr io.Writer) error {
+	if format != "png" && format != "jpg" {
+		return usagef("--format %q: want png or jpg", format)
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	var files []string
+	for _, e := range es {
+		if !e.IsDir() && imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return fmt.Errorf("images: no images (.png, .jpg, .webp, ...) in %s", dir)
+	}
+	var paths []string
+	for _, s := range styles {
+		p, err := models.Resolve(s, models.Dirs(ro.modelsDir))
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	if err := stylize.Init(ro.ortLib); err != nil {
+		return err
+	}
+	mode, _ := pipeline.ParseProgress(ro.progress, isTerminal(stderr))
+	if ro.quiet {
+		mode = pipeline.ProgressNone
+	}
+	rep := pipeline.NewReporter(mode, stderr, len(files)*len(paths))
+	// Sessions are built per (style, size) and kept: folders of same-size
+	// images reuse them.
+	type key struct {
+		model string
+		w, h  int
+	}
+	sessions := map[key]*stylize.Session{}
+	defer func() {
+		for _, s := range sessions {
+			s.Close()
+		}
+	}()
+	done, skipped, failed, wrote := 0, 0, 0, 0
+	for _, f := range files {
+		base := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		var todo []string
+		for _, p := range paths {
+			if _, err := os.Stat(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format)); err == nil && !ro.force {
+				skipped++
+				done++
+				continue
+			}
+			todo = append(todo, p)
+		}
+		if len(todo) == 0 {
+			rep.Update(done)
+			continue
+		}
+		info, err := decode.Probe(f)
+		var fr *frame.Frame
+		var w, h int
+		if err == nil {
+			w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, ro.maxSide, ro.width, ro.height)
+			fr, err = grabFrame(ctx, f, info, 0, w, h)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "vidnst: skipping %s: %v\n", f, err)
+			failed++
+			done += len(todo)
+			rep.Update(done)
+			continue
+		}
+		for _, p := range todo {
+			k := key{p, w, h}
+			s := sessions[k]
+			if s == nil {
+				if s, err = stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device}); err != nil {
+					return err
+				}
+				sessions[k] = s
+			}
+			if err := s.Run([][]float32{fr.In}, [][]float32{fr.Out}); err != nil {
+				return err
+			}
+			if ro.strength < 1 || ro.preserveColor {
+				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
+			}
+			img := image.NewRGBA(image.Rect(0, 0, w, h))
+			pipeline.ToRGBA(img, fr.Out, w, h)
+			if err := pipeline.SaveImage(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), img, ro.force); err != nil {
+				return err
+			}
+			wrote++
+			done++
+			rep.Update(done)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	rep.Finish()
+	if !ro.quiet {
+		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done, %d unreadable -> %s\n", wrote, skipped, failed, outDir)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// ToRGBA writes planar RGB float32 (w x h, clamped and rounded) into dst,
+// which must be w x h.
+func ToRGBA(dst *image.RGBA, planar []float32, w, h int) {
+	n := w * h
+	r, g, b := planar[:n:n], planar[n:2*n:2*n], planar[2*n:3*n:3*n]
+	for y := 0; y < h; y++ {
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*w : y*dst.Stride+4*w]
+		o := y * w
+		for x := 0; x < w; x++ {
+			row[4*x] = clamp8(r[o+x])
+			row[4*x+1] = clamp8(g[o+x])
+			row[4*x+2] = clamp8(b[o+x])
+			row[4*x+3] = 255
+		}
+	}
+}
+
+func clamp8(v float32) uint8 {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v + 0.5)
+}
+
+// IsImagePath reports whether path names a still image output.
+func IsImagePath(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".jpg", ".jpeg":
+		return true
+	}
+	return false
+}
+
+// SaveImage writes img as PNG or JPEG (by extension) through a temporary
+// file and a rename; without force it refuses to replace a file.
+func SaveImage(path string, img image.Image, force bool) error {
+	if !force {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("pipeline: %s exists (use -y/--force to overwrite)", path)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".vidnst-*.part")
+	if err != nil {
+		return fmt.Errorf("pipeline: output folder: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png":
+		err = png.Encode(tmp, img)
+	case ".jpg", ".jpeg":
+		err = jpeg.Encode(tmp, img, &jpeg.Options{Quality: 92})
+	default:
+		err = fmt.Errorf("pipeline: %s: images are written as .png or .jpg", path)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if !force {
+		if err := os.Link(tmp.Name(), path); err != nil {
+			return fmt.Errorf("pipeline: %s: %w", path, err)
+		}
+		return nil
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Sheet lays out labelled tiles in a grid: rows x cols tiles of tw x th,
+// each with a caption strip under it.
+type Sheet struct {
+	Rows, Cols int
+	TW, TH     int
+	Img        *image.RGBA
+}
+
+// Sheet geometry.
+const (
+	sheetGap     = 8
+	sheetCaption = 18
+)
+
+// NewSheet makes an empty sheet (dark background).
+func NewSheet(rows, cols, tw, th int) *Sheet {
+	w := cols*tw + (cols+1)*sheetGap
+	h := rows*(th+sheetCaption) + (rows+1)*sheetGap
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{24, 24, 24, 255}}, image.Point{}, draw.Src)
+	return &Sheet{Rows: rows, Cols: cols, TW: tw, TH: th, Img: img}
+}
+
+// TileRect is where tile (r, c)'s picture goes.
+func (s *Sheet) TileRect(r, c int) image.Rectangle {
+	x := sheetGap + c*(s.TW+sheetGap)
+	y := sheetGap + r*(s.TH+sheetCaption+sheetGap)
+	return image.Rect(x, y, x+s.TW, y+s.TH)
+}
+
+// Put draws planar RGB (tw x th) into tile (r, c) with a caption.
+func (s *Sheet) Put(r, c int, planar []float32, caption string) {
+	rect := s.TileRect(r, c)
+	sub := s.Img.SubImage(rect).(*image.RGBA)
+	tile := &image.RGBA{Pix: sub.Pix, Stride: sub.Stride, Rect: image.Rect(0, 0, s.TW, s.TH)}
+	ToRGBA(tile, planar, s.TW, s.TH)
+	d := &font.Drawer{Dst: s.Img, Src: image.NewUniform(color.RGBA{230, 230, 230, 255}), Face: basicfont.Face7x13,
+		Dot: fixed.P(rect.Min.X+2, rect.Max.Y+13)}
+	max := s.TW / 7
+	if len(caption) > max && max > 1 {
+		caption = caption[:max-1] + "~"
+	}
+	d.DrawString(caption)
+}
