@@ -34,6 +34,7 @@ var (
 	ErrNoVideo      = errors.New("no video stream")
 	ErrNoDecoder    = errors.New("no decoder for the video codec")
 	ErrOutOfRange   = errors.New("range outside the video")
+	ErrHWAccel      = errors.New("hardware decoding unavailable")
 	errGraphMissing = errors.New("filter missing from this FFmpeg build")
 )
 
@@ -306,6 +307,9 @@ type Options struct {
 	// NoSeek decodes from the start instead of seeking (for tests that
 	// compare the two).
 	NoSeek bool
+	// HWAccel names a hardware decoder device type ("cuda" for NVDEC); ""
+	// decodes on the CPU.
+	HWAccel string
 }
 
 // Reader decodes frames. It is used by one goroutine; Close frees its
@@ -315,6 +319,8 @@ type Reader struct {
 	dec             *astiav.CodecContext
 	pkt             *astiav.Packet
 	df, ff          *astiav.Frame
+	sw              *astiav.Frame // hardware frames are downloaded into it
+	hwPixFmt        astiav.PixelFormat
 	graph           *astiav.FilterGraph
 	src, sink       *astiav.FilterContext
 	w, h            int
@@ -355,6 +361,11 @@ func Open(path string, opts Options) (r *Reader, err error) {
 		r.dec.SetThreadCount(opts.Threads)
 	}
 	r.dec.SetTimeBase(in.vs.TimeBase())
+	if opts.HWAccel != "" {
+		if err := r.setupHW(codec, opts.HWAccel); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.dec.Open(codec, nil); err != nil {
 		return nil, fmt.Errorf("decode: open decoder %s: %w", codec.Name(), err)
 	}
@@ -362,9 +373,6 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	r.w, r.h = opts.Width, opts.Height
 	if r.w <= 0 || r.h <= 0 {
 		r.w, r.h = in.info.DisplayWidth, in.info.DisplayHeight
-	}
-	if err := r.buildGraph(); err != nil {
-		return nil, err
 	}
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
 		// Seek to the keyframe at or before the target; frames before it
@@ -394,7 +402,44 @@ func (r *Reader) Dropped() int {
 	return d
 }
 
-func (r *Reader) buildGraph() error {
+// setupHW attaches a hardware device to the decoder (NVDEC for "cuda").
+func (r *Reader) setupHW(codec *astiav.Codec, name string) error {
+	t := astiav.FindHardwareDeviceTypeByName(name)
+	if t == astiav.HardwareDeviceTypeNone {
+		return fmt.Errorf("decode: --hwaccel %s: %w: unknown device type", name, ErrHWAccel)
+	}
+	r.hwPixFmt = astiav.PixelFormatNone
+	for _, c := range codec.HardwareConfigs() {
+		if c.MethodFlags().Has(astiav.CodecHardwareConfigMethodFlagHwDeviceCtx) && c.HardwareDeviceType() == t {
+			r.hwPixFmt = c.PixelFormat()
+			break
+		}
+	}
+	if r.hwPixFmt == astiav.PixelFormatNone {
+		return fmt.Errorf("decode: --hwaccel %s: %w: the %s decoder has no %s support in this FFmpeg", name, ErrHWAccel, codec.Name(), name)
+	}
+	hw, err := astiav.CreateHardwareDeviceContext(t, "", nil)
+	if err != nil {
+		return fmt.Errorf("decode: --hwaccel %s: %w: no usable device (%v)", name, ErrHWAccel, err)
+	}
+	// The decoder takes a reference and unrefs it when freed.
+	r.dec.SetHardwareDeviceContext(hw)
+	want := r.hwPixFmt
+	r.dec.SetPixelFormatCallback(func(pfs []astiav.PixelFormat) astiav.PixelFormat {
+		for _, pf := range pfs {
+			if pf == want {
+				return pf
+			}
+		}
+		return pfs[len(pfs)-1] // software fallback
+	})
+	r.sw = astiav.AllocFrame()
+	return nil
+}
+
+// buildGraph builds the filter graph for frames of pixel format pf (known
+// once the first frame is decoded).
+func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
 	i := &r.in.info
 	var chain []string
 	switch i.Rotation {
@@ -414,7 +459,7 @@ func (r *Reader) buildGraph() error {
 		"format=gbrp")
 	g, src, sink, err := newGraph(strings.Join(chain, ","), astiav.FilterArgs{
 		"video_size":   strconv.Itoa(i.Width) + "x" + strconv.Itoa(i.Height),
-		"pix_fmt":      strconv.Itoa(int(r.dec.PixelFormat())),
+		"pix_fmt":      strconv.Itoa(int(pf)),
 		"time_base":    strconv.Itoa(i.TimeBaseNum) + "/" + strconv.Itoa(i.TimeBaseDen),
 		"pixel_aspect": strconv.Itoa(i.SARNum) + "/" + strconv.Itoa(i.SARDen),
 	})
@@ -478,7 +523,10 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 			return err
 		}
 		// 1. A filtered frame ready?
-		err := r.sink.BuffersinkGetFrame(r.ff, astiav.NewBuffersinkFlags())
+		var err error = astiav.ErrEagain
+		if r.graph != nil {
+			err = r.sink.BuffersinkGetFrame(r.ff, astiav.NewBuffersinkFlags())
+		}
 		if err == nil {
 			pts := r.ff.Pts()
 			if r.opts.Ranged && pts < r.opts.StartPTS {
@@ -505,15 +553,15 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 		err = r.dec.ReceiveFrame(r.df)
 		if err == nil {
 			r.frames++
-			r.df.SetPts(bestEffortTS(r.df))
-			if err := r.src.BuffersrcAddFrame(r.df, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
-				r.df.Unref()
-				return fmt.Errorf("decode: filter input: %w", err)
+			if err := r.filterDecoded(); err != nil {
+				return err
 			}
-			r.df.Unref()
 			continue
 		}
 		if errors.Is(err, astiav.ErrEof) {
+			if r.graph == nil {
+				return io.EOF // no frame at all
+			}
 			if r.flushedGraph {
 				return io.EOF
 			}
@@ -533,6 +581,32 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 			return err
 		}
 	}
+}
+
+// filterDecoded passes r.df (downloaded from the GPU first when hardware
+// decoded) into the filter graph, building it on the first frame.
+func (r *Reader) filterDecoded() error {
+	src := r.df
+	defer r.df.Unref()
+	if r.sw != nil && r.df.PixelFormat() == r.hwPixFmt {
+		if err := r.df.TransferHardwareData(r.sw); err != nil {
+			return fmt.Errorf("decode: download hardware frame: %w", err)
+		}
+		r.sw.SetPts(bestEffortTS(r.df))
+		src = r.sw
+		defer r.sw.Unref()
+	} else {
+		r.df.SetPts(bestEffortTS(r.df))
+	}
+	if r.graph == nil {
+		if err := r.buildGraph(src.PixelFormat()); err != nil {
+			return err
+		}
+	}
+	if err := r.src.BuffersrcAddFrame(src, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+		return fmt.Errorf("decode: filter input: %w", err)
+	}
+	return nil
 }
 
 // feed sends the next video packet (or the flush packet at the end) to the
@@ -601,6 +675,9 @@ func (r *Reader) Close() error {
 	}
 	if r.ff != nil {
 		r.ff.Free()
+	}
+	if r.sw != nil {
+		r.sw.Free()
 	}
 	if r.df != nil {
 		r.df.Free()

@@ -250,3 +250,29 @@ func BenchmarkNext(b *testing.B) {
 		r.Close()
 	}
 }
+
+func TestHWAccelUnavailable(t *testing.T) {
+	if os.Getenv("VIDNST_GPU") != "" {
+		t.Skip("SKIP: VIDNST_GPU set: a GPU may be present")
+	}
+	p := testmedia.Clip(t, t.TempDir(), "c.mp4", 64, 48, 25, 3, false)
+	for _, dev := range []string{"cuda", "nosuchdevice"} {
+		r, err := Open(p, Options{HWAccel: dev})
+		if err == nil {
+			// A machine with a working NVDEC: decoding must work.
+			fs := 0
+			f := frame.New(64, 48)
+			for r.Next(context.Background(), f) == nil {
+				fs++
+			}
+			r.Close()
+			if fs != 3 {
+				t.Fatalf("hwaccel %s decoded %d frames", dev, fs)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrHWAccel) {
+			t.Fatalf("hwaccel %s: %v", dev, err)
+		}
+	}
+}

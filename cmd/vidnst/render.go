@@ -37,6 +37,7 @@ type renderOpts struct {
 	ortLib  string
 	threads int
 	device  string
+	hwaccel string
 	batch   int
 	fp16    bool
 
@@ -86,6 +87,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.IntVar(&o.threads, "threads", o.threads, "inference threads (0 = all cores)")
 	f.StringVar(&o.device, "device", o.device, "inference device: cpu, cuda[:N] or auto")
 	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call")
+	f.StringVar(&o.hwaccel, "hwaccel", o.hwaccel, "hardware decoding: cuda (NVDEC) or none")
 	f.BoolVar(&o.fp16, "fp16", o.fp16, "use the fp16 variant of a named style (fp16/NAME-fp16.onnx) when present")
 	f.BoolVarP(&o.quiet, "quiet", "q", o.quiet, "print only errors")
 	f.StringVar(&o.progress, "progress", o.progress, "progress display: auto, bar, lines, json or none")
@@ -271,7 +273,11 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if j.warmUp > 0 {
 		startPTS = j.rng.warmPTS
 	}
-	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS})
+	hw := o.hwaccel
+	if hw == "none" {
+		hw = ""
+	}
+	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS, HWAccel: hw})
 	if err != nil {
 		return rs, err
 	}
