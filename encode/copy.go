@@ -19,7 +19,8 @@ type copier struct {
 	peeked   bool
 	eof      bool
 	streams  map[int]*copyStream
-	startSec float64 // range start (input seconds); packets before it are dropped
+	cut      bool    // a range start is set: packets before startSec are dropped
+	startSec float64 // range start (input seconds)
 	endSec   float64 // range end (input seconds); <= 0: to the end
 	shiftSec float64 // subtracted from every timestamp (rebase)
 }
@@ -49,6 +50,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 	}
 	c.pkt = astiav.AllocPacket()
 	if o.StartPTS > 0 {
+		c.cut = true
 		c.startSec = float64(o.StartPTS) * vtb.Float64()
 	}
 	if o.EndPTS > 0 {
@@ -144,7 +146,7 @@ func (c *copier) pumpUntil(t float64) error {
 				continue
 			}
 			pts := c.pkt.Pts()
-			if pts != astiav.NoPtsValue && float64(pts)*cs.in.TimeBase().Float64() < c.startSec {
+			if c.cut && pts != astiav.NoPtsValue && float64(pts)*cs.in.TimeBase().Float64() < c.startSec {
 				c.pkt.Unref()
 				continue
 			}

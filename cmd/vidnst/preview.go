@@ -58,7 +58,7 @@ func fmtTS(sec float64) string {
 
 func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 	ro := defaultRenderOpts()
-	var styles, ats []string
+	var ats []string
 	var output string
 	var sideBySide bool
 	c := &cobra.Command{
@@ -66,6 +66,7 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "A contact sheet of styles at chosen times, or a side-by-side clip",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			styles := ro.styles
 			if output == "" {
 				return usagef("preview needs -o OUTPUT")
 			}
@@ -76,7 +77,6 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 				if len(styles) != 1 {
 					return usagef("--side-by-side takes one --style")
 				}
-				ro.style = styles[0]
 				if ro.duration == "" && ro.end == "" && ro.frames == "" {
 					ro.duration = "3"
 				}
@@ -89,8 +89,6 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	ro.addFlags(c)
-	c.Flags().Lookup("style").Hidden = true
-	c.Flags().StringArrayVar(&styles, "style", nil, "style (repeatable)")
 	c.Flags().StringArrayVar(&ats, "at", nil, "time of a row (seconds, hh:mm:ss.mmm or Nf; repeatable)")
 	c.Flags().StringVarP(&output, "output", "o", "", "sheet (.png/.jpg) or clip (.mp4, ...) to write")
 	c.Flags().BoolVar(&sideBySide, "side-by-side", false, "write a clip with the original and stylized frames side by side")
@@ -256,22 +254,19 @@ var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".web
 
 func newImagesCmd(stdout, stderr io.Writer) *cobra.Command {
 	ro := defaultRenderOpts()
-	var styles []string
 	var outDir, format string
 	c := &cobra.Command{
 		Use:   "images DIR --style A [--style B ...] -o OUTDIR",
 		Short: "Stylize every image in a folder with each style (done ones are skipped)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if outDir == "" || len(styles) == 0 {
+			if outDir == "" || len(ro.styles) == 0 {
 				return usagef("images needs --style and -o OUTDIR")
 			}
-			return imagesCmd(cmd.Context(), ro, args[0], styles, outDir, format, stdout, stderr)
+			return imagesCmd(cmd.Context(), ro, args[0], ro.styles, outDir, format, stdout, stderr)
 		},
 	}
 	ro.addFlags(c)
-	c.Flags().Lookup("style").Hidden = true
-	c.Flags().StringArrayVar(&styles, "style", nil, "style (repeatable)")
 	c.Flags().StringVarP(&outDir, "output", "o", "", "output folder (created if missing)")
 	c.Flags().StringVar(&format, "format", "png", "output format: png or jpg")
 	return c

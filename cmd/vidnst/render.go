@@ -22,7 +22,8 @@ import (
 // renderOpts are the render flags; built from flags so tests can fill them
 // directly.
 type renderOpts struct {
-	style      string
+	styles     []string // --style, repeatable where a command takes several
+	style      string   // the one style of a render
 	modelsDir  string
 	maxSide    int
 	width      int
@@ -71,7 +72,7 @@ func defaultRenderOpts() *renderOpts {
 
 func (o *renderOpts) addFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVarP(&o.style, "style", "s", o.style, "style model: a name (NAME.onnx in --models-dir, $VIDNST_MODEL_DIR or ~/.cache/vidnst/models) or a .onnx path")
+	f.StringArrayVarP(&o.styles, "style", "s", nil, "style model: a name (NAME.onnx in --models-dir, $VIDNST_MODEL_DIR or ~/.cache/vidnst/models) or a .onnx path")
 	f.StringVar(&o.modelsDir, "models-dir", o.modelsDir, "folder of style models (default $VIDNST_MODEL_DIR)")
 	f.IntVar(&o.maxSide, "max-side", o.maxSide, "run the network with the longer side at most N pixels (default: the input size)")
 	f.IntVar(&o.width, "width", o.width, "network width (height follows the aspect ratio unless --height is given)")
@@ -140,6 +141,12 @@ type job struct {
 // prepare checks everything that can be checked before any work: paths,
 // model, input, sizes. Nothing is written.
 func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
+	switch {
+	case len(o.styles) > 1:
+		return nil, usagef("give one --style (vidnst preview compares several)")
+	case len(o.styles) == 1:
+		o.style = o.styles[0]
+	}
 	if sameFile(in, out) {
 		return nil, fmt.Errorf("output %s is the input file", out)
 	}

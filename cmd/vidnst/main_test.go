@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/onnxgen"
+	"github.com/vidnst/vidnst/internal/testmedia"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// ONNX Runtime and cgo keep threads of their own, not goroutines;
+		// net/http's idle connections from the fetch test may linger.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// vidnst runs the CLI in-process.
+func vidnst(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := vidnst(t, args...)
+	if code != 0 {
+		t.Fatalf("vidnst %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	return out
+}
+
+// tinyModels writes the test models into dir.
+func tinyModels(t *testing.T, dir string) (identity, spatial string) {
+	t.Helper()
+	identity, spatial = filepath.Join(dir, "identity.onnx"), filepath.Join(dir, "spatial.onnx")
+	if err := onnxgen.Identity(identity); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnxgen.Spatial(spatial); err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []string
+	for _, e := range es {
+		ns = append(ns, e.Name())
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+func sortedTimes(t *testing.T, path, stream string) []float64 {
+	ts := testmedia.PacketTimes(t, path, stream)
+	sort.Float64s(ts)
+	return ts
+}
+
+func sameTimes(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d timestamps, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol {
+			t.Fatalf("%s: timestamp %d is %.4f, want %.4f", what, i, got[i], want[i])
+		}
+	}
+}
+
+func audioMD5(t *testing.T, path string) string {
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:a:0", "-c", "copy", "-f", "md5", "-").Output()
+	if err != nil {
+		t.Fatalf("audio md5 %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// decodeFrames decodes a file with vidnst's own decoder at w x h.
+func decodeFrames(t *testing.T, path string, w, h, n int) []*frame.Frame {
+	t.Helper()
+	r, err := decode.Open(path, decode.Options{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var fs []*frame.Frame
+	for n <= 0 || len(fs) < n {
+		f := frame.New(w, h)
+		if err := r.Next(context.Background(), f); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func psnr(a, b []float32) float64 {
+	s := 0.0
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	mse := s / float64(len(a))
+	if mse == 0 {
+		return 99
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+func clamp(p []float32) []float32 {
+	out := make([]float32, len(p))
+	for i, v := range p {
+		out[i] = float32(math.Round(math.Min(255, math.Max(0, float64(v)))))
+	}
+	return out
+}
+
+func TestRenderKeepsFramesTimingAudio(t *testing.T) {
+	dir := t.TempDir()
+	id, sp := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 96, 64, 25, 30, true)
+	for _, model := range []string{id, sp} {
+		out := filepath.Join(dir, "out-"+filepath.Base(model)+".mp4")
+		stdout := mustRun(t, in, "--style", model, out, "--preset", "ultrafast", "--progress", "none")
+		if !strings.Contains(stdout, "30 frames") || !strings.Contains(stdout, out) {
+			t.Fatalf("summary line: %q", stdout)
+		}
+		p := testmedia.FFprobe(t, out, true)
+		v := p.Stream("video")
+		if v.NbReadFrames != "30" || v.Width != 96 || v.Height != 64 {
+			t.Fatalf("video %s frames %dx%d", v.NbReadFrames, v.Width, v.Height)
+		}
+		sameTimes(t, "video", sortedTimes(t, out, "v:0"), sortedTimes(t, in, "v:0"), 1e-3)
+		if audioMD5(t, out) != audioMD5(t, in) {
+			t.Fatal("audio not copied bit-exact")
+		}
+	}
+	// The first frame is the model's output on the decoded first frame.
+	in0 := decodeFrames(t, in, 96, 64, 1)[0]
+	want := clamp(onnxgen.SpatialRef(in0.In, 96, 64))
+	got := decodeFrames(t, filepath.Join(dir, "out-spatial.onnx.mp4"), 96, 64, 1)[0]
+	if q := psnr(got.In, want); q < 30 {
+		t.Fatalf("first frame PSNR %.1f dB against the model's output", q)
+	}
+	if q := psnr(got.In, in0.In); q > 25 {
+		t.Fatalf("spatial model output looks like its input (PSNR %.1f)", q)
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	good := testmedia.Clip(t, dir, "good.mp4", 64, 48, 25, 5, false)
+	text := filepath.Join(dir, "text.mp4")
+	os.WriteFile(text, []byte("not a video at all\n"), 0o644)
+	empty := filepath.Join(dir, "empty.mp4")
+	os.WriteFile(empty, nil, 0o644)
+	audio := filepath.Join(dir, "audio.m4a")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+	notOnnx := filepath.Join(dir, "fake.onnx")
+	os.WriteFile(notOnnx, []byte("hello, I am not a model"), 0o644)
+	rank := filepath.Join(dir, "rank.onnx")
+	if err := onnxgen.WrongRank(rank); err != nil {
+		t.Fatal(err)
+	}
+	exists := filepath.Join(dir, "exists.mp4")
+	os.WriteFile(exists, []byte("precious"), 0o644)
+	link := filepath.Join(dir, "link.mp4")
+	os.Symlink(good, link)
+	aFile := filepath.Join(dir, "afile")
+	os.WriteFile(aFile, []byte("x"), 0o644)
+	out := filepath.Join(dir, "out.mp4")
+	before := listDir(t, dir)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing input", []string{filepath.Join(dir, "nope.mp4"), out, "--style", id}, "no such file"},
+		{"text renamed mp4", []string{text, out, "--style", id}, "not a media file"},
+		{"zero bytes", []string{empty, out, "--style", id}, "empty"},
+		{"audio only", []string{audio, out, "--style", id}, "no video stream"},
+		{"unwritable folder", []string{good, "/proc/vidnst-out.mp4", "--style", id}, "not writable"},
+		{"missing folder", []string{good, filepath.Join(aFile, "out.mp4"), "--style", id}, "does not exist"},
+		{"unknown container", []string{good, filepath.Join(dir, "out.xyz"), "--style", id}, "unknown container"},
+		{"unknown codec", []string{good, out, "--style", id, "--codec", "nosuchcodec"}, "unknown encoder"},
+		{"not onnx", []string{good, out, "--style", notOnnx}, "not an onnx model"},
+		{"wrong rank", []string{good, out, "--style", rank}, "not image to image"},
+		{"unknown style", []string{good, out, "--style", "nosuchstyle", "--models-dir", dir}, "styles found: fake, identity"},
+		{"output exists", []string{good, exists, "--style", id}, "exists"},
+		{"output is input", []string{good, good, "--style", id, "-y"}, "is the input"},
+		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},
+		{"bad range", []string{good, out, "--style", id, "--frames", "9-3"}, "--frames"},
+		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := vidnst(t, tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0; stdout %q", stdout)
+			}
+			if strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q: want one line mentioning %q", stderr, tc.want)
+			}
+		})
+	}
+	if after := listDir(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("files changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if b, _ := os.ReadFile(exists); string(b) != "precious" {
+		t.Fatal("existing output overwritten")
+	}
+}
+
+func TestCorruptAndTruncatedInputs(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	src := testmedia.Clip(t, dir, "src.mp4", 96, 64, 25, 60, false)
+	ts := filepath.Join(dir, "src.ts")
+	testmedia.FFmpeg(t, "-i", src, "-c", "copy", ts)
+	b, _ := os.ReadFile(ts)
+	corrupt := append([]byte(nil), b...)
+	for i := len(b) * 4 / 10; i < len(b)*5/10; i++ {
+		corrupt[i] = byte(i * 7)
+	}
+	cpath := filepath.Join(dir, "corrupt.ts")
+	os.WriteFile(cpath, corrupt, 0o644)
+	tpath := filepath.Join(dir, "truncated.ts")
+	os.WriteFile(tpath, b[:len(b)/2], 0o644)
+	for _, in := range []string{cpath, tpath} {
+		out := strings.TrimSuffix(in, ".ts") + "-out.mp4"
+		code, stdout, stderr := vidnst(t, in, out, "--style", id, "--preset", "ultrafast", "--progress", "none")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", in, code, stderr)
+		}
+		v := testmedia.FFprobe(t, out, true).Stream("video")
+		if v == nil || v.NbReadFrames == "0" {
+			t.Fatalf("%s: no valid video written (%s)", in, stdout)
+		}
+		if in == cpath && !strings.Contains(stderr, "dropped") {
+			t.Logf("corrupt input decoded without dropping frames (%s frames): %s", v.NbReadFrames, stderr)
+		}
+	}
+}
+
+func TestInterruptLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 320, 240, 25, 400, false)
+	out := filepath.Join(dir, "out.mp4")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var e bytes.Buffer
+	go func() { done <- run(ctx, []string{in, out, "--style", id, "--progress", "none"}, io.Discard, &e) }()
+	time.Sleep(700 * time.Millisecond)
+	t0 := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 130 || time.Since(t0) > time.Second {
+			t.Fatalf("exit %d after %v: %s", code, time.Since(t0), e.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not stop")
+	}
+	for _, n := range listDir(t, dir) {
+		if n != "in.mp4" && n != "identity.onnx" && n != "spatial.onnx" {
+			t.Fatalf("left behind: %s", n)
+		}
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
+	code, _, stderr := vidnst(t, in, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "lines")
+	if code != 0 || !strings.Contains(stderr, "progress: 10/10 frames 100.0%") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = vidnst(t, in, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "json", "-y")
+	if code != 0 || !strings.Contains(stderr, `"frames":10`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestModelsCommands(t *testing.T) {
+	dir := t.TempDir()
+	tinyModels(t, dir)
+	out := mustRun(t, "models", "list", "--models-dir", dir)
+	if !strings.Contains(out, "identity") || !strings.Contains(out, "spatial") {
+		t.Fatalf("list: %q", out)
+	}
+	out = mustRun(t, "models", "info", filepath.Join(dir, "identity.onnx"))
+	if !strings.Contains(out, "input1") || !strings.Contains(out, "output1") {
+		t.Fatalf("info: %q", out)
+	}
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}

@@ -1,0 +1,145 @@
+package stylize
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// device is a parsed Options.Device.
+type device struct {
+	cuda bool
+	id   int // CUDA device id
+}
+
+func (d device) String() string {
+	if d.cuda {
+		return fmt.Sprintf("cuda:%d", d.id)
+	}
+	return "cpu"
+}
+
+// parseDevice turns Options.Device into the devices to try, in order:
+// "" and "cpu" -> cpu; "cuda" -> cuda:0; "cuda:N" -> cuda:N; "auto" ->
+// cuda:0 then cpu.
+func parseDevice(s string) ([]device, error) {
+	switch t := strings.ToLower(strings.TrimSpace(s)); {
+	case t == "" || t == "cpu":
+		return []device{{}}, nil
+	case t == "auto":
+		return []device{{cuda: true}, {}}, nil
+	case t == "cuda" || t == "gpu":
+		return []device{{cuda: true}}, nil
+	case strings.HasPrefix(t, "cuda:"):
+		n, err := strconv.Atoi(t[len("cuda:"):])
+		if err != nil || n < 0 {
+			break
+		}
+		return []device{{cuda: true, id: n}}, nil
+	}
+	return nil, fmt.Errorf("%w: device %q: want cpu, cuda, cuda:N or auto", ErrOptions, s)
+}
+
+// sessionOptions builds the ORT session options for dev. The caller owns
+// the result and must Destroy it. On error nothing is left allocated.
+func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("%w: session options: %s", ErrModel, oneLine(err.Error()))
+	}
+	fail := func(what string, err error) (*ort.SessionOptions, error) {
+		so.Destroy()
+		return nil, fmt.Errorf("%w: %s: %s", ErrModel, what, oneLine(err.Error()))
+	}
+	if threads > 0 {
+		if err := so.SetIntraOpNumThreads(threads); err != nil {
+			return fail("intra-op threads", err)
+		}
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return fail("inter-op threads", err)
+	}
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+		return fail("graph optimization", err)
+	}
+	if !dev.cuda {
+		return so, nil
+	}
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		so.Destroy()
+		return nil, cudaError(dev, err)
+	}
+	defer co.Destroy() // ORT copies it into so
+	if err := co.Update(map[string]string{"device_id": strconv.Itoa(dev.id)}); err != nil {
+		so.Destroy()
+		return nil, cudaError(dev, err)
+	}
+	if err := so.AppendExecutionProviderCUDA(co); err != nil {
+		so.Destroy()
+		return nil, cudaError(dev, err)
+	}
+	return so, nil
+}
+
+// cudaError is the one-line ErrNoCUDA error for an ORT failure while
+// setting up CUDA: what is missing, ORT's own words, and the fix.
+func cudaError(dev device, err error) error {
+	msg := ortCore(oneLine(err.Error()))
+	what, fix := cudaReason(msg)
+	return fmt.Errorf("%w: %s: %s (onnx runtime: %s); %s", ErrNoCUDA, dev, what, msg, fix)
+}
+
+// cudaReason reads ORT's error text and says in words what is missing and
+// how to fix it.
+func cudaReason(msg string) (what, fix string) {
+	l := strings.ToLower(msg)
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("libcudart", "libcublas", "libcudnn", "libcufft", "libcurand", "libnvrtc", "libcuda.so"):
+		return "the CUDA runtime is missing", "install the CUDA 12 runtime and cuDNN 9 (libcudart, libcublas, libcudnn) or use --device cpu"
+	case has("libonnxruntime_providers_cuda", "libonnxruntime_providers_shared", "not enabled in this build", "cuda execution provider is not", "providers_cuda"):
+		return "the CUDA provider library is missing", "install the GPU build of ONNX Runtime (libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside " + LibName + ") or use --device cpu"
+	case has("no cuda-capable device", "cudaerrornodevice", "cuda failure 100:"):
+		return "no GPU", "no CUDA-capable device was found; use --device cpu"
+	case has("invalid device ordinal", "cuda failure 101:", "cudaerrorinvaliddevice"):
+		return "no GPU with that index", "check nvidia-smi for the device numbers"
+	case has("driver version is insufficient", "cuda failure 35:", "cuda failure 803:", "system has unsupported display driver"):
+		return "the NVIDIA driver is too old or missing", "update the NVIDIA driver or use --device cpu"
+	case has("out of memory", "cuda failure 2:"):
+		return "the GPU is out of memory", "lower --batch or the processing size"
+	}
+	return "CUDA could not be set up", "use --device cpu"
+}
+
+// ortCore strips ONNX Runtime's source-location prefix from a message
+// ("/onnxruntime_src/...cc:123 fn [ONNXRuntimeError] : 1 : FAIL : text").
+func ortCore(msg string) string {
+	const tag = "[ONNXRuntimeError] : "
+	if i := strings.LastIndex(msg, tag); i >= 0 {
+		if parts := strings.SplitN(msg[i+len(tag):], " : ", 3); len(parts) == 3 {
+			return parts[2]
+		}
+	}
+	return msg
+}
+
+// isCUDAMessage reports whether a session-creation error looks CUDA-related.
+func isCUDAMessage(msg string) bool {
+	l := strings.ToLower(msg)
+	for _, s := range []string{"cuda", "cudnn", "cublas", "gpu", "providers_shared", "nvidia"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}

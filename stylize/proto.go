@@ -1,0 +1,217 @@
+package stylize
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// A minimal protobuf reader for the part of an ONNX ModelProto that
+// ONNX Runtime's API does not report: the names of dynamic dimensions
+// (dim_param). It also serves as a cheap "is this ONNX at all" check before
+// the file reaches ONNX Runtime.
+
+var errProto = errors.New("malformed protobuf")
+
+type pbField struct {
+	num  int
+	wire int
+	v    uint64 // varint / fixed value
+	b    []byte // length-delimited payload
+}
+
+// pbWalk calls fn for each top-level field of msg; it fails on any
+// malformed field.
+func pbWalk(msg []byte, fn func(f pbField) error) error {
+	for len(msg) > 0 {
+		tag, n := binary.Uvarint(msg)
+		if n <= 0 {
+			return errProto
+		}
+		msg = msg[n:]
+		f := pbField{num: int(tag >> 3), wire: int(tag & 7)}
+		if f.num == 0 {
+			return errProto
+		}
+		switch f.wire {
+		case 0:
+			f.v, n = binary.Uvarint(msg)
+			if n <= 0 {
+				return errProto
+			}
+			msg = msg[n:]
+		case 1:
+			if len(msg) < 8 {
+				return errProto
+			}
+			f.v, msg = binary.LittleEndian.Uint64(msg), msg[8:]
+		case 2:
+			l, n := binary.Uvarint(msg)
+			if n <= 0 || l > uint64(len(msg)-n) {
+				return errProto
+			}
+			f.b, msg = msg[n:n+int(l)], msg[n+int(l):]
+		case 5:
+			if len(msg) < 4 {
+				return errProto
+			}
+			f.v, msg = uint64(binary.LittleEndian.Uint32(msg)), msg[4:]
+		default:
+			return errProto
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// protoIO is a graph input or output as declared in the file.
+type protoIO struct {
+	name      string
+	elem      int64
+	dims      []int64  // -1 for dynamic
+	dimParams []string // "" where fixed or unnamed
+}
+
+// protoModel is what parseModel extracts.
+type protoModel struct {
+	irVersion int64
+	opset     int64 // of the default domain, 0 if absent
+	producer  string
+	inputs    []protoIO // graph inputs that are not initializers
+	outputs   []protoIO
+}
+
+// parseModel reads data as an ONNX ModelProto. It fails when data is not a
+// well-formed protobuf or has no graph.
+func parseModel(data []byte) (*protoModel, error) {
+	m := &protoModel{}
+	var graph []byte
+	hasGraph := false
+	err := pbWalk(data, func(f pbField) error {
+		switch f.num {
+		case 1:
+			if f.wire != 0 {
+				return errProto
+			}
+			m.irVersion = int64(f.v)
+		case 2:
+			if f.wire != 2 {
+				return errProto
+			}
+			m.producer = string(f.b)
+		case 7:
+			if f.wire != 2 {
+				return errProto
+			}
+			graph, hasGraph = f.b, true
+		case 8:
+			if f.wire != 2 {
+				return errProto
+			}
+			var dom string
+			var ver int64
+			if err := pbWalk(f.b, func(g pbField) error {
+				switch g.num {
+				case 1:
+					dom = string(g.b)
+				case 2:
+					ver = int64(g.v)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if dom == "" || dom == "ai.onnx" {
+				m.opset = ver
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hasGraph || m.irVersion == 0 {
+		return nil, errProto
+	}
+	inits := map[string]bool{}
+	var ins, outs []protoIO
+	err = pbWalk(graph, func(f pbField) error {
+		switch {
+		case f.num == 5 && f.wire == 2: // initializer: TensorProto, name = 8
+			return pbWalk(f.b, func(g pbField) error {
+				if g.num == 8 && g.wire == 2 {
+					inits[string(g.b)] = true
+				}
+				return nil
+			})
+		case (f.num == 11 || f.num == 12) && f.wire == 2:
+			io, err := parseValueInfo(f.b)
+			if err != nil {
+				return err
+			}
+			if f.num == 11 {
+				ins = append(ins, io)
+			} else {
+				outs = append(outs, io)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		if !inits[in.name] {
+			m.inputs = append(m.inputs, in)
+		}
+	}
+	m.outputs = outs
+	return m, nil
+}
+
+func parseValueInfo(b []byte) (protoIO, error) {
+	var io protoIO
+	err := pbWalk(b, func(f pbField) error {
+		switch f.num {
+		case 1:
+			io.name = string(f.b)
+		case 2: // TypeProto
+			return pbWalk(f.b, func(t pbField) error {
+				if t.num != 1 || t.wire != 2 { // tensor_type only
+					return nil
+				}
+				return pbWalk(t.b, func(tt pbField) error {
+					switch tt.num {
+					case 1:
+						io.elem = int64(tt.v)
+					case 2: // TensorShapeProto
+						return pbWalk(tt.b, func(s pbField) error {
+							if s.num != 1 || s.wire != 2 {
+								return nil
+							}
+							d, p := int64(-1), ""
+							if err := pbWalk(s.b, func(dm pbField) error {
+								switch dm.num {
+								case 1:
+									d = int64(dm.v)
+								case 2:
+									p = string(dm.b)
+								}
+								return nil
+							}); err != nil {
+								return err
+							}
+							io.dims = append(io.dims, d)
+							io.dimParams = append(io.dimParams, p)
+							return nil
+						})
+					}
+					return nil
+				})
+			})
+		}
+		return nil
+	})
+	return io, err
+}

@@ -1,0 +1,316 @@
+package stylize
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Options configures a Session.
+type Options struct {
+	// Width and Height are the frame size in pixels (> 0). They must match
+	// the model's fixed spatial dims, if it has any.
+	Width, Height int
+	// Batch is the most frames one Run takes (0 means 1).
+	Batch int
+	// Threads is ONNX Runtime's intra-op thread count; 0 = ORT's default
+	// (one per physical core). Inter-op threads are always 1.
+	Threads int
+	// Device: "cpu" (or ""), "cuda" (= "cuda:0"), "cuda:N", or "auto" (CUDA
+	// device 0 if it works, else the CPU; see Session.Device and
+	// Session.Fallback).
+	Device string
+}
+
+// Session runs one model at one frame size. It owns all the ONNX Runtime
+// objects it creates (session options, sessions, tensors) from New until
+// Close, and the tensors' pixel memory. A Session is not safe for concurrent
+// use: one goroutine at a time may call Run, and Close must not race with
+// Run.
+//
+// The input and output tensors ([Batch,3,H,W] float32) are made once in New
+// and stay bound to the ORT session; Run copies pixels straight into and out
+// of their memory, converting to and from the model's Convention on the way,
+// so a Run in steady state allocates nothing.
+//
+// Partial batches (n < Batch frames): for a model with a free batch dim, the
+// first Run with n frames builds a second ORT session bound to [n,3,H,W]
+// views of the same tensor memory, kept until Close (so it costs one model
+// load once, typically for the last batch of a video). For a model whose
+// batch dim is fixed, the batch is padded: the tail entries are run on stale
+// data and ignored.
+type Session struct {
+	info   *ModelInfo
+	w, h   int
+	batch  int
+	device device
+	fb     error // why "auto" fell back to the CPU
+
+	so             *ort.SessionOptions // owned; kept for partial runners
+	inBuf, outBuf  []float32           // tensor memory, shared by all runners
+	full           *runner
+	partial        []*runner // [n-1], built on first use when !fixedBatch
+	fixedBatch     bool
+	inA, inB       float32 // model = pipeline*inA + inB
+	outA, outB     float32 // pipeline = model*outA + outB
+	identIn, ident bool    // no value conversion needed (in, out)
+	chans          [3]int  // model channel -> pipeline channel
+	closed         bool
+}
+
+// runner is one ORT session with its bound tensors; it owns all three.
+type runner struct {
+	in, out *ort.Tensor[float32]
+	s       *ort.AdvancedSession
+}
+
+func (r *runner) close() {
+	if r == nil {
+		return
+	}
+	if r.s != nil {
+		_ = r.s.Destroy()
+		r.s = nil
+	}
+	if r.in != nil {
+		_ = r.in.Destroy()
+		r.in = nil
+	}
+	if r.out != nil {
+		_ = r.out.Destroy()
+		r.out = nil
+	}
+}
+
+// liveSessions counts open Sessions, so that Shutdown does not pull the
+// environment out from under them.
+var liveSessions atomic.Int64
+
+// New loads the model at modelPath for frames of opts.Width x opts.Height
+// and batches of up to opts.Batch. Init must have succeeded. The caller
+// owns the Session and must Close it. On error nothing is left allocated.
+//
+// Errors: ErrOptions (bad options, or a size/batch the model's fixed dims
+// refuse), the errors of Inspect, ErrNoCUDA (one line saying what is
+// missing) for "cuda"/"cuda:N", and ErrModel when ONNX Runtime cannot build
+// the session. With "auto" a CUDA failure is not an error: the Session runs
+// on the CPU and Fallback returns the reason.
+func New(modelPath string, opts Options) (*Session, error) {
+	if err := requireInit(); err != nil {
+		return nil, err
+	}
+	if opts.Width <= 0 || opts.Height <= 0 {
+		return nil, fmt.Errorf("%w: frame size %dx%d", ErrOptions, opts.Width, opts.Height)
+	}
+	if opts.Batch < 0 || opts.Threads < 0 {
+		return nil, fmt.Errorf("%w: batch %d, threads %d", ErrOptions, opts.Batch, opts.Threads)
+	}
+	if opts.Batch == 0 {
+		opts.Batch = 1
+	}
+	devs, err := parseDevice(opts.Device)
+	if err != nil {
+		return nil, err
+	}
+	info, err := Inspect(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{info: info, w: opts.Width, h: opts.Height, batch: opts.Batch}
+	d := info.Input.Dims
+	if d[0] > 0 {
+		if int64(opts.Batch) != d[0] {
+			return nil, fmt.Errorf("%w: %s takes batches of exactly %d (input %s), asked for %d", ErrOptions, modelPath, d[0], info.Input.Shape(), opts.Batch)
+		}
+		s.fixedBatch = true
+	}
+	if (d[2] > 0 && d[2] != int64(opts.Height)) || (d[3] > 0 && d[3] != int64(opts.Width)) {
+		return nil, fmt.Errorf("%w: %s takes input %s, asked for %dx%d frames", ErrOptions, modelPath, info.Input.Shape(), opts.Width, opts.Height)
+	}
+	c := info.Convention
+	s.inA, s.inB = c.toModel()
+	s.outA, s.outB = c.fromModel()
+	s.identIn = s.inA == 1 && s.inB == 0
+	s.ident = s.outA == 1 && s.outB == 0
+	for mc := range 3 {
+		s.chans[mc] = c.modelChannel(mc)
+	}
+	n := opts.Batch * 3 * opts.Width * opts.Height
+	s.inBuf, s.outBuf = make([]float32, n), make([]float32, n)
+
+	for i, dev := range devs {
+		auto := i < len(devs)-1 // a later device is there to fall back to
+		so, err := sessionOptions(opts.Threads, dev)
+		if err != nil {
+			if auto && errors.Is(err, ErrNoCUDA) {
+				s.fb = err
+				continue
+			}
+			return nil, err
+		}
+		r, err := s.newRunner(so, opts.Batch)
+		if err != nil {
+			so.Destroy()
+			if dev.cuda && isCUDAMessage(err.Error()) {
+				err = cudaError(dev, err)
+			} else {
+				err = loadError(modelPath, err)
+			}
+			if auto {
+				s.fb = err
+				continue
+			}
+			return nil, err
+		}
+		s.so, s.full, s.device = so, r, dev
+		break
+	}
+	if s.full == nil { // unreachable: the last device returns its error
+		return nil, fmt.Errorf("%w: no device could run %s", ErrModel, modelPath)
+	}
+	s.partial = make([]*runner, opts.Batch)
+	liveSessions.Add(1)
+	return s, nil
+}
+
+// newRunner builds an ORT session bound to [n,3,H,W] tensors over the first
+// n frames of inBuf/outBuf. The runner owns what it returns; on error
+// nothing is left allocated. The error is ORT's, unclassified.
+func (s *Session) newRunner(so *ort.SessionOptions, n int) (*runner, error) {
+	shape := ort.NewShape(int64(n), 3, int64(s.h), int64(s.w))
+	size := n * 3 * s.w * s.h
+	r := &runner{}
+	var err error
+	if r.in, err = ort.NewTensor(shape, s.inBuf[:size:size]); err != nil {
+		return nil, err
+	}
+	if r.out, err = ort.NewTensor(shape, s.outBuf[:size:size]); err != nil {
+		r.close()
+		return nil, err
+	}
+	r.s, err = ort.NewAdvancedSession(s.info.Path,
+		[]string{s.info.Input.Name}, []string{s.info.Output.Name},
+		[]ort.Value{r.in}, []ort.Value{r.out}, so)
+	if err != nil {
+		r.s = nil
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Run styles n = len(in) frames (1 <= n <= Batch): out[i] = model(in[i]).
+// in[i] and out[i] are planar RGB 0..255 float32 of length 3*Width*Height;
+// in[i] is only read, out[i] is overwritten (they may be the same slice).
+// Output values are the model's, converted back to 0..255 but NOT clamped:
+// the encoder clamps. The Session keeps no reference to in or out.
+func (s *Session) Run(in, out [][]float32) error {
+	if s.closed {
+		return ErrClosed
+	}
+	n := len(in)
+	if n == 0 || n > s.batch || len(out) != n {
+		return fmt.Errorf("%w: %d input and %d output frames, batch is %d", ErrFrames, n, len(out), s.batch)
+	}
+	plane := s.w * s.h
+	for i := range n {
+		if len(in[i]) != 3*plane || len(out[i]) != 3*plane {
+			return fmt.Errorf("%w: frame %d has %d in and %d out values, want %d (3x%dx%d)", ErrFrames, i, len(in[i]), len(out[i]), 3*plane, s.w, s.h)
+		}
+	}
+	r, err := s.runnerFor(n)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		for mc := range 3 {
+			pc := s.chans[mc]
+			src := in[i][pc*plane : (pc+1)*plane]
+			dst := s.inBuf[(i*3+mc)*plane : (i*3+mc+1)*plane]
+			if s.identIn {
+				copy(dst, src)
+			} else {
+				affine(dst, src, s.inA, s.inB)
+			}
+		}
+	}
+	if err := r.s.Run(); err != nil {
+		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
+	}
+	for i := range n {
+		for mc := range 3 {
+			pc := s.chans[mc]
+			src := s.outBuf[(i*3+mc)*plane : (i*3+mc+1)*plane]
+			dst := out[i][pc*plane : (pc+1)*plane]
+			if s.ident {
+				copy(dst, src)
+			} else {
+				affine(dst, src, s.outA, s.outB)
+			}
+		}
+	}
+	return nil
+}
+
+// runnerFor returns the runner for n frames, building it on first use.
+func (s *Session) runnerFor(n int) (*runner, error) {
+	if n == s.batch || s.fixedBatch {
+		return s.full, nil
+	}
+	if r := s.partial[n-1]; r != nil {
+		return r, nil
+	}
+	r, err := s.newRunner(s.so, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: partial batch of %d: %s", ErrModel, n, ortCore(oneLine(err.Error())))
+	}
+	s.partial[n-1] = r
+	return r, nil
+}
+
+func affine(dst, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = v*a + b
+	}
+}
+
+// Close frees every ORT object the Session owns. It is idempotent; after
+// it, Run returns ErrClosed.
+func (s *Session) Close() error {
+	if s == nil || s.closed {
+		return nil
+	}
+	s.closed = true
+	for i, r := range s.partial {
+		r.close()
+		s.partial[i] = nil
+	}
+	s.full.close()
+	s.full = nil
+	if s.so != nil {
+		_ = s.so.Destroy()
+		s.so = nil
+	}
+	s.inBuf, s.outBuf = nil, nil
+	liveSessions.Add(-1)
+	return nil
+}
+
+// Batch is the most frames one Run takes.
+func (s *Session) Batch() int { return s.batch }
+
+// Size is the frame size the Session was built for.
+func (s *Session) Size() (w, h int) { return s.w, s.h }
+
+// Device is where inference runs: "cpu" or "cuda:N".
+func (s *Session) Device() string { return s.device.String() }
+
+// Fallback is why Device "auto" ended up on the CPU (an ErrNoCUDA error),
+// nil when it did not fall back.
+func (s *Session) Fallback() error { return s.fb }
+
+// Info is the model's description (shared, read-only).
+func (s *Session) Info() *ModelInfo { return s.info }

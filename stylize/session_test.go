@@ -1,0 +1,236 @@
+package stylize
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidnst/vidnst/internal/onnxgen"
+)
+
+// runCheck runs s on in and compares each output value with want(i, c, j)
+// (frame i, pipeline channel c, pixel j) within tol.
+func runCheck(t *testing.T, s *Session, in [][]float32, tol float64, want func(i, c, j int) float32) {
+	t.Helper()
+	w, h := s.Size()
+	out := zeros(len(in), w, h)
+	if err := s.Run(in, out); err != nil {
+		t.Fatalf("Run(%d frames): %v", len(in), err)
+	}
+	n := w * h
+	for i := range out {
+		for c := range 3 {
+			for j := range n {
+				got, exp := out[i][c*n+j], want(i, c, j)
+				if math.Abs(float64(got-exp)) > tol {
+					t.Fatalf("frame %d channel %d pixel %d: got %v, want %v", i, c, j, got, exp)
+				}
+			}
+		}
+	}
+}
+
+func TestIdentityBatchAndPartial(t *testing.T) {
+	needORT(t)
+	p := model(t, "identity", onnxgen.Identity)
+	const w, h = 5, 4
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 3, Threads: 1})
+	if s.Batch() != 3 || s.Device() != "cpu" || s.Fallback() != nil {
+		t.Fatalf("Batch %d Device %q Fallback %v", s.Batch(), s.Device(), s.Fallback())
+	}
+	for _, n := range []int{3, 2, 1, 3, 2} { // full, partials, and back
+		in := frames(n, w, h, uint64(n))
+		runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*w*h+j] })
+	}
+}
+
+func TestInvertExact(t *testing.T) {
+	needORT(t)
+	p := model(t, "invert", onnxgen.Invert)
+	const w, h = 6, 3
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1})
+	in := frames(2, w, h, 1)
+	runCheck(t, s, in, 0, func(i, c, j int) float32 { return 255 - in[i][c*w*h+j] })
+	// in place: out may alias in.
+	in2 := frames(1, w, h, 2)
+	orig := append([]float32(nil), in2[0]...)
+	if err := s.Run(in2, in2); err != nil {
+		t.Fatal(err)
+	}
+	for j, v := range orig {
+		if in2[0][j] != 255-v {
+			t.Fatalf("in-place pixel %d: got %v want %v", j, in2[0][j], 255-v)
+		}
+	}
+}
+
+// The per-channel model shows which model channel gets which colour.
+func TestPerChannelRGBAndBGR(t *testing.T) {
+	needORT(t)
+	scale, bias := [3]float32{1, 2, 3}, [3]float32{10, 20, 30}
+	gen := func(p string) error { return onnxgen.PerChannel(p, scale, bias) }
+	const w, h = 3, 2
+	in := frames(2, w, h, 3)
+	n := w * h
+
+	rgb := newSession(t, model(t, "pc", gen), Options{Width: w, Height: h, Batch: 2, Threads: 1})
+	runCheck(t, rgb, in, 0, func(i, c, j int) float32 { return in[i][c*n+j]*scale[c] + bias[c] })
+
+	p := model(t, "pcbgr", gen)
+	writeSidecar(t, p, `{"channels": "bgr"}`)
+	bgr := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1})
+	if bgr.Info().Convention.Channels != "bgr" {
+		t.Fatalf("convention %v", bgr.Info().Convention)
+	}
+	// Model channel 0 is blue: pipeline channel c goes through model channel 2-c.
+	runCheck(t, bgr, in, 0, func(i, c, j int) float32 { return in[i][c*n+j]*scale[2-c] + bias[2-c] })
+	runCheck(t, bgr, in[:1], 0, func(i, c, j int) float32 { return in[i][c*n+j]*scale[2-c] + bias[2-c] })
+}
+
+func TestValueRanges(t *testing.T) {
+	needORT(t)
+	const w, h = 4, 4
+	in := frames(2, w, h, 4)
+	n := w * h
+	for _, tc := range []struct {
+		rng         string
+		scale, bias float32 // model, in the model's range
+	}{
+		{"0-1", -1, 1}, // 1 - x in 0..1 is 255 - x in 0..255
+		{"-1-1", -1, 0},
+	} {
+		t.Run(tc.rng, func(t *testing.T) {
+			p := model(t, "inv", func(p string) error { return onnxgen.Affine(p, tc.scale, tc.bias) })
+			writeSidecar(t, p, `{"range": "`+tc.rng+`", "channels": "bgr", "input": "input1", "output": "output1"}`)
+			s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1})
+			runCheck(t, s, in, 1e-3, func(i, c, j int) float32 { return 255 - in[i][c*n+j] })
+		})
+	}
+	// Identity in 0-1: the round trip is (near) lossless.
+	p := model(t, "id01", onnxgen.Identity)
+	writeSidecar(t, p, `{"range": "0-1"}`)
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 1, Threads: 1})
+	runCheck(t, s, in[:1], 1e-3, func(i, c, j int) float32 { return in[i][c*n+j] })
+}
+
+func TestSpatialConv(t *testing.T) {
+	needORT(t)
+	p := model(t, "spatial", onnxgen.Spatial)
+	const w, h = 7, 5 // not square: transposition would show
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1})
+	in := frames(2, w, h, 5)
+	refs := [][]float32{onnxgen.SpatialRef(in[0], w, h), onnxgen.SpatialRef(in[1], w, h)}
+	runCheck(t, s, in, 1e-2, func(i, c, j int) float32 { return refs[i][c*w*h+j] })
+	runCheck(t, s, in[1:], 1e-2, func(i, c, j int) float32 { return refs[i+1][c*w*h+j] })
+	// The reference is not symmetric: a transposed or flipped image would differ.
+	if refs[0][0] == refs[0][w*h-1] {
+		t.Fatal("degenerate reference")
+	}
+}
+
+func TestFixedDims(t *testing.T) {
+	needORT(t)
+	D := onnxgen.D
+	p := model(t, "fixed", func(p string) error { return onnxgen.IdentityDims(p, D(2), D(3), D(4), D(5)) })
+	if _, err := New(p, Options{Width: 5, Height: 4, Batch: 1}); !errors.Is(err, ErrOptions) {
+		t.Fatalf("batch 1 on fixed batch 2: %v", err)
+	}
+	if _, err := New(p, Options{Width: 4, Height: 5, Batch: 2}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "[2, 3, 4, 5]") {
+		t.Fatalf("wrong size: %v", err)
+	}
+	s := newSession(t, p, Options{Width: 5, Height: 4, Batch: 2, Threads: 1})
+	in := frames(2, 5, 4, 6)
+	runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*20+j] })
+	runCheck(t, s, in[1:], 0, func(i, c, j int) float32 { return in[i+1][c*20+j] }) // padded
+}
+
+func TestRunErrorsAndClose(t *testing.T) {
+	needORT(t)
+	p := model(t, "identity", onnxgen.Identity)
+	s, err := New(p, Options{Width: 4, Height: 2, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := zeros(3, 4, 2)
+	for name, args := range map[string][2][][]float32{
+		"none":      {nil, nil},
+		"too many":  {good, good},
+		"mismatch":  {good[:2], good[:1]},
+		"short":     {{make([]float32, 5)}, good[:1]},
+		"short out": {good[:1], {make([]float32, 5)}},
+	} {
+		if err := s.Run(args[0], args[1]); !errors.Is(err, ErrFrames) || !strings.HasPrefix(err.Error(), "stylize: ") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	if err := s.Run(good[:1], good[:1]); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run after Close: %v", err)
+	}
+	for _, o := range []Options{{Width: 0, Height: 2}, {Width: 2, Height: 2, Batch: -1}, {Width: 2, Height: 2, Device: "tpu"}, {Width: 2, Height: 2, Device: "cuda:x"}} {
+		if _, err := New(p, o); !errors.Is(err, ErrOptions) {
+			t.Errorf("New(%+v): %v", o, err)
+		}
+	}
+}
+
+func TestSidecarErrors(t *testing.T) {
+	needORT(t)
+	for _, sc := range []string{
+		`{"range": "0-100"}`,
+		`{"channels": "rgba"}`,
+		`{"colour": "rgb"}`,
+		`{"input": "nope"}`,
+		`{"output": "nope"}`,
+		`{"input": ""}`,
+		`not json`,
+		`{} {}`,
+	} {
+		p := model(t, "id", onnxgen.Identity)
+		writeSidecar(t, p, sc)
+		_, err := New(p, Options{Width: 2, Height: 2})
+		if !errors.Is(err, ErrSidecar) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("sidecar %s: %v", sc, err)
+		}
+	}
+}
+
+// Zero allocations per Run, full and partial batches (after the first
+// partial Run built its session).
+func TestRunAllocs(t *testing.T) {
+	needORT(t)
+	p := model(t, "invert", onnxgen.Invert)
+	s := newSession(t, p, Options{Width: 16, Height: 8, Batch: 2, Threads: 1})
+	in, out := frames(2, 16, 8, 8), zeros(2, 16, 8)
+	if err := s.Run(in[:1], out[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{2, 1} {
+		a := testing.AllocsPerRun(20, func() {
+			if err := s.Run(in[:n], out[:n]); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if a != 0 {
+			t.Errorf("batch of %d: %v allocs per Run", n, a)
+		}
+	}
+}
+
+func writeSidecar(t *testing.T, modelPath, content string) {
+	t.Helper()
+	if err := os.WriteFile(SidecarPath(modelPath), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Ext(SidecarPath(modelPath)) != ".json" {
+		t.Fatal("sidecar path", SidecarPath(modelPath))
+	}
+}
