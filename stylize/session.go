@@ -3,6 +3,7 @@ package stylize
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -15,8 +16,8 @@ type Options struct {
 	Width, Height int
 	// Batch is the most frames one Run takes (0 means 1).
 	Batch int
-	// Threads is ONNX Runtime's intra-op thread count; 0 = ORT's default
-	// (one per physical core). Inter-op threads are always 1.
+	// Threads is ONNX Runtime's intra-op thread count; 0 = all cores
+	// (runtime.NumCPU()). Inter-op threads are always 1.
 	Threads int
 	// Device: "cpu" (or ""), "cuda" (= "cuda:0"), "cuda:N", or "auto" (CUDA
 	// device 0 if it works, else the CPU; see Session.Device and
@@ -109,6 +110,9 @@ func New(modelPath string, opts Options) (*Session, error) {
 	}
 	if opts.Batch == 0 {
 		opts.Batch = 1
+	}
+	if opts.Threads == 0 {
+		opts.Threads = runtime.NumCPU()
 	}
 	devs, err := parseDevice(opts.Device)
 	if err != nil {

@@ -337,3 +337,85 @@ func readPNG(t *testing.T, path string) image.Image {
 	}
 	return img
 }
+
+// TestSharedClips renders the real shared clips (and harder cases derived
+// from them with FFmpeg) with a real style model at small sizes.
+func TestSharedClips(t *testing.T) {
+	videos := testmedia.Shared(t, "videos")
+	candy := testmedia.Model(t, "candy")
+	dir := t.TempDir()
+	car := filepath.Join(videos, "car-detection.mp4")
+	rot := filepath.Join(dir, "rotated.mp4")
+	testmedia.FFmpeg(t, "-i", car, "-t", "2", "-c", "copy", "-metadata:s:v:0", "rotate=90", rot)
+	odd := filepath.Join(dir, "odd.mkv")
+	testmedia.FFmpeg(t, "-i", car, "-t", "1", "-vf", "scale=301:171", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", "-an", odd)
+	vfr := filepath.Join(dir, "vfr.mkv")
+	// Variable frame rate: frames 0-14 at 30 fps, then a 0.4 s gap, then every other frame.
+	testmedia.FFmpeg(t, "-i", filepath.Join(videos, "asl-help.mkv"), "-vf", "select='lt(n,15)+not(mod(n,2))',setpts='if(lt(N,15),N/30,(N+12)/30)/TB'",
+		"-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", vfr)
+	for _, tc := range []struct {
+		name     string
+		in       string
+		args     []string
+		w, h     int // expected output size
+		audio    bool
+		checkRef bool // compare frame 0 with the model's output
+	}{
+		{"car with audio", car, []string{"--max-side", "128", "--output-size", "processing"}, 128, 72, true, true},
+		{"full-range mkv", filepath.Join(videos, "asl-walk.mkv"), []string{"--max-side", "96"}, 640, 480, false, false},
+		{"variable frame rate", vfr, []string{"--max-side", "96"}, 640, 480, false, false},
+		{"rotated", rot, []string{"--max-side", "96"}, 432, 768, true, false},
+		{"odd size", odd, []string{"--max-side", "96"}, 300, 170, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-")+".mp4")
+			args := append([]string{tc.in, out, "--style", candy, "--preset", "ultrafast", "--progress", "none"}, tc.args...)
+			mustRun(t, args...)
+			p := testmedia.FFprobe(t, out, true)
+			v := p.Stream("video")
+			if v.Width != tc.w || v.Height != tc.h {
+				t.Fatalf("output %dx%d, want %dx%d", v.Width, v.Height, tc.w, tc.h)
+			}
+			for _, sd := range v.SideDataList {
+				if r, ok := sd["rotation"]; ok && r != float64(0) {
+					t.Fatalf("output still carries a rotation: %v", sd)
+				}
+			}
+			sameTimes(t, "video", sortedTimes(t, out, "v:0"), sortedTimes(t, tc.in, "v:0"), 2e-3)
+			if tc.audio {
+				if p.Stream("audio") == nil || audioMD5(t, out) != audioMD5(t, tc.in) {
+					t.Fatal("audio missing or not bit-exact")
+				}
+			}
+			if tc.name == "rotated" {
+				// Upright: matches ffmpeg's own autorotated decode.
+				ref := testmedia.FramesRGB(t, tc.in, 54, 96, 1)[0]
+				got := testmedia.FramesRGB(t, out, 54, 96, 1)[0]
+				if d := meanAbsRGB(ref, got); d > 60 {
+					t.Fatalf("rotated output differs from the upright input by %.1f", d)
+				}
+			}
+			if tc.checkRef {
+				in0 := decodeFrames(t, tc.in, tc.w, tc.h, 1)[0]
+				s := newSession(t, candy, tc.w, tc.h)
+				s.Run([][]float32{in0.In}, [][]float32{in0.Out})
+				got := decodeFrames(t, out, tc.w, tc.h, 1)[0]
+				if q := psnr(got.In, clamp(in0.Out)); q < 30 {
+					t.Fatalf("frame 0 PSNR %.1f dB against candy on the decoded frame", q)
+				}
+			}
+		})
+	}
+}
+
+// meanAbsRGB compares the luminance structure of two packed RGB frames
+// (the stylized output keeps edges, not colours).
+func meanAbsRGB(a, b []byte) float64 {
+	s := 0.0
+	for i := 0; i+2 < len(a); i += 3 {
+		la := 0.299*float64(a[i]) + 0.587*float64(a[i+1]) + 0.114*float64(a[i+2])
+		lb := 0.299*float64(b[i]) + 0.587*float64(b[i+1]) + 0.114*float64(b[i+2])
+		s += math.Abs(la - lb)
+	}
+	return s / float64(len(a)/3)
+}

@@ -42,7 +42,7 @@ type Dim struct {
 }
 
 // D is a fixed dimension; P a named dynamic one.
-func D(v int64) Dim      { return Dim{Value: v} }
+func D(v int64) Dim     { return Dim{Value: v} }
 func P(name string) Dim { return Dim{Param: name} }
 
 // ImageDims are the dims of the shared models' input and output:

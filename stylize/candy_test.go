@@ -1,0 +1,135 @@
+package stylize
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// scene is a synthetic w x h frame with structure: gradients, a disc and
+// stripes (noise would be a poor style input).
+func scene(w, h int, shift int) []float32 {
+	n := w * h
+	f := make([]float32, 3*n)
+	for y := range h {
+		for x := range w {
+			j := y*w + x
+			dx, dy := float64(x-w/2-shift), float64(y-h/2)
+			disc := dx*dx+dy*dy < float64(h*h)/9
+			r, g, b := 255*float64(x)/float64(w), 255*float64(y)/float64(h), 128.0
+			if disc {
+				r, g, b = 230, 40, 60
+			}
+			if (x/4)%5 == 0 {
+				b = 250
+			}
+			f[j], f[n+j], f[2*n+j] = float32(r), float32(g), float32(b)
+		}
+	}
+	return f
+}
+
+// plausible checks a styled frame: nearly all values in -50..300, finite,
+// and far from constant.
+func plausible(t *testing.T, name string, out []float32) {
+	t.Helper()
+	var sum, sq float64
+	bad := 0
+	for _, v := range out {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("%s: non-finite value %v", name, v)
+		}
+		if v < -50 || v > 300 {
+			bad++
+		}
+		sum += float64(v)
+		sq += float64(v) * float64(v)
+	}
+	n := float64(len(out))
+	mean := sum / n
+	std := math.Sqrt(sq/n - mean*mean)
+	t.Logf("%s: mean %.1f std %.1f, %d of %d values outside -50..300", name, mean, std, bad, len(out))
+	if float64(bad) > 0.01*n {
+		t.Errorf("%s: %d of %d values outside -50..300", name, bad, len(out))
+	}
+	if std < 10 || mean < 20 || mean > 235 {
+		t.Errorf("%s: implausible output: mean %.1f std %.1f", name, mean, std)
+	}
+}
+
+func TestCandy(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	const w, h = 128, 72
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 2})
+	in := [][]float32{scene(w, h, 0), scene(w, h, 20)}
+	out := zeros(2, w, h)
+	start := time.Now()
+	if err := s.Run(in, out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("batch of 2 at %dx%d: %v", w, h, time.Since(start))
+	plausible(t, "frame 0", out[0])
+	plausible(t, "frame 1", out[1])
+	same := true
+	for j := range out[0] {
+		if out[0][j] != out[1][j] {
+			same = false
+			break
+		}
+	}
+	if same {
+		t.Error("two different inputs gave the same output")
+	}
+	// Batch entries are independent: frame 1 alone (partial batch) matches.
+	one := zeros(1, w, h)
+	if err := s.Run(in[1:], one); err != nil {
+		t.Fatal(err)
+	}
+	maxd := 0.0
+	for j := range one[0] {
+		maxd = max(maxd, math.Abs(float64(one[0][j]-out[1][j])))
+	}
+	if maxd > 0.5 {
+		t.Errorf("partial batch differs from the full batch by up to %v", maxd)
+	}
+}
+
+func TestCandyFP16OnCPU(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	fp, ok := FP16Variant(p)
+	if !ok {
+		t.Skipf("SKIPPED: no fp16 variant beside %s", p)
+	}
+	const w, h = 64, 48
+	s := newSession(t, fp, Options{Width: w, Height: h, Threads: 2})
+	out := zeros(1, w, h)
+	if err := s.Run([][]float32{scene(w, h, 0)}, out); err != nil {
+		t.Fatal(err)
+	}
+	plausible(t, "fp16", out[0])
+}
+
+// BenchmarkRun: candy at 384x216, batch 1, 2 intra-op threads.
+//
+//	go test ./stylize -run '^$' -bench BenchmarkRun -benchtime 20x
+func BenchmarkRun(b *testing.B) {
+	needORT(b)
+	p := sharedModel(b, "candy.onnx")
+	const w, h = 384, 216
+	s := newSession(b, p, Options{Width: w, Height: h, Batch: 1, Threads: 2})
+	in, out := [][]float32{scene(w, h, 0)}, zeros(1, w, h)
+	if err := s.Run(in, out); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := s.Run(in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
+}
