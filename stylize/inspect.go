@@ -108,7 +108,7 @@ func Inspect(path string) (*ModelInfo, error) {
 	}
 	pm, err := parseModel(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not an ONNX model file (%d bytes, no ModelProto with a graph in it)", ErrNotONNX, path, len(data))
+		return nil, fmt.Errorf("%w: %s is not an ONNX model file (%d bytes that do not parse as an ONNX ModelProto with a graph: another format, or truncated)", ErrNotONNX, path, len(data))
 	}
 	ins, outs, err := ortInfo(path)
 	if err != nil {

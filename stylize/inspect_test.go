@@ -168,3 +168,18 @@ func TestParseModelDimNames(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectTruncated(t *testing.T) {
+	needORT(t)
+	data, err := os.ReadFile(sharedModel(t, "candy.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "cut.onnx")
+	if err := os.WriteFile(p, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(p); !errors.Is(err, ErrNotONNX) {
+		t.Fatalf("truncated model: %v", err)
+	}
+}

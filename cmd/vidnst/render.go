@@ -239,7 +239,8 @@ func renderCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stder
 type runStats struct {
 	frames  int
 	dropped int
-	elapsed time.Duration
+	elapsed time.Duration // the whole run, model loading included
+	piped   time.Duration // the pipeline alone (first decode to last mux)
 	device  string
 }
 
@@ -350,6 +351,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		warm := j.warmUp
 		cfg.MarkSkip = func(i int) bool { return i < warm }
 	}
+	t0 := time.Now()
 	st, err := pipeline.Run(ctx, cfg)
 	rep.Finish()
 	if err != nil {
@@ -361,6 +363,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if err := wr.Finish(); err != nil {
 		return rs, err
 	}
+	rs.piped = time.Since(t0)
 	rs.frames = st.Frames
 	rs.dropped = r.Dropped()
 	rs.elapsed = time.Since(start)

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/pipeline"
+)
+
+// benchResult is what `vidnst bench` prints (as text, or JSON with --json).
+type benchResult struct {
+	Model          string  `json:"model"`
+	Device         string  `json:"device"`
+	Width          int     `json:"width"`
+	Height         int     `json:"height"`
+	Batch          int     `json:"batch"`
+	Threads        int     `json:"threads"`
+	Frames         int     `json:"frames"`
+	InferenceFPS   float64 `json:"inference_fps"`             // median over repeats
+	EndToEndFPS    float64 `json:"end_to_end_fps,omitempty"`  // whole render, decode to mux
+	Efficiency     float64 `json:"efficiency,omitempty"`      // end-to-end / inference-only
+	TemporalMode   string  `json:"temporal,omitempty"`        // temporal mode of the end-to-end run
+	EndToEndFrames int     `json:"end_to_end_frames,omitempty"`
+}
+
+func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
+	ro := defaultRenderOpts()
+	var size string
+	var frames, repeats int
+	var asJSON, e2e bool
+	c := &cobra.Command{
+		Use:   "bench [INPUT] --style S [--size WxH] [--batch N] [--device D] [--fp16]",
+		Short: "Measure inference-only fps, and end-to-end fps of a real render of INPUT",
+		Long: `Without INPUT, bench times the network alone on synthetic frames of --size.
+With INPUT, it decodes --frames frames of it at the processing size, times the
+network alone on exactly those frames, then times a full render of the same frames
+(decode, stylize, temporal, encode, mux) and prints the ratio: the pipeline's efficiency.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(ro.styles) != 1 {
+				return usagef("bench needs one --style")
+			}
+			ro.style = ro.styles[0]
+			in := ""
+			if len(args) == 1 {
+				in = args[0]
+			}
+			res, err := bench(cmd.Context(), ro, in, size, frames, repeats, e2e, stderr)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				b, _ := json.Marshal(res)
+				fmt.Fprintln(stdout, string(b))
+				return nil
+			}
+			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (median of %d runs over %d frames)\n",
+				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, repeats, res.Frames)
+			if res.EndToEndFPS > 0 {
+				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f\n", res.EndToEndFPS, res.EndToEndFrames, res.TemporalMode, res.Efficiency)
+			}
+			return nil
+		},
+	}
+	ro.addFlags(c)
+	c.Flags().StringVar(&size, "size", "", "frame size WxH for synthetic frames (default 384x216), or the processing size of INPUT")
+	c.Flags().IntVar(&frames, "bench-frames", 60, "frames to time")
+	c.Flags().IntVar(&repeats, "repeats", 3, "inference-only repeats (the median is reported)")
+	c.Flags().BoolVar(&e2e, "e2e", true, "with INPUT, also time a full render")
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return c
+}
+
+func parseSize(s string) (int, int, error) {
+	a, b, ok := strings.Cut(strings.ToLower(s), "x")
+	w, err1 := strconv.Atoi(a)
+	h, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || w < 4 || h < 4 {
+		return 0, 0, usagef("--size %q: want WxH", s)
+	}
+	return w, h, nil
+}
+
+func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int, e2e bool, stderr io.Writer) (*benchResult, error) {
+	model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
+	if err != nil {
+		return nil, err
+	}
+	if ro.fp16 && !models.IsPath(ro.style) {
+		if p, ok := models.FP16(model); ok {
+			model = p
+		}
+	}
+	if repeats < 1 {
+		repeats = 1
+	}
+	w, h := 384, 216
+	if size != "" {
+		if w, h, err = parseSize(size); err != nil {
+			return nil, err
+		}
+	}
+	var frames []*frame.Frame
+	if in != "" {
+		info, err := decode.Probe(in)
+		if err != nil {
+			return nil, err
+		}
+		if size == "" {
+			w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, ro.maxSide, ro.width, ro.height)
+		}
+		r, err := decode.Open(in, decode.Options{Width: w, Height: h})
+		if err != nil {
+			return nil, err
+		}
+		for len(frames) < n {
+			f := frame.New(w, h)
+			if err := r.Next(ctx, f); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				r.Close()
+				return nil, err
+			}
+			frames = append(frames, f)
+		}
+		r.Close()
+	} else {
+		for i := 0; i < n; i++ {
+			f := frame.New(w, h)
+			for k := range f.In {
+				f.In[k] = float32((k*7 + i*13) % 256)
+			}
+			frames = append(frames, f)
+		}
+	}
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("bench: no frames")
+	}
+	sess, err := openStyler(ro, model, w, h, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	b := sess.Batch()
+	ins, outs := make([][]float32, 0, b), make([][]float32, 0, b)
+	runAll := func() error {
+		for i := 0; i < len(frames); i += b {
+			ins, outs = ins[:0], outs[:0]
+			for _, f := range frames[i:min(i+b, len(frames))] {
+				ins, outs = append(ins, f.In), append(outs, f.Out)
+			}
+			if err := sess.Run(ins, outs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := runAll(); err != nil { // warm-up
+		return nil, err
+	}
+	var fps []float64
+	for i := 0; i < repeats; i++ {
+		t0 := time.Now()
+		if err := runAll(); err != nil {
+			return nil, err
+		}
+		fps = append(fps, float64(len(frames))/time.Since(t0).Seconds())
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	sort.Float64s(fps)
+	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Width: w, Height: h, Batch: b,
+		Threads: ro.threads, Frames: len(frames), InferenceFPS: fps[len(fps)/2]}
+	sess.Close()
+	if in == "" || !e2e {
+		return res, nil
+	}
+	// The same frames through the whole pipeline, into a temporary file.
+	tmp, err := os.MkdirTemp("", "vidnst-bench-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	eo := *ro
+	eo.frames = fmt.Sprintf("0-%d", len(frames)-1)
+	eo.styles, eo.quiet, eo.force = nil, true, true
+	eo.width, eo.height, eo.maxSide = w, h, 0
+	j, err := prepare(&eo, in, filepath.Join(tmp, "bench"+filepath.Ext(in)), stderr)
+	if err != nil {
+		return nil, err
+	}
+	st, err := j.run(ctx, stderr)
+	if err != nil {
+		return nil, err
+	}
+	// Model loading is not part of either measurement.
+	res.EndToEndFPS = float64(st.frames) / st.piped.Seconds()
+	res.EndToEndFrames = st.frames
+	res.Efficiency = res.EndToEndFPS / res.InferenceFPS
+	res.TemporalMode = eo.temporal
+	return res, nil
+}

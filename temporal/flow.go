@@ -1,0 +1,574 @@
+package temporal
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Preset selects the speed/accuracy trade-off of the flow estimator. The
+// zero value is PresetMedium.
+type Preset int
+
+const (
+	// PresetMedium is the accurate preset: search down to half resolution,
+	// 8x8 patches every 3 pixels, 25 Gauss-Newton iterations, variational
+	// refinement on every level.
+	PresetMedium Preset = iota
+	// PresetFast searches down to quarter resolution with 8x8 patches every
+	// 4 pixels and 16 iterations (about 4x cheaper than medium).
+	PresetFast
+)
+
+// ParsePreset parses "fast" or "medium" (case-insensitive).
+func ParsePreset(s string) (Preset, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "medium":
+		return PresetMedium, nil
+	case "fast":
+		return PresetFast, nil
+	}
+	return 0, fmt.Errorf("temporal: unknown flow preset %q (want fast or medium)", s)
+}
+
+func (p Preset) String() string {
+	switch p {
+	case PresetMedium:
+		return "medium"
+	case PresetFast:
+		return "fast"
+	}
+	return fmt.Sprintf("Preset(%d)", int(p))
+}
+
+// params are the DIS parameters of a preset.
+type params struct {
+	finest   int // finest pyramid scale searched (0 = full resolution)
+	patch    int // patch side in pixels
+	stride   int // distance between patch origins
+	gdIters  int // Gauss-Newton iterations per patch (split over two passes)
+	varIters int // variational refinement fixed-point iterations (0 = none)
+	sorIters int // SOR sweeps per fixed-point iteration
+	alpha    float32
+	delta    float32
+	gamma    float32
+}
+
+func (p Preset) params() params {
+	q := params{finest: 1, patch: 8, stride: 3, gdIters: 25, varIters: 5, sorIters: 5, alpha: 20, delta: 5, gamma: 10}
+	if p == PresetFast {
+		q.finest, q.stride, q.gdIters = 2, 4, 16
+	}
+	return q
+}
+
+const border = 16 // replicated border around the search image (pixels)
+
+// level is one pyramid scale.
+type level struct {
+	w, h   int
+	i0, i1 []float32 // images (scale 0: the caller's slices during Compute)
+	ix, iy []float32 // Sobel gradient of i0, in grey levels per pixel
+	i1x    []float32 // i1 with a replicated border of `border` pixels
+	u, v   []float32 // flow at this scale, in this scale's pixels
+	ws, hs int       // patch grid size
+}
+
+// Estimator computes dense optical flow (DIS: Dense Inverse Search,
+// Kroeger et al. 2016) between two grey frames of a fixed size. It owns all
+// its buffers (allocated once by NewEstimator), so Compute allocates nothing.
+// An Estimator is not safe for concurrent use; use one per goroutine.
+type Estimator struct {
+	w, h     int
+	p        params
+	run      runner
+	lv       []level
+	coarsest int
+
+	// patch grid buffers, sized for the finest searched level
+	sx, sy                 []float32 // sparse flow
+	h11, h12, h22, gsx, gsy []float32 // inverse Hessian, gradient sums
+
+	vr varRefine
+
+	// state of the running Compute, read by the kernels
+	cur      *level
+	coarse   *level
+	nStripes int
+	final    struct {
+		u, v []float32
+	}
+
+	kDown, kGrad, kPad, kTensor, kSearch, kDensify, kUp, kFinal, kZero func(lo, hi int)
+}
+
+// NewEstimator returns an estimator for w x h frames (w, h >= 16) with
+// preset p, splitting work over workers goroutines (0 = GOMAXPROCS).
+func NewEstimator(w, h int, p Preset, workers int) *Estimator {
+	if w < 16 || h < 16 {
+		panic(fmt.Sprintf("temporal: frame %dx%d too small for optical flow (min 16x16)", w, h))
+	}
+	e := &Estimator{w: w, h: h, p: p.params(), run: newRunner(workers)}
+	ps := e.p.patch
+	c := int(math.Log2(float64(max(w, h))/(4*float64(ps))) + 0.5)
+	c = min(c, int(math.Log2(float64(min(w, h))/float64(ps))))
+	if c < 0 {
+		c = 0
+	}
+	e.p.finest = min(e.p.finest, c)
+	e.coarsest = c
+	e.lv = make([]level, c+1)
+	lw, lh := w, h
+	for s := 0; s <= c; s++ {
+		l := &e.lv[s]
+		l.w, l.h = lw, lh
+		n := lw * lh
+		if s > 0 {
+			l.i0 = make([]float32, n)
+			l.i1 = make([]float32, n)
+		}
+		if s >= e.p.finest {
+			l.ix = make([]float32, n)
+			l.iy = make([]float32, n)
+			l.i1x = make([]float32, (lw+2*border)*(lh+2*border))
+			l.u = make([]float32, n)
+			l.v = make([]float32, n)
+			l.ws = 1 + (lw-ps)/e.p.stride
+			l.hs = 1 + (lh-ps)/e.p.stride
+		}
+		lw, lh = lw/2, lh/2
+	}
+	f := &e.lv[e.p.finest]
+	ng := f.ws * f.hs
+	e.sx, e.sy = make([]float32, ng), make([]float32, ng)
+	e.h11, e.h12, e.h22 = make([]float32, ng), make([]float32, ng), make([]float32, ng)
+	e.gsx, e.gsy = make([]float32, ng), make([]float32, ng)
+	e.vr.init(f.w, f.h, &e.run, e.p)
+
+	e.kDown = e.downRows
+	e.kGrad = e.gradRows
+	e.kPad = e.padRows
+	e.kTensor = e.tensorRows
+	e.kSearch = e.searchStripes
+	e.kDensify = e.densifyRows
+	e.kUp = e.upRows
+	e.kFinal = e.finalRows
+	e.kZero = e.zeroRows
+	return e
+}
+
+// Size returns the frame size the estimator was made for.
+func (e *Estimator) Size() (w, h int) { return e.w, e.h }
+
+// Compute estimates the flow from frame i0 to frame i1: for each pixel x of
+// i0, i0(x) ~ i1(x + (u[x], v[x])), u to the right and v down, in pixels.
+// i0 and i1 are grey images of the estimator's size, row-major, values in
+// 0..255 (see Gray); u and v (len w*h) are overwritten. Compute only reads
+// i0 and i1 and keeps no reference to any argument after it returns.
+func (e *Estimator) Compute(i0, i1, u, v []float32) {
+	n := e.w * e.h
+	if len(i0) < n || len(i1) < n || len(u) < n || len(v) < n {
+		panic("temporal: Estimator.Compute: buffer shorter than w*h")
+	}
+	e.lv[0].i0, e.lv[0].i1 = i0[:n:n], i1[:n:n]
+	if e.p.finest == 0 {
+		e.lv[0].u, e.lv[0].v = u[:n:n], v[:n:n]
+	}
+	for s := 1; s <= e.coarsest; s++ {
+		e.cur, e.coarse = &e.lv[s-1], &e.lv[s]
+		e.run.run(e.coarse.h, e.kDown)
+	}
+	for s := e.coarsest; s >= e.p.finest; s-- {
+		l := &e.lv[s]
+		e.cur = l
+		if s == e.coarsest {
+			e.run.run(l.h, e.kZero)
+		} else {
+			e.coarse = &e.lv[s+1]
+			e.run.run(l.h, e.kUp)
+		}
+		e.run.run(l.h, e.kGrad)
+		e.run.run(l.h+2*border, e.kPad)
+		e.run.run(l.hs, e.kTensor)
+		e.nStripes = min(8, l.hs)
+		e.run.run(e.nStripes, e.kSearch)
+		e.run.run(l.h, e.kDensify)
+		if e.p.varIters > 0 {
+			e.vr.refine(l.w, l.h, l.i0, l.i1, l.u, l.v)
+		}
+	}
+	if e.p.finest > 0 {
+		e.cur = &e.lv[e.p.finest]
+		e.final.u, e.final.v = u[:n:n], v[:n:n]
+		e.run.run(e.h, e.kFinal)
+	}
+	e.lv[0].i0, e.lv[0].i1 = nil, nil
+	if e.p.finest == 0 {
+		e.lv[0].u, e.lv[0].v = nil, nil
+	}
+	e.final.u, e.final.v = nil, nil
+}
+
+// downRows builds rows [lo, hi) of e.coarse from e.cur by 2x2 averaging.
+func (e *Estimator) downRows(lo, hi int) {
+	f, c := e.cur, e.coarse
+	fw, cw := f.w, c.w
+	for y := lo; y < hi; y++ {
+		for k := 0; k < 2; k++ {
+			src, dst := f.i0, c.i0
+			if k == 1 {
+				src, dst = f.i1, c.i1
+			}
+			r0 := src[2*y*fw : 2*y*fw+2*cw : 2*y*fw+2*cw]
+			r1 := src[(2*y+1)*fw : (2*y+1)*fw+2*cw : (2*y+1)*fw+2*cw]
+			d := dst[y*cw : y*cw+cw : y*cw+cw]
+			for x := range d {
+				d[x] = 0.25 * (r0[2*x] + r0[2*x+1] + r1[2*x] + r1[2*x+1])
+			}
+		}
+	}
+}
+
+func (e *Estimator) zeroRows(lo, hi int) {
+	l := e.cur
+	clear(l.u[lo*l.w : hi*l.w])
+	clear(l.v[lo*l.w : hi*l.w])
+}
+
+// gradRows computes the Sobel gradient (divided by 8: grey levels per pixel)
+// of cur.i0, rows [lo, hi), replicating the border.
+func (e *Estimator) gradRows(lo, hi int) {
+	l := e.cur
+	sobel(l.i0, l.ix, l.iy, l.w, l.h, lo, hi)
+}
+
+func sobel(src, gx, gy []float32, w, h, lo, hi int) {
+	for y := lo; y < hi; y++ {
+		ym, yp := max(y-1, 0), min(y+1, h-1)
+		a := src[ym*w : ym*w+w : ym*w+w]
+		b := src[y*w : y*w+w : y*w+w]
+		c := src[yp*w : yp*w+w : yp*w+w]
+		ox := gx[y*w : y*w+w : y*w+w]
+		oy := gy[y*w : y*w+w : y*w+w]
+		sob1 := func(x, xm, xp int) {
+			ox[x] = 0.125 * ((a[xp] - a[xm]) + 2*(b[xp]-b[xm]) + (c[xp] - c[xm]))
+			oy[x] = 0.125 * ((c[xm] - a[xm]) + 2*(c[x]-a[x]) + (c[xp] - a[xp]))
+		}
+		sob1(0, 0, 1)
+		for x := 1; x < w-1; x++ {
+			ox[x] = 0.125 * ((a[x+1] - a[x-1]) + 2*(b[x+1]-b[x-1]) + (c[x+1] - c[x-1]))
+			oy[x] = 0.125 * ((c[x-1] - a[x-1]) + 2*(c[x]-a[x]) + (c[x+1] - a[x+1]))
+		}
+		sob1(w-1, w-2, w-1)
+	}
+}
+
+// padRows fills rows [lo, hi) of cur.i1x (padded coordinates).
+func (e *Estimator) padRows(lo, hi int) {
+	l := e.cur
+	w, h := l.w, l.h
+	pw := w + 2*border
+	for py := lo; py < hi; py++ {
+		y := min(max(py-border, 0), h-1)
+		src := l.i1[y*w : y*w+w : y*w+w]
+		d := l.i1x[py*pw : py*pw+pw : py*pw+pw]
+		left, right := src[0], src[w-1]
+		for x := 0; x < border; x++ {
+			d[x] = left
+			d[border+w+x] = right
+		}
+		copy(d[border:border+w], src)
+	}
+}
+
+// tensorRows precomputes, for patch rows [lo, hi), the inverse of the
+// mean-normalised Gauss-Newton Hessian and the gradient sums of each patch.
+func (e *Estimator) tensorRows(lo, hi int) {
+	l := e.cur
+	ps, st, w := e.p.patch, e.p.stride, l.w
+	n := float32(ps * ps)
+	ridge := 0.01 * n // regularises flat patches (gradient ~0.1 grey level/px)
+	for is := lo; is < hi; is++ {
+		for js := 0; js < l.ws; js++ {
+			var sxx, syy, sxy, sx, sy float32
+			for r := 0; r < ps; r++ {
+				o := (is*st+r)*w + js*st
+				gx := l.ix[o : o+ps : o+ps]
+				gy := l.iy[o : o+ps : o+ps]
+				for j, a := range gx {
+					b := gy[j]
+					sxx += a * a
+					syy += b * b
+					sxy += a * b
+					sx += a
+					sy += b
+				}
+			}
+			sxx += ridge - sx*sx/n
+			syy += ridge - sy*sy/n
+			sxy -= sx * sy / n
+			det := sxx*syy - sxy*sxy
+			k := is*l.ws + js
+			e.h11[k] = syy / det
+			e.h12[k] = -sxy / det
+			e.h22[k] = sxx / det
+			e.gsx[k] = sx
+			e.gsy[k] = sy
+		}
+	}
+}
+
+// patchPos returns the integer origin (in i1x) and bilinear fractions of
+// the patch at (py, px) displaced by (fu, fv), clamped to the padded image.
+func (l *level) patchPos(py, px, ps int, fu, fv float32) (o int, fx, fy float32) {
+	yf := float32(py+border) + fv
+	xf := float32(px+border) + fu
+	yf = min(max(yf, float32(border-ps+1)), float32(border+l.h-1))
+	xf = min(max(xf, float32(border-ps+1)), float32(border+l.w-1))
+	iy, ix := int(yf), int(xf)
+	return iy*(l.w+2*border) + ix, xf - float32(ix), yf - float32(iy)
+}
+
+// ssd returns the mean-normalised SSD between the i0 patch at (py, px) and
+// the i1 patch displaced by (fu, fv).
+func (e *Estimator) ssd(l *level, py, px int, fu, fv float32) float32 {
+	ps := e.p.patch
+	o, fx, fy := l.patchPos(py, px, ps, fu, fv)
+	w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
+	w10, w11 := fy*(1-fx), fy*fx
+	pw := l.w + 2*border
+	var sd, sdd float32
+	for r := 0; r < ps; r++ {
+		a := l.i1x[o+r*pw : o+r*pw+ps+1 : o+r*pw+ps+1]
+		b := l.i1x[o+(r+1)*pw : o+(r+1)*pw+ps+1 : o+(r+1)*pw+ps+1]
+		q := (py+r)*l.w + px
+		z := l.i0[q : q+ps : q+ps]
+		for j, zz := range z {
+			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz
+			sd += d
+			sdd += d * d
+		}
+	}
+	return sdd - sd*sd/float32(ps*ps)
+}
+
+// step evaluates the patch at displacement (fu, fv): it returns the
+// mean-normalised SSD and the gradient-weighted residual sums (bx, by).
+func (e *Estimator) step(l *level, py, px int, fu, fv, gsx, gsy float32) (ssd, bx, by float32) {
+	ps := e.p.patch
+	o, fx, fy := l.patchPos(py, px, ps, fu, fv)
+	w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
+	w10, w11 := fy*(1-fx), fy*fx
+	pw := l.w + 2*border
+	var sd, sdd, sgx, sgy float32
+	for r := 0; r < ps; r++ {
+		a := l.i1x[o+r*pw : o+r*pw+ps+1 : o+r*pw+ps+1]
+		b := l.i1x[o+(r+1)*pw : o+(r+1)*pw+ps+1 : o+(r+1)*pw+ps+1]
+		q := (py+r)*l.w + px
+		z := l.i0[q : q+ps : q+ps]
+		gx := l.ix[q : q+ps : q+ps]
+		gy := l.iy[q : q+ps : q+ps]
+		for j, zz := range z {
+			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz
+			sd += d
+			sdd += d * d
+			sgx += d * gx[j]
+			sgy += d * gy[j]
+		}
+	}
+	n := float32(ps * ps)
+	return sdd - sd*sd/n, sgx - sd*gsx/n, sgy - sd*gsy/n
+}
+
+// searchStripes runs the inverse search on stripes [lo, hi) of patch rows.
+// Each stripe is searched forward (with propagation from the left and top
+// neighbours) and then backward (from the right and bottom); stripes do not
+// exchange candidates, so the result does not depend on the worker count.
+func (e *Estimator) searchStripes(lo, hi int) {
+	l := e.cur
+	ps, st, ws, hs := e.p.patch, e.p.stride, l.ws, l.hs
+	half := ps / 2
+	inner := e.p.gdIters / 2
+	maxJump := float32(ps * ps)
+	for s := lo; s < hi; s++ {
+		r0, r1 := s*hs/e.nStripes, (s+1)*hs/e.nStripes
+		for pass := 0; pass < 2; pass++ {
+			isA, isB, dir := r0, r1, 1
+			jsA, jsB := 0, ws
+			if pass == 1 {
+				isA, isB, dir = r1-1, r0-1, -1
+				jsA, jsB = ws-1, -1
+			}
+			for is := isA; is != isB; is += dir {
+				py := is * st
+				for js := jsA; js != jsB; js += dir {
+					px := js * st
+					k := is*ws + js
+					if pass == 0 {
+						c := (py+half)*l.w + px + half
+						e.sx[k], e.sy[k] = l.u[c], l.v[c]
+					}
+					cu, cv := e.sx[k], e.sy[k]
+					best := e.ssd(l, py, px, cu, cv)
+					if js != jsA {
+						nu, nv := e.sx[k-dir], e.sy[k-dir]
+						if d := e.ssd(l, py, px, nu, nv); d < best {
+							best, cu, cv = d, nu, nv
+						}
+					}
+					if is != isA {
+						nu, nv := e.sx[k-dir*ws], e.sy[k-dir*ws]
+						if d := e.ssd(l, py, px, nu, nv); d < best {
+							best, cu, cv = d, nu, nv
+						}
+					}
+					su, sv := cu, cv
+					h11, h12, h22 := e.h11[k], e.h12[k], e.h22[k]
+					gsx, gsy := e.gsx[k], e.gsy[k]
+					prev := float32(math.MaxFloat32)
+					pu, pv := cu, cv
+					for t := 0; t < inner; t++ {
+						d, bx, by := e.step(l, py, px, cu, cv, gsx, gsy)
+						if d >= prev {
+							cu, cv = pu, pv
+							break
+						}
+						prev = d
+						pu, pv = cu, cv
+						cu -= h11*bx + h12*by
+						cv -= h12*bx + h22*by
+					}
+					du, dv := cu-su, cv-sv
+					if du*du+dv*dv <= maxJump {
+						e.sx[k], e.sy[k] = cu, cv
+					} else {
+						e.sx[k], e.sy[k] = su, sv
+					}
+				}
+			}
+		}
+	}
+}
+
+// densifyRows turns the sparse patch flow into dense flow for rows [lo, hi):
+// each pixel averages the flow of the patches covering it, weighted by
+// 1/max(1, |photometric error|).
+func (e *Estimator) densifyRows(lo, hi int) {
+	l := e.cur
+	ps, st, ws, hs := e.p.patch, e.p.stride, l.ws, l.hs
+	w, h := l.w, l.h
+	xmax, ymax := float32(w-1)-1e-3, float32(h-1)-1e-3
+	i1 := l.i1
+	for y := lo; y < hi; y++ {
+		isLo, isHi := span(y, ps, st, hs)
+		row0 := l.i0[y*w : y*w+w : y*w+w]
+		ur := l.u[y*w : y*w+w : y*w+w]
+		vr := l.v[y*w : y*w+w : y*w+w]
+		fy := float32(y)
+		for x := range row0 {
+			jsLo, jsHi := span(x, ps, st, ws)
+			z := row0[x]
+			fx := float32(x)
+			var su, sv, sc float32
+			for is := isLo; is <= isHi; is++ {
+				sxr := e.sx[is*ws+jsLo : is*ws+jsHi+1]
+				syr := e.sy[is*ws+jsLo : is*ws+jsHi+1 : is*ws+jsHi+1]
+				for j, pu := range sxr {
+					pv := syr[j]
+					xm := min(max(fx+pu, 0), xmax)
+					ym := min(max(fy+pv, 0), ymax)
+					xi, yi := int(xm), int(ym)
+					ax, ay := xm-float32(xi), ym-float32(yi)
+					q := yi*w + xi
+					t := i1[q : q+w+2 : q+w+2]
+					top := t[0] + ax*(t[1]-t[0])
+					bot := t[w] + ax*(t[w+1]-t[w])
+					d := top + ay*(bot-top) - z
+					if d < 0 {
+						d = -d
+					}
+					c := float32(1)
+					if d > 1 {
+						c = 1 / d
+					}
+					su += c * pu
+					sv += c * pv
+					sc += c
+				}
+			}
+			ur[x] = su / sc
+			vr[x] = sv / sc
+		}
+	}
+}
+
+// span returns the range of patch indices (origin k*st, side ps, k < n)
+// covering coordinate p; past the last patch it returns the last one.
+func span(p, ps, st, n int) (int, int) {
+	lo := 0
+	if p-ps+1 > 0 {
+		lo = (p - ps + st) / st
+	}
+	hi := p / st
+	if hi > n-1 {
+		hi = n - 1
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// upRows upsamples e.coarse's flow by 2 into e.cur, rows [lo, hi).
+func (e *Estimator) upRows(lo, hi int) {
+	c, f := e.coarse, e.cur
+	upsample(c.u, c.v, c.w, c.h, f.u, f.v, f.w, lo, hi, 2)
+}
+
+// finalRows upsamples the finest searched level to the output, rows [lo, hi).
+func (e *Estimator) finalRows(lo, hi int) {
+	c := e.cur
+	upsample(c.u, c.v, c.w, c.h, e.final.u, e.final.v, e.w, lo, hi, 1<<e.p.finest)
+}
+
+// upsample resizes flow (cu, cv) of cw x ch by the integer factor f into
+// rows [lo, hi) of (fu, fv) of width fw (bilinear, pixel centres aligned),
+// scaling the vectors by f.
+func upsample(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi, f int) {
+	inv := 1 / float32(f)
+	off := 0.5*inv - 0.5
+	sc := float32(f)
+	for y := lo; y < hi; y++ {
+		cy := min(max(float32(y)*inv+off, 0), float32(ch-1))
+		y0 := int(cy)
+		y1 := min(y0+1, ch-1)
+		ay := cy - float32(y0)
+		u0, u1 := cu[y0*cw:y0*cw+cw:y0*cw+cw], cu[y1*cw:y1*cw+cw:y1*cw+cw]
+		v0, v1 := cv[y0*cw:y0*cw+cw:y0*cw+cw], cv[y1*cw:y1*cw+cw:y1*cw+cw]
+		ou, ov := fu[y*fw:y*fw+fw:y*fw+fw], fv[y*fw:y*fw+fw:y*fw+fw]
+		for x := range ou {
+			cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
+			x0 := int(cx)
+			x1 := min(x0+1, cw-1)
+			ax := cx - float32(x0)
+			a := u0[x0] + ax*(u0[x1]-u0[x0])
+			b := u1[x0] + ax*(u1[x1]-u1[x0])
+			ou[x] = sc * (a + ay*(b-a))
+			a = v0[x0] + ax*(v0[x1]-v0[x0])
+			b = v1[x0] + ax*(v1[x1]-v1[x0])
+			ov[x] = sc * (a + ay*(b-a))
+		}
+	}
+}
+
+// Gray writes the luminance (BT.601 weights) of the planar RGB image rgb
+// (R, G, B planes of w*h, values 0..255) into dst (len >= w*h), in 0..255:
+// the input Compute expects.
+func Gray(dst, rgb []float32, w, h int) {
+	n := w * h
+	r, g, b := rgb[:n:n], rgb[n:2*n:2*n], rgb[2*n:3*n:3*n]
+	d := dst[:n:n]
+	for i := range d {
+		d[i] = 0.299*r[i] + 0.587*g[i] + 0.114*b[i]
+	}
+}
