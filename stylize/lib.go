@@ -135,8 +135,14 @@ func Init(lib string) error {
 		case os.Getenv(EnvLibrary) != "":
 			how = "check $" + EnvLibrary + ", or unset it and run scripts/setup.sh"
 		}
+		// onnxruntime_go wraps dlerror() twice; keep dlerror's own words.
+		why := oneLine(err.Error())
+		if i := strings.Index(why, "\": "); i >= 0 {
+			why = why[i+3:]
+		}
+		why = strings.TrimPrefix(why, path+": ")
 		return fmt.Errorf("%w: cannot load %s (tried %s): %s; %s",
-			ErrORTLibrary, path, strings.Join(tried, ", "), oneLine(err.Error()), how)
+			ErrORTLibrary, path, strings.Join(tried, ", "), why, how)
 	}
 	libPath = path
 	return nil

@@ -86,7 +86,7 @@ type Estimator struct {
 	coarsest int
 
 	// patch grid buffers, sized for the finest searched level
-	sx, sy                 []float32 // sparse flow
+	sx, sy                  []float32 // sparse flow
 	h11, h12, h22, gsx, gsy []float32 // inverse Hessian, gradient sums
 
 	vr varRefine

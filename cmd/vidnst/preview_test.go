@@ -1,0 +1,233 @@
+package main
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidnst/vidnst/internal/onnxgen"
+	"github.com/vidnst/vidnst/internal/testmedia"
+)
+
+// gopClip: 100 frames of a moving pattern with a frame counter, keyframes every 25.
+func gopClip(t *testing.T, dir string, audio bool) string {
+	p := filepath.Join(dir, "gop.mp4")
+	args := []string{"-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25"}
+	if audio {
+		args = append(args, "-f", "lavfi", "-i", "sine=frequency=300:duration=4")
+	}
+	args = append(args, "-frames:v", "100", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p")
+	if audio {
+		args = append(args, "-c:a", "aac")
+	}
+	testmedia.FFmpeg(t, append(args, p)...)
+	return p
+}
+
+func TestExactFrameRanges(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := gopClip(t, dir, false)
+	all := decodeFrames(t, in, 96, 64, 0)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		first int
+		n     int
+	}{
+		{"frames", []string{"--frames", "37-44"}, 37, 8},
+		{"start frame + duration frames", []string{"--start", "37f", "--duration", "8f"}, 37, 8},
+		{"start seconds + end", []string{"--start", "1.48", "--end", "00:00:01.800"}, 37, 8},
+		{"start only", []string{"--start", "90f"}, 90, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".mp4")
+			mustRun(t, append([]string{in, out, "--style", id, "--preset", "ultrafast", "--crf", "0", "--progress", "none"}, tc.args...)...)
+			got := decodeFrames(t, out, 96, 64, 0)
+			if len(got) != tc.n {
+				t.Fatalf("%d frames, want %d", len(got), tc.n)
+			}
+			for i, f := range got {
+				want := psnr(f.In, all[tc.first+i].In)
+				// 4:2:0 chroma costs a few dB on testsrc2's sharp colour edges.
+				if want < 28 {
+					t.Fatalf("output frame %d is not input frame %d (PSNR %.1f)", i, tc.first+i, want)
+				}
+				if tc.first+i > 0 && psnr(f.In, all[tc.first+i-1].In) >= want {
+					t.Fatalf("output frame %d looks more like input frame %d", i, tc.first+i-1)
+				}
+			}
+			if ts := sortedTimes(t, out, "v:0"); math.Abs(ts[0]) > 1e-3 {
+				t.Fatalf("range output starts at %.3fs, want 0", ts[0])
+			}
+		})
+	}
+}
+
+func TestRangeAudioInSync(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := gopClip(t, dir, true)
+	out := filepath.Join(dir, "cut.mp4")
+	mustRun(t, in, out, "--style", id, "--start", "1.2", "--duration", "1.6", "--preset", "ultrafast", "--progress", "none")
+	v, a := sortedTimes(t, out, "v:0"), sortedTimes(t, out, "a:0")
+	if len(v) != 40 {
+		t.Fatalf("%d video frames, want 40", len(v))
+	}
+	if math.Abs(a[0]-v[0]) > 0.05 {
+		t.Fatalf("audio starts at %.3f, video at %.3f", a[0], v[0])
+	}
+	vEnd, aEnd := v[len(v)-1]+0.04, a[len(a)-1]+1024.0/44100
+	if math.Abs(aEnd-vEnd) > 0.06 {
+		t.Fatalf("audio ends at %.3f, video at %.3f", aEnd, vEnd)
+	}
+}
+
+func TestStrengthAndPreserveColor(t *testing.T) {
+	dir := t.TempDir()
+	_, sp := tinyModels(t, dir)
+	// A "style" that darkens and casts the colours.
+	inv := filepath.Join(dir, "cast.onnx")
+	if err := onnxgen.PerChannel(inv, [3]float32{0.6, 0.6, 0.6}, [3]float32{70, -10, 20}); err != nil {
+		t.Fatal(err)
+	}
+	in := testmedia.Clip(t, dir, "in.mp4", 96, 64, 25, 5, false)
+	src := decodeFrames(t, in, 96, 64, 1)[0]
+	out := filepath.Join(dir, "s0.mp4")
+	mustRun(t, in, out, "--style", sp, "--strength", "0", "--crf", "0", "--preset", "ultrafast", "--progress", "none")
+	if q := psnr(decodeFrames(t, out, 96, 64, 1)[0].In, src.In); q < 28 {
+		t.Fatalf("strength 0: PSNR %.1f against the input", q)
+	}
+	out = filepath.Join(dir, "s1.mp4")
+	mustRun(t, in, out, "--style", sp, "--crf", "0", "--preset", "ultrafast", "--progress", "none")
+	if q := psnr(decodeFrames(t, out, 96, 64, 1)[0].In, src.In); q > 22 {
+		t.Fatalf("strength 1 looks like the input: PSNR %.1f", q)
+	}
+	out = filepath.Join(dir, "pc.png")
+	mustRun(t, in, out, "--style", inv, "--preserve-color")
+	img := readPNG(t, out)
+	n := 96 * 64
+	var dC, dY, dCast float64
+	m := 0
+	for p := 0; p < n; p++ {
+		r, g, b, _ := img.At(p%96, p/96).RGBA()
+		ro, gO, bo := uint8(r>>8), uint8(g>>8), uint8(b>>8)
+		if ro == 0 || ro == 255 || gO == 0 || gO == 255 || bo == 0 || bo == 255 {
+			continue // clipped: chroma cannot be kept exactly
+		}
+		m++
+		ri, gi, bi := src.In[p], src.In[n+p], src.In[2*n+p]
+		yo, cbo, cro := color.RGBToYCbCr(ro, gO, bo)
+		yi, cbi, cri := color.RGBToYCbCr(uint8(ri), uint8(gi), uint8(bi))
+		_, cbs, crs := color.RGBToYCbCr(uint8(min(255, 0.6*ri+70)), uint8(max(0, 0.6*gi-10)), uint8(0.6*bi+20))
+		dC += math.Abs(float64(cbo)-float64(cbi)) + math.Abs(float64(cro)-float64(cri))
+		dCast += math.Abs(float64(cbs)-float64(cbi)) + math.Abs(float64(crs)-float64(cri))
+		ys := 0.299*(0.6*float64(ri)+70) + 0.587*(0.6*float64(gi)-10) + 0.114*(0.6*float64(bi)+20)
+		dY += math.Abs(float64(yo) - ys)
+		_ = yi
+	}
+	if m < n/3 {
+		t.Fatalf("only %d of %d pixels unclipped", m, n)
+	}
+	// Chroma is the input's (not the cast's), luminance the style's.
+	if dC/float64(2*m) > 3 || dCast/float64(2*m) < 8 || dY/float64(m) > 3 {
+		t.Fatalf("preserve-color: chroma off by %.1f (the cast alone: %.1f), luminance off by %.1f", dC/float64(2*m), dCast/float64(2*m), dY/float64(m))
+	}
+}
+
+func TestStills(t *testing.T) {
+	dir := t.TempDir()
+	id, sp := tinyModels(t, dir)
+	in := filepath.Join(dir, "photo.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=120x80", "-frames:v", "1", in)
+	for _, ext := range []string{"png", "jpg"} {
+		out := filepath.Join(dir, "out."+ext)
+		mustRun(t, in, out, "--style", id)
+		f, _ := os.Open(out)
+		img, _, err := image.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() != 120 || img.Bounds().Dy() != 80 {
+			t.Fatalf("%s: %v %v", ext, err, img.Bounds())
+		}
+	}
+	src := readPNG(t, in)
+	got := readPNG(t, filepath.Join(dir, "out.png"))
+	var d float64
+	for y := 0; y < 80; y++ {
+		for x := 0; x < 120; x++ {
+			a, _, _, _ := src.At(x, y).RGBA()
+			b, _, _, _ := got.At(x, y).RGBA()
+			d += math.Abs(float64(a>>8) - float64(b>>8))
+		}
+	}
+	if d/(120*80) > 2 {
+		t.Fatalf("identity still differs from its input by %.2f", d/(120*80))
+	}
+	mustRun(t, in, filepath.Join(dir, "sp.png"), "--style", sp, "--max-side", "60")
+	if b := readPNG(t, filepath.Join(dir, "sp.png")).Bounds(); b.Dx() != 120 {
+		t.Fatalf("still not upscaled to the input size: %v", b)
+	}
+}
+
+func TestImagesFolder(t *testing.T) {
+	dir := t.TempDir()
+	id, sp := tinyModels(t, dir)
+	imgs := filepath.Join(dir, "imgs")
+	os.Mkdir(imgs, 0o755)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "a.png"))
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=80x60", "-frames:v", "1", filepath.Join(imgs, "b.jpg"))
+	os.WriteFile(filepath.Join(imgs, "broken.png"), []byte("\x89PNG not really"), 0o644)
+	outDir := filepath.Join(dir, "out")
+	code, stdout, stderr := vidnst(t, "images", imgs, "--style", id, "--style", sp, "-o", outDir, "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "broken.png") || !strings.Contains(stdout, "4 images written") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := listDir(t, outDir); strings.Join(got, " ") != "a-identity.png a-spatial.png b-identity.png b-spatial.png" {
+		t.Fatalf("outputs %v", got)
+	}
+	code, stdout, _ = vidnst(t, "images", imgs, "--style", id, "--style", sp, "-o", outDir, "--progress", "none")
+	if code != 0 || !strings.Contains(stdout, "0 images written, 4 already done") {
+		t.Fatalf("rerun: exit %d %s", code, stdout)
+	}
+}
+
+func TestPreviewSheet(t *testing.T) {
+	dir := t.TempDir()
+	id, sp := tinyModels(t, dir)
+	in := gopClip(t, dir, false)
+	out := filepath.Join(dir, "sheet.png")
+	mustRun(t, "preview", in, "--style", id, "--style", sp, "--at", "0.4", "--at", "50f", "-o", out, "--max-side", "48")
+	img := readPNG(t, out)
+	// 3 columns (original + 2 styles) of 48x32 tiles, 2 rows, 8 px gaps, 18 px captions.
+	if b := img.Bounds(); b.Dx() != 3*48+4*8 || b.Dy() != 2*(32+18)+3*8 {
+		t.Fatalf("sheet %v", b)
+	}
+	// Tile (1, 0) is the original frame 50; tile (1, 1) the identity style of it.
+	ref := decodeFrames(t, in, 48, 32, 0)[50]
+	for _, col := range []int{0, 1} {
+		x0, y0 := 8+col*(48+8), 8+1*(32+18+8)
+		var d float64
+		for y := 0; y < 32; y++ {
+			for x := 0; x < 48; x++ {
+				r, _, _, _ := img.At(x0+x, y0+y).RGBA()
+				d += math.Abs(float64(r>>8) - float64(ref.In[y*48+x]))
+			}
+		}
+		if d/(48*32) > 2 {
+			t.Fatalf("tile (1,%d) differs from frame 50 by %.2f", col, d/(48*32))
+		}
+	}
+	clip := filepath.Join(dir, "sbs.mp4")
+	mustRun(t, "preview", in, "--style", sp, "--start", "1", "--duration", "0.4", "-o", clip, "--side-by-side", "--preset", "ultrafast", "--progress", "none")
+	v := testmedia.FFprobe(t, clip, true).Stream("video")
+	if v.Width != 192 || v.Height != 64 || v.NbReadFrames != "10" {
+		t.Fatalf("side by side: %dx%d %s frames", v.Width, v.Height, v.NbReadFrames)
+	}
+}
+
+var _ = png.Decode

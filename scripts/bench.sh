@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduces the numbers in BENCHMARKS.md (issue 2's part): end-to-end vs
+# inference-only fps, and peak RSS for 100 vs 1000 frames. Run after
+# scripts/setup.sh; needs ../shared (clips and models). Writes out/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${VIDNST_SHARED:-../shared}
+export VIDNST_MODEL_DIR=${VIDNST_MODEL_DIR:-$shared/models}
+car=$shared/videos/car-detection.mp4
+mkdir -p out/bench
+command -v /usr/bin/time >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q time >/dev/null; }
+
+echo "== efficiency: car clip, candy, 384x216, 2 threads, 120 frames, temporal off and default"
+bin/vidnst bench "$car" --style candy --max-side 384 --threads 2 --bench-frames 120 --repeats 3 --temporal off
+bin/vidnst bench "$car" --style candy --max-side 384 --threads 2 --bench-frames 120 --repeats 3
+
+echo "== peak RSS: 100 vs 1000 frames (car clip looped 3x), candy at 192x108, 2 threads"
+long=out/bench/car-x3.mp4
+[ -f "$long" ] || ffmpeg -v error -y -stream_loop 2 -i "$car" -c copy "$long"
+for n in 100 1000; do
+  /usr/bin/time -f "frames=$n peak_rss_kib=%M wall_s=%e" \
+    bin/vidnst "$long" out/bench/rss-$n.mp4 --style candy --max-side 192 --threads 2 --frames 0-$((n-1)) -y --progress none
+done
