@@ -61,11 +61,11 @@ type Info struct {
 	FullRange                   bool    // yuvj / pc range
 	// Matrix is the YUV<->RGB matrix in FFmpeg's scale-filter names (bt709,
 	// bt601, smpte240m, bt2020); guessed from the height when untagged.
-	Matrix             string
-	MatrixGuessed      bool
+	Matrix              string
+	MatrixGuessed       bool
 	Primaries, Transfer string // FFmpeg names, "" when unspecified
-	HasAudio           bool
-	Streams            int
+	HasAudio            bool
+	Streams             int
 }
 
 // FrameDurationTB is one frame's duration in time-base units (from the

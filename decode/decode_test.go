@@ -177,7 +177,9 @@ func TestColourRanges(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 func TestRangeSeekMatchesLinearDecode(t *testing.T) {
 	dir := t.TempDir()

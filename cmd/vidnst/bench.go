@@ -30,10 +30,10 @@ type benchResult struct {
 	Batch          int     `json:"batch"`
 	Threads        int     `json:"threads"`
 	Frames         int     `json:"frames"`
-	InferenceFPS   float64 `json:"inference_fps"`             // median over repeats
-	EndToEndFPS    float64 `json:"end_to_end_fps,omitempty"`  // whole render, decode to mux
-	Efficiency     float64 `json:"efficiency,omitempty"`      // end-to-end / inference-only
-	TemporalMode   string  `json:"temporal,omitempty"`        // temporal mode of the end-to-end run
+	InferenceFPS   float64 `json:"inference_fps"`            // median over repeats
+	EndToEndFPS    float64 `json:"end_to_end_fps,omitempty"` // whole render, decode to mux
+	Efficiency     float64 `json:"efficiency,omitempty"`     // end-to-end / inference-only
+	TemporalMode   string  `json:"temporal,omitempty"`       // temporal mode of the end-to-end run
 	EndToEndFrames int     `json:"end_to_end_frames,omitempty"`
 }
 

@@ -104,24 +104,24 @@ func Clip(t testing.TB, dir, name string, w, h, fps, n int, audio bool) string {
 
 // Stream is what ffprobe says of one stream.
 type Stream struct {
-	Index         int               `json:"index"`
-	CodecName     string            `json:"codec_name"`
-	CodecType     string            `json:"codec_type"`
-	Width         int               `json:"width"`
-	Height        int               `json:"height"`
-	PixFmt        string            `json:"pix_fmt"`
-	ColorRange    string            `json:"color_range"`
-	ColorSpace    string            `json:"color_space"`
-	NbFrames      string            `json:"nb_frames"`
-	NbReadFrames  string            `json:"nb_read_frames"`
-	Duration      string            `json:"duration"`
-	StartTime     string            `json:"start_time"`
-	AvgFrameRate  string            `json:"avg_frame_rate"`
-	Tags          map[string]string `json:"tags"`
-	SideDataList  []map[string]any  `json:"side_data_list"`
-	SampleRate    string            `json:"sample_rate"`
-	Channels      int               `json:"channels"`
-	TimeBase      string            `json:"time_base"`
+	Index        int               `json:"index"`
+	CodecName    string            `json:"codec_name"`
+	CodecType    string            `json:"codec_type"`
+	Width        int               `json:"width"`
+	Height       int               `json:"height"`
+	PixFmt       string            `json:"pix_fmt"`
+	ColorRange   string            `json:"color_range"`
+	ColorSpace   string            `json:"color_space"`
+	NbFrames     string            `json:"nb_frames"`
+	NbReadFrames string            `json:"nb_read_frames"`
+	Duration     string            `json:"duration"`
+	StartTime    string            `json:"start_time"`
+	AvgFrameRate string            `json:"avg_frame_rate"`
+	Tags         map[string]string `json:"tags"`
+	SideDataList []map[string]any  `json:"side_data_list"`
+	SampleRate   string            `json:"sample_rate"`
+	Channels     int               `json:"channels"`
+	TimeBase     string            `json:"time_base"`
 }
 
 // Probe is what ffprobe says of a file.
