@@ -32,6 +32,7 @@ var (
 	ErrUnknownCodec     = errors.New("unknown encoder")
 	ErrCodecContainer   = errors.New("container cannot hold this codec")
 	ErrOutputDir        = errors.New("output folder is not writable")
+	ErrHWEncoder        = errors.New("hardware encoder unavailable")
 )
 
 // Options configure a Writer. Sizes are upright (after the input's
@@ -313,6 +314,9 @@ func (w *Writer) openVideo() error {
 		set("cpu-used", "4")
 	}
 	if err := enc.Open(codec, d); err != nil {
+		if strings.HasSuffix(o.Codec, "_nvenc") {
+			return fmt.Errorf("encode: %s: %w: it needs an NVIDIA GPU with NVENC and the driver's libnvidia-encode (%v); use --codec libx264", o.Codec, ErrHWEncoder, err)
+		}
 		return fmt.Errorf("encode: open encoder %s: %w", o.Codec, err)
 	}
 	w.vs = w.out.NewStream(nil)

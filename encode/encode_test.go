@@ -220,6 +220,15 @@ func TestTargetChecks(t *testing.T) {
 			}
 		})
 	}
+	// NVENC without an NVIDIA GPU: a clear error (on a GPU machine it opens).
+	o := base
+	o.Path, o.Codec = filepath.Join(dir, "nv.mp4"), "h264_nvenc"
+	if w, err := Create(o); err == nil {
+		w.Close()
+		t.Log("h264_nvenc opened: an NVIDIA GPU is present")
+	} else if !errors.Is(err, ErrHWEncoder) {
+		t.Fatalf("h264_nvenc: %v", err)
+	}
 	if b, _ := os.ReadFile(exist); string(b) != "keep me" {
 		t.Fatal("existing output was touched")
 	}

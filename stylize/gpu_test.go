@@ -3,6 +3,7 @@
 package stylize
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -57,28 +58,48 @@ func TestGPUMatchesCPU(t *testing.T) {
 	}
 }
 
+// BenchmarkRunGPU: inference-only frames/s on CUDA for the table:
+// 1280x720 and 1920x1080, batch 1, 4, 8, fp32 and fp16.
+//
+//	go test -tags gpu ./stylize -run '^$' -bench RunGPU -benchtime 20x
 func BenchmarkRunGPU(b *testing.B) {
 	needORT(b)
-	p := sharedModel(b, "candy.onnx")
-	const w, h = 768, 432
-	s, err := New(p, Options{Width: w, Height: h, Batch: 4, Device: "cuda"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	in, out := make([][]float32, 4), zeros(4, w, h)
-	for i := range in {
-		in[i] = scene(w, h, i)
-	}
-	if err := s.Run(in, out); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := s.Run(in, out); err != nil {
-			b.Fatal(err)
+	fp32 := sharedModel(b, "candy.onnx")
+	fp16, ok := FP16Variant(fp32)
+	for _, sz := range [][2]int{{1280, 720}, {1920, 1080}} {
+		for _, batch := range []int{1, 4, 8} {
+			for _, prec := range []string{"fp32", "fp16"} {
+				p := fp32
+				if prec == "fp16" {
+					if !ok {
+						continue
+					}
+					p = fp16
+				}
+				w, h := sz[0], sz[1]
+				b.Run(fmt.Sprintf("%dx%d/batch%d/%s", w, h, batch, prec), func(b *testing.B) {
+					s, err := New(p, Options{Width: w, Height: h, Batch: batch, Device: "cuda"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Close()
+					in, out := make([][]float32, batch), zeros(batch, w, h)
+					for i := range in {
+						in[i] = scene(w, h, i)
+					}
+					if err := s.Run(in, out); err != nil { // warm-up: cuDNN autotuning
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						if err := s.Run(in, out); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "frames/s")
+				})
+			}
 		}
 	}
-	b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "frames/s")
 }

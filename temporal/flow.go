@@ -44,7 +44,6 @@ func (p Preset) String() string {
 // params are the DIS parameters of a preset.
 type params struct {
 	finest   int // finest pyramid scale searched (0 = full resolution)
-	patch    int // patch side in pixels
 	stride   int // distance between patch origins
 	gdIters  int // Gauss-Newton iterations per patch (split over two passes)
 	varIters int // variational refinement fixed-point iterations (0 = none)
@@ -55,7 +54,7 @@ type params struct {
 }
 
 func (p Preset) params() params {
-	q := params{finest: 1, patch: 8, stride: 3, gdIters: 25, varIters: 5, sorIters: 5, alpha: 20, delta: 5, gamma: 10}
+	q := params{finest: 1, stride: 3, gdIters: 25, varIters: 5, sorIters: 5, alpha: 20, delta: 5, gamma: 10}
 	if p == PresetFast {
 		q.finest, q.stride, q.gdIters = 2, 4, 16
 	}
@@ -87,6 +86,7 @@ type Estimator struct {
 
 	// patch grid buffers, sized for the finest searched level
 	sx, sy                  []float32 // sparse flow
+	csum                    []float32 // densification weights (finest level size)
 	h11, h12, h22, gsx, gsy []float32 // inverse Hessian, gradient sums
 
 	vr varRefine
@@ -109,8 +109,7 @@ func NewEstimator(w, h int, p Preset, workers int) *Estimator {
 		panic(fmt.Sprintf("temporal: frame %dx%d too small for optical flow (min 16x16)", w, h))
 	}
 	e := &Estimator{w: w, h: h, p: p.params(), run: newRunner(workers)}
-	ps := e.p.patch
-	c := int(math.Log2(float64(max(w, h))/(4*float64(ps))) + 0.5)
+	c := int(math.Log2(float64(max(w, h))/(4*ps)) + 0.5)
 	c = min(c, int(math.Log2(float64(min(w, h))/float64(ps))))
 	if c < 0 {
 		c = 0
@@ -141,6 +140,7 @@ func NewEstimator(w, h int, p Preset, workers int) *Estimator {
 	f := &e.lv[e.p.finest]
 	ng := f.ws * f.hs
 	e.sx, e.sy = make([]float32, ng), make([]float32, ng)
+	e.csum = make([]float32, f.w*f.h)
 	e.h11, e.h12, e.h22 = make([]float32, ng), make([]float32, ng), make([]float32, ng)
 	e.gsx, e.gsy = make([]float32, ng), make([]float32, ng)
 	e.vr.init(f.w, f.h, &e.run, e.p)
@@ -285,7 +285,7 @@ func (e *Estimator) padRows(lo, hi int) {
 // mean-normalised Gauss-Newton Hessian and the gradient sums of each patch.
 func (e *Estimator) tensorRows(lo, hi int) {
 	l := e.cur
-	ps, st, w := e.p.patch, e.p.stride, l.w
+	st, w := e.p.stride, l.w
 	n := float32(ps * ps)
 	ridge := 0.01 * n // regularises flat patches (gradient ~0.1 grey level/px)
 	for is := lo; is < hi; is++ {
@@ -318,9 +318,12 @@ func (e *Estimator) tensorRows(lo, hi int) {
 	}
 }
 
-// patchPos returns the integer origin (in i1x) and bilinear fractions of
-// the patch at (py, px) displaced by (fu, fv), clamped to the padded image.
-func (l *level) patchPos(py, px, ps int, fu, fv float32) (o int, fx, fy float32) {
+// ps is the patch side (both presets use 8x8 patches, like OpenCV's DIS).
+const ps = 8
+
+// patchPos returns the origin (index in i1x) and bilinear fractions of the
+// patch at (py, px) displaced by (fu, fv), clamped to the padded image.
+func (l *level) patchPos(py, px int, fu, fv float32) (o int, fx, fy float32) {
 	yf := float32(py+border) + fv
 	xf := float32(px+border) + fu
 	yf = min(max(yf, float32(border-ps+1)), float32(border+l.h-1))
@@ -332,52 +335,54 @@ func (l *level) patchPos(py, px, ps int, fu, fv float32) (o int, fx, fy float32)
 // ssd returns the mean-normalised SSD between the i0 patch at (py, px) and
 // the i1 patch displaced by (fu, fv).
 func (e *Estimator) ssd(l *level, py, px int, fu, fv float32) float32 {
-	ps := e.p.patch
-	o, fx, fy := l.patchPos(py, px, ps, fu, fv)
+	o, fx, fy := l.patchPos(py, px, fu, fv)
 	w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
 	w10, w11 := fy*(1-fx), fy*fx
 	pw := l.w + 2*border
+	q := py*l.w + px
 	var sd, sdd float32
 	for r := 0; r < ps; r++ {
-		a := l.i1x[o+r*pw : o+r*pw+ps+1 : o+r*pw+ps+1]
-		b := l.i1x[o+(r+1)*pw : o+(r+1)*pw+ps+1 : o+(r+1)*pw+ps+1]
-		q := (py+r)*l.w + px
-		z := l.i0[q : q+ps : q+ps]
-		for j, zz := range z {
-			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz
+		a := (*[ps + 1]float32)(l.i1x[o : o+ps+1])
+		b := (*[ps + 1]float32)(l.i1x[o+pw : o+pw+ps+1])
+		z := (*[ps]float32)(l.i0[q : q+ps])
+		for j := 0; j < ps; j++ {
+			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - z[j]
 			sd += d
 			sdd += d * d
 		}
+		o += pw
+		q += l.w
 	}
-	return sdd - sd*sd/float32(ps*ps)
+	return sdd - sd*sd*(1.0/(ps*ps))
 }
 
 // step evaluates the patch at displacement (fu, fv): it returns the
 // mean-normalised SSD and the gradient-weighted residual sums (bx, by).
 func (e *Estimator) step(l *level, py, px int, fu, fv, gsx, gsy float32) (ssd, bx, by float32) {
-	ps := e.p.patch
-	o, fx, fy := l.patchPos(py, px, ps, fu, fv)
+	o, fx, fy := l.patchPos(py, px, fu, fv)
 	w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
 	w10, w11 := fy*(1-fx), fy*fx
 	pw := l.w + 2*border
+	q := py*l.w + px
 	var sd, sdd, sgx, sgy float32
 	for r := 0; r < ps; r++ {
-		a := l.i1x[o+r*pw : o+r*pw+ps+1 : o+r*pw+ps+1]
-		b := l.i1x[o+(r+1)*pw : o+(r+1)*pw+ps+1 : o+(r+1)*pw+ps+1]
-		q := (py+r)*l.w + px
-		z := l.i0[q : q+ps : q+ps]
-		gx := l.ix[q : q+ps : q+ps]
-		gy := l.iy[q : q+ps : q+ps]
-		for j, zz := range z {
-			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz
+		a := (*[ps + 1]float32)(l.i1x[o : o+ps+1])
+		b := (*[ps + 1]float32)(l.i1x[o+pw : o+pw+ps+1])
+		z := (*[ps]float32)(l.i0[q : q+ps])
+		gx := (*[ps]float32)(l.ix[q : q+ps])
+		gy := (*[ps]float32)(l.iy[q : q+ps])
+		for j := 0; j < ps; j++ {
+			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - z[j]
 			sd += d
 			sdd += d * d
 			sgx += d * gx[j]
 			sgy += d * gy[j]
 		}
+		o += pw
+		q += l.w
 	}
-	n := float32(ps * ps)
-	return sdd - sd*sd/n, sgx - sd*gsx/n, sgy - sd*gsy/n
+	const n = ps * ps
+	return sdd - sd*sd*(1.0/n), sgx - sd*gsx*(1.0/n), sgy - sd*gsy*(1.0/n)
 }
 
 // searchStripes runs the inverse search on stripes [lo, hi) of patch rows.
@@ -386,10 +391,10 @@ func (e *Estimator) step(l *level, py, px int, fu, fv, gsx, gsy float32) (ssd, b
 // exchange candidates, so the result does not depend on the worker count.
 func (e *Estimator) searchStripes(lo, hi int) {
 	l := e.cur
-	ps, st, ws, hs := e.p.patch, e.p.stride, l.ws, l.hs
-	half := ps / 2
+	st, ws, hs := e.p.stride, l.ws, l.hs
+	const half = ps / 2
 	inner := e.p.gdIters / 2
-	maxJump := float32(ps * ps)
+	const maxJump = float32(ps * ps)
 	for s := lo; s < hi; s++ {
 		r0, r1 := s*hs/e.nStripes, (s+1)*hs/e.nStripes
 		for pass := 0; pass < 2; pass++ {
@@ -419,7 +424,7 @@ func (e *Estimator) searchStripes(lo, hi int) {
 					if is != isA {
 						nu, nv := e.sx[k-dir*ws], e.sy[k-dir*ws]
 						if d := e.ssd(l, py, px, nu, nv); d < best {
-							best, cu, cv = d, nu, nv
+							cu, cv = nu, nv
 						}
 					}
 					su, sv := cu, cv
@@ -452,38 +457,45 @@ func (e *Estimator) searchStripes(lo, hi int) {
 
 // densifyRows turns the sparse patch flow into dense flow for rows [lo, hi):
 // each pixel averages the flow of the patches covering it, weighted by
-// 1/max(1, |photometric error|).
+// 1/max(1, |photometric error|). Pixels right of or below the last patch
+// use the last patch.
 func (e *Estimator) densifyRows(lo, hi int) {
 	l := e.cur
-	ps, st, ws, hs := e.p.patch, e.p.stride, l.ws, l.hs
-	w, h := l.w, l.h
-	xmax, ymax := float32(w-1)-1e-3, float32(h-1)-1e-3
-	i1 := l.i1
+	st, ws, hs := e.p.stride, l.ws, l.hs
+	w := l.w
+	pw := w + 2*border
 	for y := lo; y < hi; y++ {
 		isLo, isHi := span(y, ps, st, hs)
-		row0 := l.i0[y*w : y*w+w : y*w+w]
+		z := l.i0[y*w : y*w+w : y*w+w]
 		ur := l.u[y*w : y*w+w : y*w+w]
 		vr := l.v[y*w : y*w+w : y*w+w]
-		fy := float32(y)
-		for x := range row0 {
-			jsLo, jsHi := span(x, ps, st, ws)
-			z := row0[x]
-			fx := float32(x)
-			var su, sv, sc float32
-			for is := isLo; is <= isHi; is++ {
-				sxr := e.sx[is*ws+jsLo : is*ws+jsHi+1]
-				syr := e.sy[is*ws+jsLo : is*ws+jsHi+1 : is*ws+jsHi+1]
-				for j, pu := range sxr {
-					pv := syr[j]
-					xm := min(max(fx+pu, 0), xmax)
-					ym := min(max(fy+pv, 0), ymax)
-					xi, yi := int(xm), int(ym)
-					ax, ay := xm-float32(xi), ym-float32(yi)
-					q := yi*w + xi
-					t := i1[q : q+w+2 : q+w+2]
-					top := t[0] + ax*(t[1]-t[0])
-					bot := t[w] + ax*(t[w+1]-t[w])
-					d := top + ay*(bot-top) - z
+		cr := e.csum[y*w : y*w+w : y*w+w]
+		clear(ur)
+		clear(vr)
+		clear(cr)
+		for is := isLo; is <= isHi; is++ {
+			py := is * st
+			r := y - py
+			for js := 0; js < ws; js++ {
+				k := is*ws + js
+				su, sv := e.sx[k], e.sy[k]
+				px := js * st
+				o, fx, fy := l.patchPos(py, px, su, sv)
+				o += r * pw
+				w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
+				w10, w11 := fy*(1-fx), fy*fx
+				n := ps
+				if js == ws-1 {
+					n = w - px
+				}
+				a := l.i1x[o : o+n+1 : o+n+1]
+				b := l.i1x[o+pw : o+pw+n+1 : o+pw+n+1]
+				zz := z[px : px+n : px+n]
+				uu := ur[px : px+n : px+n]
+				vv := vr[px : px+n : px+n]
+				cc := cr[px : px+n : px+n]
+				for j := range zz {
+					d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz[j]
 					if d < 0 {
 						d = -d
 					}
@@ -491,13 +503,16 @@ func (e *Estimator) densifyRows(lo, hi int) {
 					if d > 1 {
 						c = 1 / d
 					}
-					su += c * pu
-					sv += c * pv
-					sc += c
+					uu[j] += c * su
+					vv[j] += c * sv
+					cc[j] += c
 				}
 			}
-			ur[x] = su / sc
-			vr[x] = sv / sc
+		}
+		for x, c := range cr {
+			inv := 1 / c
+			ur[x] *= inv
+			vr[x] *= inv
 		}
 	}
 }

@@ -261,7 +261,11 @@ func openStyler(o *renderOpts, model string, w, h int, stderr io.Writer) (*styli
 		return nil, err
 	}
 	if o.device == "auto" && !o.quiet {
-		fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
+		if fb := s.Fallback(); fb != nil {
+			fmt.Fprintf(stderr, "vidnst: inference on %s (%v)\n", s.Device(), fb)
+		} else {
+			fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
+		}
 	}
 	return s, nil
 }
