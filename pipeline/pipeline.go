@@ -36,6 +36,12 @@ type Styler interface {
 	Run(in, out [][]float32) error
 }
 
+// Canceler is implemented by a Styler that can abandon a Run in flight;
+// Run calls Cancel when its context ends.
+type Canceler interface {
+	Cancel()
+}
+
 // Temporal makes consecutive outputs consistent. Both methods are called in
 // frame order, each from its own goroutine: Prepare(f) for frame t may run
 // while Apply runs for frame t-1 or earlier, and while the network runs;
@@ -106,6 +112,12 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	depth := cfg.Depth
 	if depth <= 0 {
 		depth = 2
+	}
+	if c, ok := cfg.Styler.(Canceler); ok {
+		// A user's cancel stops an inference in flight (a large frame on
+		// a CPU can take seconds).
+		stop := context.AfterFunc(ctx, c.Cancel)
+		defer stop()
 	}
 	pool := frame.NewPool(PoolSize(&cfg), cfg.Width, cfg.Height)
 	if cfg.AuxLen > 0 {

@@ -1,6 +1,7 @@
 package stylize
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -132,4 +133,30 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
+}
+
+// TestCancelStopsARun: Cancel from another goroutine ends a long Run early.
+func TestCancelStopsARun(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	const w, h = 1280, 720 // about 1.5 s on 2 cores
+	s := newSession(t, p, Options{Width: w, Height: h})
+	in, out := [][]float32{scene(w, h, 1)}, zeros(1, w, h)
+	done := make(chan error, 1)
+	t0 := time.Now()
+	go func() { done <- s.Run(in, out) }()
+	time.Sleep(100 * time.Millisecond)
+	s.Cancel()
+	err := <-done
+	if !errors.Is(err, ErrCanceled) {
+		t.Fatalf("Run after Cancel: %v (after %v)", err, time.Since(t0))
+	}
+	if d := time.Since(t0); d > 700*time.Millisecond {
+		t.Fatalf("canceled Run took %v", d)
+	}
+	if err := s.Run(in, out); !errors.Is(err, ErrCanceled) {
+		t.Fatalf("Run after Cancel: %v", err)
+	}
+	s.Close()
+	s.Cancel() // after Close: harmless
 }

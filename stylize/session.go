@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -59,6 +60,28 @@ type Session struct {
 	identIn, ident bool    // no value conversion needed (in, out)
 	chans          [3]int  // model channel -> pipeline channel
 	closed         bool
+
+	// ro is passed to every run so Cancel (from another goroutine) can
+	// stop one in flight; canceled is set by Cancel and never cleared.
+	ro       *ort.RunOptions
+	roMu     sync.Mutex // Cancel against Close
+	canceled atomic.Bool
+}
+
+// ErrCanceled is returned by Run after Cancel.
+var ErrCanceled = errors.New("stylize: canceled")
+
+// Cancel stops a Run in progress (and makes later ones fail) so a render
+// can end promptly on SIGINT even while a large frame is being stylized.
+// It may be called from any goroutine at any time, also during or after
+// Close.
+func (s *Session) Cancel() {
+	s.roMu.Lock()
+	defer s.roMu.Unlock()
+	if s.canceled.Swap(true) || s.ro == nil {
+		return
+	}
+	_ = s.ro.Terminate()
 }
 
 // runner is one ORT session with its bound tensors; it owns all three.
@@ -175,6 +198,11 @@ func New(modelPath string, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("%w: no device could run %s", ErrModel, modelPath)
 	}
 	s.partial = make([]*runner, opts.Batch)
+	if s.ro, err = ort.NewRunOptions(); err != nil {
+		s.full.close()
+		_ = s.so.Destroy()
+		return nil, fmt.Errorf("%w: run options: %v", ErrModel, err)
+	}
 	liveSessions.Add(1)
 	return s, nil
 }
@@ -240,7 +268,13 @@ func (s *Session) Run(in, out [][]float32) error {
 			}
 		}
 	}
-	if err := r.s.Run(); err != nil {
+	if s.canceled.Load() {
+		return ErrCanceled
+	}
+	if err := r.s.RunWithOptions(s.ro); err != nil {
+		if s.canceled.Load() {
+			return ErrCanceled
+		}
 		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 	}
 	for i := range n {
@@ -298,6 +332,12 @@ func (s *Session) Close() error {
 		_ = s.so.Destroy()
 		s.so = nil
 	}
+	s.roMu.Lock()
+	if s.ro != nil {
+		_ = s.ro.Destroy()
+		s.ro = nil
+	}
+	s.roMu.Unlock()
 	s.inBuf, s.outBuf = nil, nil
 	liveSessions.Add(-1)
 	return nil

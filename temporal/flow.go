@@ -488,14 +488,11 @@ func (e *Estimator) densifyRows(lo, hi int) {
 				if js == ws-1 {
 					n = w - px
 				}
-				a := l.i1x[o : o+n+1 : o+n+1]
-				b := l.i1x[o+pw : o+pw+n+1 : o+pw+n+1]
-				zz := z[px : px+n : px+n]
-				uu := ur[px : px+n : px+n]
-				vv := vr[px : px+n : px+n]
-				cc := cr[px : px+n : px+n]
+				a0, a1 := row(l.i1x, o, n), row(l.i1x, o+1, n)
+				b0, b1 := row(l.i1x, o+pw, n), row(l.i1x, o+pw+1, n)
+				zz, uu, vv, cc := row(z, px, n), row(ur, px, n), row(vr, px, n), row(cr, px, n)
 				for j := range zz {
-					d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz[j]
+					d := w00*a0[j] + w01*a1[j] + w10*b0[j] + w11*b1[j] - zz[j]
 					if d < 0 {
 						d = -d
 					}

@@ -90,6 +90,9 @@ func (r *varRefine) frame(a []float32) {
 	copy(a[(h+1)*pw:(h+2)*pw], a[h*pw:(h+1)*pw])
 }
 
+// row returns the w pixels of plane a starting at index q.
+func row(a []float32, q, w int) []float32 { return a[q:][:w:w] }
+
 // prepRows warps i1 by the flow, and stores the temporal difference, the
 // average image and the framed base flow; rows [lo, hi).
 func (r *varRefine) prepRows(lo, hi int) {
@@ -97,12 +100,10 @@ func (r *varRefine) prepRows(lo, hi int) {
 	xmax, ymax := float32(w-1)-1e-3, float32(h-1)-1e-3
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		u := r.ou[y*w : y*w+w : y*w+w]
-		v := r.ov[y*w : y*w+w : y*w+w]
-		z := r.i0[y*w : y*w+w : y*w+w]
-		fu, fv := r.u[q:q+w:q+w], r.v[q:q+w:q+w]
-		du, dv := r.du[q:q+w:q+w], r.dv[q:q+w:q+w]
-		avg, iz := r.avg[q:q+w:q+w], r.iz[q:q+w:q+w]
+		u, v, z := row(r.ou, y*w, w), row(r.ov, y*w, w), row(r.i0, y*w, w)
+		fu, fv := row(r.u, q, w), row(r.v, q, w)
+		du, dv := row(r.du, q, w), row(r.dv, q, w)
+		avg, iz := row(r.avg, q, w), row(r.iz, q, w)
 		fy := float32(y)
 		for x := range u {
 			xm := min(max(float32(x)+u[x], 0), xmax)
@@ -122,26 +123,27 @@ func (r *varRefine) prepRows(lo, hi int) {
 	}
 }
 
+func rsqrt(x float32) float32 { return 1 / float32(math.Sqrt(float64(x))) }
+
 // deriv1Rows computes first derivatives of the average image and of the
 // temporal difference, and the normalised colour constancy terms.
 func (r *varRefine) deriv1Rows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		a := r.avg[q-pw : q+pw+w : q+pw+w]
-		z := r.iz[q-pw : q+pw+w : q+pw+w]
-		ix, iy := r.ix[q:q+w:q+w], r.iy[q:q+w:q+w]
-		nx, ny, nz := r.nx[q:q+w:q+w], r.ny[q:q+w:q+w], r.nz[q:q+w:q+w]
-		gxz, gyz := r.gxz[q:q+w:q+w], r.gyz[q:q+w:q+w]
+		aL, aR, aU, aD := row(r.avg, q-1, w), row(r.avg, q+1, w), row(r.avg, q-pw, w), row(r.avg, q+pw, w)
+		z, zL, zR, zU, zD := row(r.iz, q, w), row(r.iz, q-1, w), row(r.iz, q+1, w), row(r.iz, q-pw, w), row(r.iz, q+pw, w)
+		ix, iy := row(r.ix, q, w), row(r.iy, q, w)
+		nx, ny, nz := row(r.nx, q, w), row(r.ny, q, w), row(r.nz, q, w)
+		gxz, gyz := row(r.gxz, q, w), row(r.gyz, q, w)
 		for x := range ix {
-			c := pw + x // centre in a, z
-			dx := vrDerivSc * (a[c+1] - a[c-1])
-			dy := vrDerivSc * (a[c+pw] - a[c-pw])
+			dx := vrDerivSc * (aR[x] - aL[x])
+			dy := vrDerivSc * (aD[x] - aU[x])
 			ix[x], iy[x] = dx, dy
-			s := float32(1 / math.Sqrt(float64(dx*dx+dy*dy+vrZeta2)))
-			nx[x], ny[x], nz[x] = dx*s, dy*s, z[c]*s
-			gxz[x] = vrDerivSc * (z[c+1] - z[c-1])
-			gyz[x] = vrDerivSc * (z[c+pw] - z[c-pw])
+			s := rsqrt(dx*dx + dy*dy + vrZeta2)
+			nx[x], ny[x], nz[x] = dx*s, dy*s, z[x]*s
+			gxz[x] = vrDerivSc * (zR[x] - zL[x])
+			gyz[x] = vrDerivSc * (zD[x] - zU[x])
 		}
 	}
 }
@@ -152,17 +154,16 @@ func (r *varRefine) deriv2Rows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		ix := r.ix[q-pw : q+pw+w : q+pw+w]
-		iy := r.iy[q-pw : q+pw+w : q+pw+w]
-		gxx, gxy, gxz := r.gxx[q:q+w:q+w], r.gxy[q:q+w:q+w], r.gxz[q:q+w:q+w]
-		gyx, gyy, gyz := r.gyx[q:q+w:q+w], r.gyy[q:q+w:q+w], r.gyz[q:q+w:q+w]
+		xL, xR, xU, xD := row(r.ix, q-1, w), row(r.ix, q+1, w), row(r.ix, q-pw, w), row(r.ix, q+pw, w)
+		yU, yD := row(r.iy, q-pw, w), row(r.iy, q+pw, w)
+		gxx, gxy, gxz := row(r.gxx, q, w), row(r.gxy, q, w), row(r.gxz, q, w)
+		gyx, gyy, gyz := row(r.gyx, q, w), row(r.gyy, q, w), row(r.gyz, q, w)
 		for x := range gxx {
-			c := pw + x
-			ixx := vrDerivSc * (ix[c+1] - ix[c-1])
-			ixy := vrDerivSc * (ix[c+pw] - ix[c-pw])
-			iyy := vrDerivSc * (iy[c+pw] - iy[c-pw])
-			s1 := float32(1 / math.Sqrt(float64(ixx*ixx+ixy*ixy+vrZeta2)))
-			s2 := float32(1 / math.Sqrt(float64(iyy*iyy+ixy*ixy+vrZeta2)))
+			ixx := vrDerivSc * (xR[x] - xL[x])
+			ixy := vrDerivSc * (xD[x] - xU[x])
+			iyy := vrDerivSc * (yD[x] - yU[x])
+			s1 := rsqrt(ixx*ixx + ixy*ixy + vrZeta2)
+			s2 := rsqrt(iyy*iyy + ixy*ixy + vrZeta2)
 			gxx[x], gxy[x], gxz[x] = ixx*s1, ixy*s1, gxz[x]*s1
 			gyx[x], gyy[x], gyz[x] = ixy*s2, iyy*s2, gyz[x]*s2
 		}
@@ -176,60 +177,65 @@ func (r *varRefine) dataRows(lo, hi int) {
 	d2, g2, a2 := r.p.delta/2, r.p.gamma/2, r.p.alpha/2
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		du, dv := r.du[q:q+w:q+w], r.dv[q:q+w:q+w]
-		nx, ny, nz := r.nx[q:q+w:q+w], r.ny[q:q+w:q+w], r.nz[q:q+w:q+w]
-		gxx, gxy, gxz := r.gxx[q:q+w:q+w], r.gxy[q:q+w:q+w], r.gxz[q:q+w:q+w]
-		gyx, gyy, gyz := r.gyx[q:q+w:q+w], r.gyy[q:q+w:q+w], r.gyz[q:q+w:q+w]
-		a11, a12, a22 := r.a11[q:q+w:q+w], r.a12[q:q+w:q+w], r.a22[q:q+w:q+w]
-		b1, b2 := r.b1[q:q+w:q+w], r.b2[q:q+w:q+w]
+		du, dv := row(r.du, q, w), row(r.dv, q, w)
+		nx, ny, nz := row(r.nx, q, w), row(r.ny, q, w), row(r.nz, q, w)
+		gxx, gxy, gxz := row(r.gxx, q, w), row(r.gxy, q, w), row(r.gxz, q, w)
+		gyx, gyy, gyz := row(r.gyx, q, w), row(r.gyy, q, w), row(r.gyz, q, w)
+		a11, a12, a22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
+		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
 		for x := range du {
 			eu, ev := du[x], dv[x]
 			// colour constancy
-			ik := nz[x] + nx[x]*eu + ny[x]*ev
-			wd := d2 / float32(math.Sqrt(float64(ik*ik+vrEps2)))
-			sx, sy := nx[x], ny[x]
+			sx, sy, sz := nx[x], ny[x], nz[x]
+			ik := sz + sx*eu + sy*ev
+			wd := d2 * rsqrt(ik*ik+vrEps2)
 			c11 := wd*sx*sx + vrZeta2
 			c12 := wd * sx * sy
 			c22 := wd*sy*sy + vrZeta2
-			c1 := -wd * nz[x] * sx
-			c2 := -wd * nz[x] * sy
+			c1 := -wd * sz * sx
+			c2 := -wd * sz * sy
 			// gradient constancy
-			kx := gxz[x] + gxx[x]*eu + gxy[x]*ev
-			ky := gyz[x] + gyx[x]*eu + gyy[x]*ev
-			wg := g2 / float32(math.Sqrt(float64(kx*kx+ky*ky+vrEps2)))
-			p, q2, s, t := gxx[x], gxy[x], gyx[x], gyy[x]
-			c11 += wg * (p*p + s*s)
-			c12 += wg * (p*q2 + s*t)
-			c22 += wg * (q2*q2 + t*t)
-			c1 -= wg * (p*gxz[x] + s*gyz[x])
-			c2 -= wg * (q2*gxz[x] + t*gyz[x])
-			a11[x], a12[x], a22[x], b1[x], b2[x] = c11, c12, c22, c1, c2
+			p, q2, pz := gxx[x], gxy[x], gxz[x]
+			s, t, tz := gyx[x], gyy[x], gyz[x]
+			kx := pz + p*eu + q2*ev
+			ky := tz + s*eu + t*ev
+			wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
+			a11[x] = c11 + wg*(p*p+s*s)
+			a12[x] = c12 + wg*(p*q2+s*t)
+			a22[x] = c22 + wg*(q2*q2+t*t)
+			b1[x] = c1 - wg*(p*pz+s*tz)
+			b2[x] = c2 - wg*(q2*pz+t*tz)
 		}
-		// smoothness weights from forward differences of u+du, v+dv
-		u := r.u[q : q+pw+w : q+pw+w]
-		v := r.v[q : q+pw+w : q+pw+w]
-		eu := r.du[q : q+pw+w : q+pw+w]
-		ev := r.dv[q : q+pw+w : q+pw+w]
-		wx, wy := r.wx[q:q+w:q+w], r.wy[q:q+w:q+w]
+		// Smoothness weights from forward differences of u+du, v+dv; the
+		// last column has no right edge and the last row no down edge.
 		down := pw
 		if y == h-1 {
 			down = 0
 		}
+		u, uR, uD := row(r.u, q, w), row(r.u, q+1, w), row(r.u, q+down, w)
+		v, vR, vD := row(r.v, q, w), row(r.v, q+1, w), row(r.v, q+down, w)
+		eu, euR, euD := row(r.du, q, w), row(r.du, q+1, w), row(r.du, q+down, w)
+		ev, evR, evD := row(r.dv, q, w), row(r.dv, q+1, w), row(r.dv, q+down, w)
+		wx, wy := row(r.wx, q, w), row(r.wy, q, w)
 		for x := range wx {
-			right := 1
-			if x == w-1 {
-				right = 0
-			}
 			cu, cv := u[x]+eu[x], v[x]+ev[x]
-			ux := u[x+right] + eu[x+right] - cu
-			vx := v[x+right] + ev[x+right] - cv
-			uy := u[x+down] + eu[x+down] - cu
-			vy := v[x+down] + ev[x+down] - cv
-			ws := a2 / float32(math.Sqrt(float64(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)))
-			wx[x] = ws * float32(right)
-			if down != 0 {
-				wy[x] = ws
-			}
+			ux := uR[x] + euR[x] - cu
+			vx := vR[x] + evR[x] - cv
+			uy := uD[x] + euD[x] - cu
+			vy := vD[x] + evD[x] - cv
+			ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
+			wx[x], wy[x] = ws, ws
+		}
+		// The last column's right neighbour is the frame: recompute without
+		// the x difference and drop the right edge.
+		x := w - 1
+		cu, cv := u[x]+eu[x], v[x]+ev[x]
+		uy := uD[x] + euD[x] - cu
+		vy := vD[x] + evD[x] - cv
+		ws := a2 * rsqrt(uy*uy+vy*vy+vrEps2)
+		wx[x], wy[x] = 0, ws
+		if down == 0 {
+			clear(wy)
 		}
 	}
 }
@@ -240,18 +246,16 @@ func (r *varRefine) rhsRows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		u := r.u[q-pw : q+pw+w : q+pw+w]
-		v := r.v[q-pw : q+pw+w : q+pw+w]
-		wx := r.wx[q-pw : q+pw+w : q+pw+w]
-		wy := r.wy[q-pw : q+pw+w : q+pw+w]
-		a11, a22 := r.a11[q:q+w:q+w], r.a22[q:q+w:q+w]
-		b1, b2 := r.b1[q:q+w:q+w], r.b2[q:q+w:q+w]
+		u, uL, uR, uU, uD := row(r.u, q, w), row(r.u, q-1, w), row(r.u, q+1, w), row(r.u, q-pw, w), row(r.u, q+pw, w)
+		v, vL, vR, vU, vD := row(r.v, q, w), row(r.v, q-1, w), row(r.v, q+1, w), row(r.v, q-pw, w), row(r.v, q+pw, w)
+		wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
+		a11, a22 := row(r.a11, q, w), row(r.a22, q, w)
+		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
 		for x := range a11 {
-			c := pw + x
-			wl, wr, wu, wd := wx[c-1], wx[c], wy[c-pw], wy[c]
-			uc, vc := u[c], v[c]
-			b1[x] += wr*(u[c+1]-uc) - wl*(uc-u[c-1]) + wd*(u[c+pw]-uc) - wu*(uc-u[c-pw])
-			b2[x] += wr*(v[c+1]-vc) - wl*(vc-v[c-1]) + wd*(v[c+pw]-vc) - wu*(vc-v[c-pw])
+			wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
+			uc, vc := u[x], v[x]
+			b1[x] += wr*(uR[x]-uc) - wl*(uc-uL[x]) + wd*(uD[x]-uc) - wu*(uc-uU[x])
+			b2[x] += wr*(vR[x]-vc) - wl*(vc-vL[x]) + wd*(vD[x]-vc) - wu*(vc-vU[x])
 			s := wl + wr + wu + wd
 			a11[x] = 1 / (a11[x] + s)
 			a22[x] = 1 / (a22[x] + s)
@@ -265,22 +269,20 @@ func (r *varRefine) sorRows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		du := r.du[q-pw : q+pw+w : q+pw+w]
-		dv := r.dv[q-pw : q+pw+w : q+pw+w]
-		wx := r.wx[q-pw : q+pw+w : q+pw+w]
-		wy := r.wy[q-pw : q+pw+w : q+pw+w]
-		i11, a12, i22 := r.a11[q:q+w:q+w], r.a12[q:q+w:q+w], r.a22[q:q+w:q+w]
-		b1, b2 := r.b1[q:q+w:q+w], r.b2[q:q+w:q+w]
-		for x := (y + r.color) & 1; x < w; x += 2 {
-			c := pw + x
-			wl, wr, wu, wd := wx[c-1], wx[c], wy[c-pw], wy[c]
-			su := wl*du[c-1] + wr*du[c+1] + wu*du[c-pw] + wd*du[c+pw]
-			sv := wl*dv[c-1] + wr*dv[c+1] + wu*dv[c-pw] + wd*dv[c+pw]
-			ou := du[c]
-			nu := ou + vrOmega*((b1[x]+su-a12[x]*dv[c])*i11[x]-ou)
-			du[c] = nu
-			ov := dv[c]
-			dv[c] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*i22[x]-ov)
+		u, uL, uR, uU, uD := row(r.du, q, w), row(r.du, q-1, w), row(r.du, q+1, w), row(r.du, q-pw, w), row(r.du, q+pw, w)
+		v, vL, vR, vU, vD := row(r.dv, q, w), row(r.dv, q-1, w), row(r.dv, q+1, w), row(r.dv, q-pw, w), row(r.dv, q+pw, w)
+		wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
+		i11, a12, i22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
+		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
+		for x := (y + r.color) & 1; x < len(u); x += 2 {
+			wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
+			su := wl*uL[x] + wr*uR[x] + wu*uU[x] + wd*uD[x]
+			sv := wl*vL[x] + wr*vR[x] + wu*vU[x] + wd*vD[x]
+			ou := u[x]
+			nu := ou + vrOmega*((b1[x]+su-a12[x]*v[x])*i11[x]-ou)
+			u[x] = nu
+			ov := v[x]
+			v[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*i22[x]-ov)
 		}
 	}
 }
@@ -290,9 +292,8 @@ func (r *varRefine) outRows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		u, v := r.u[q:q+w:q+w], r.v[q:q+w:q+w]
-		du, dv := r.du[q:q+w:q+w], r.dv[q:q+w:q+w]
-		ou, ov := r.ou[y*w:y*w+w:y*w+w], r.ov[y*w:y*w+w:y*w+w]
+		u, v, du, dv := row(r.u, q, w), row(r.v, q, w), row(r.du, q, w), row(r.dv, q, w)
+		ou, ov := row(r.ou, y*w, w), row(r.ov, y*w, w)
 		for x := range ou {
 			ou[x] = u[x] + du[x]
 			ov[x] = v[x] + dv[x]

@@ -46,3 +46,10 @@ func applyControls(in, out []float32, n int, strength float32, preserveColor boo
 		or[p], og[p], ob[p] = r, g, b
 	}
 }
+
+// Cancel passes a cancel on to the network.
+func (c *controlledStyler) Cancel() {
+	if x, ok := c.Styler.(pipeline.Canceler); ok {
+		x.Cancel()
+	}
+}

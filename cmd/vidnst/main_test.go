@@ -419,3 +419,32 @@ func meanAbsRGB(a, b []byte) float64 {
 	}
 	return s / float64(len(a)/3)
 }
+
+// TestInterruptDuringInference: SIGINT (a canceled context) ends a render
+// within a second even while a large frame is in the network.
+func TestInterruptDuringInference(t *testing.T) {
+	candy := testmedia.Model(t, "candy")
+	dir := t.TempDir()
+	in := testmedia.Clip(t, dir, "in.mp4", 1280, 720, 25, 10, false)
+	out := filepath.Join(dir, "out.mp4")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{in, out, "--style", candy, "--progress", "none"}, io.Discard, io.Discard) }()
+	time.Sleep(1500 * time.Millisecond) // model loaded, first frame in the network
+	t0 := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Fatalf("exit %d", code)
+		}
+		if d := time.Since(t0); d > time.Second {
+			t.Fatalf("took %v to stop", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop")
+	}
+	if n := listDir(t, dir); len(n) != 1 {
+		t.Fatalf("left behind: %v", n)
+	}
+}
