@@ -429,7 +429,9 @@ func TestInterruptDuringInference(t *testing.T) {
 	out := filepath.Join(dir, "out.mp4")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{in, out, "--style", candy, "--progress", "none"}, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{in, out, "--style", candy, "--progress", "none"}, io.Discard, io.Discard)
+	}()
 	time.Sleep(1500 * time.Millisecond) // model loaded, first frame in the network
 	t0 := time.Now()
 	cancel()
