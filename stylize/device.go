@@ -2,6 +2,7 @@ package stylize
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,16 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	}
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return fail("inter-op threads", err)
+	}
+	// ORT's idle intra-op threads spin by default, taking the CPU that
+	// decode, flow and encode need between two network layers. Off unless
+	// VIDNST_ORT_SPIN=1 (kept for A/B measurements, see BENCHMARKS.md).
+	spin := "0"
+	if os.Getenv("VIDNST_ORT_SPIN") == "1" {
+		spin = "1"
+	}
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin); err != nil {
+		return fail("intra-op spinning", err)
 	}
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		return fail("graph optimization", err)

@@ -3,7 +3,9 @@ package temporal
 import (
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // upscale2 doubles a grey image (bilinear), to benchmark near 1 megapixel.
@@ -39,15 +41,19 @@ func benchFlow(b *testing.B, p Preset) {
 		}
 		b.Run(fmt.Sprintf("%s/%dx%d", name, w, h), func(b *testing.B) {
 			e := NewEstimator(w, h, p, workers)
+			defer e.Close()
 			u, v := make([]float32, w*h), make([]float32, w*h)
 			e.Compute(i0, i1, u, v) // warm up
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				e.Compute(i0, i1, u, v)
 			}
+			cpu := cpuTime() - c0
 			mp := float64(w*h) / 1e6
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/mp, "ms/MP")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N)/mp, "ms/MP")
+			b.ReportMetric(cpu.Seconds()*1e3/float64(b.N)/mp, "cpu-ms/MP")
 		})
 	}
 }
@@ -55,3 +61,70 @@ func benchFlow(b *testing.B, p Preset) {
 // BenchmarkFlowMedium: go test -run '^$' -bench 'Flow' -benchtime 10x ./temporal/
 func BenchmarkFlowMedium(b *testing.B) { benchFlow(b, PresetMedium) }
 func BenchmarkFlowFast(b *testing.B)   { benchFlow(b, PresetFast) }
+
+// cpuTime is the process's user+system CPU time (all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStage: one frame of the temporal stage at 384x216 on one
+// worker: Prepare (two flows + confidence; runs concurrently with
+// inference in the pipeline) and Apply (warp + combine).
+func BenchmarkStage(b *testing.B) {
+	ins, outs, w, h := flickerSequence(b, 2)
+	_ = w
+	_ = h
+	// Resample to 384x216 by cropping/tiling the 256x192 sequence.
+	const W, H = 384, 216
+	crop := func(src []float32) []float32 {
+		out := make([]float32, 3*W*H)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < H; y++ {
+				for x := 0; x < W; x++ {
+					out[c*W*H+y*W+x] = src[c*w*h+(y%h)*w+x%w]
+				}
+			}
+		}
+		return out
+	}
+	in0, in1, out1 := crop(ins[0]), crop(ins[1]), crop(outs[1])
+	for _, tc := range []struct {
+		mode   Mode
+		preset Preset
+	}{{Blend, PresetMedium}, {Gradient, PresetMedium}, {Blend, PresetFast}} {
+		name := fmt.Sprintf("%v-%v-%dx%d-workers=1", tc.mode, tc.preset, W, H)
+		s, err := NewStage(W, H, Options{Mode: tc.mode, Preset: tc.preset, Workers: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		aux := make([]float32, s.AuxLen())
+		out := make([]float32, len(out1))
+		s.PrepareAux(in0, true, aux)
+		s.ApplyAux(out1, aux)
+		b.Run(name+"/prepare", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				in := in1
+				if i%2 == 1 {
+					in = in0
+				}
+				s.PrepareAux(in, false, aux)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+		})
+		s.PrepareAux(in1, false, aux)
+		b.Run(name+"/apply", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				copy(out, out1)
+				s.ApplyAux(out, aux)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+		})
+		s.Close()
+	}
+}

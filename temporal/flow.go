@@ -86,6 +86,7 @@ type Estimator struct {
 
 	// patch grid buffers, sized for the finest searched level
 	sx, sy                  []float32 // sparse flow
+	blur0, blur1            []float32 // blur scratch
 	csum                    []float32 // densification weights (finest level size)
 	h11, h12, h22, gsx, gsy []float32 // inverse Hessian, gradient sums
 
@@ -156,6 +157,11 @@ func NewEstimator(w, h int, p Preset, workers int) *Estimator {
 	e.kZero = e.zeroRows
 	return e
 }
+
+// Close stops the estimator's worker goroutines (started by the first
+// Compute with more than one worker). It is idempotent; a later Compute
+// starts them again.
+func (e *Estimator) Close() { e.run.close() }
 
 // Size returns the frame size the estimator was made for.
 func (e *Estimator) Size() (w, h int) { return e.w, e.h }

@@ -21,6 +21,7 @@ func middleburyEPE(t *testing.T, p Preset) []float64 {
 		e := NewEstimator(w, h, p, 0)
 		u, v := make([]float32, w*h), make([]float32, w*h)
 		e.Compute(i0, i1, u, v)
+		e.Close()
 		epe := EPE(u, v, gu, gv)
 		t.Logf("%s %s: EPE %.3f", p, name, epe)
 		out = append(out, epe)

@@ -23,7 +23,7 @@ type varRefine struct {
 	a11, a12, a22, b1, b2  []float32
 	wx, wy                 []float32 // smoothness weight of the right / down edge
 	i0, i1, ou, ov         []float32 // the current call's images and flow (w x h)
-	color                  int
+	color                  int       // colour of the running SOR half-sweep
 	kPrep, kD1, kD2, kData func(lo, hi int)
 	kRHS, kSOR, kOut       func(lo, hi int)
 }
@@ -266,24 +266,29 @@ func (r *varRefine) rhsRows(lo, hi int) {
 // sorRows runs one red-black SOR half-sweep (colour r.color) on rows
 // [lo, hi).
 func (r *varRefine) sorRows(lo, hi int) {
-	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
-		q := (y+1)*pw + 1
-		u, uL, uR, uU, uD := row(r.du, q, w), row(r.du, q-1, w), row(r.du, q+1, w), row(r.du, q-pw, w), row(r.du, q+pw, w)
-		v, vL, vR, vU, vD := row(r.dv, q, w), row(r.dv, q-1, w), row(r.dv, q+1, w), row(r.dv, q-pw, w), row(r.dv, q+pw, w)
-		wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
-		i11, a12, i22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
-		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
-		for x := (y + r.color) & 1; x < len(u); x += 2 {
-			wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
-			su := wl*uL[x] + wr*uR[x] + wu*uU[x] + wd*uD[x]
-			sv := wl*vL[x] + wr*vR[x] + wu*vU[x] + wd*vD[x]
-			ou := u[x]
-			nu := ou + vrOmega*((b1[x]+su-a12[x]*v[x])*i11[x]-ou)
-			u[x] = nu
-			ov := v[x]
-			v[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*i22[x]-ov)
-		}
+		r.sorRow(y, r.color)
+	}
+}
+
+// sorRow updates the pixels of colour c ((x+y+c) even) of row y.
+func (r *varRefine) sorRow(y, c int) {
+	w, pw := r.w, r.pw
+	q := (y+1)*pw + 1
+	u, uL, uR, uU, uD := row(r.du, q, w), row(r.du, q-1, w), row(r.du, q+1, w), row(r.du, q-pw, w), row(r.du, q+pw, w)
+	v, vL, vR, vU, vD := row(r.dv, q, w), row(r.dv, q-1, w), row(r.dv, q+1, w), row(r.dv, q-pw, w), row(r.dv, q+pw, w)
+	wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
+	i11, a12, i22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
+	b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
+	for x := (y + c) & 1; x < len(u); x += 2 {
+		wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
+		su := wl*uL[x] + wr*uR[x] + wu*uU[x] + wd*uD[x]
+		sv := wl*vL[x] + wr*vR[x] + wu*vU[x] + wd*vD[x]
+		ou := u[x]
+		nu := ou + vrOmega*((b1[x]+su-a12[x]*v[x])*i11[x]-ou)
+		u[x] = nu
+		ov := v[x]
+		v[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*i22[x]-ov)
 	}
 }
 

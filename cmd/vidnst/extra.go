@@ -34,5 +34,6 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 }
 
 func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {
-	root.AddCommand(newPreviewCmd(stdout, stderr), newImagesCmd(stdout, stderr), newBenchCmd(stdout, stderr))
+	root.AddCommand(newPreviewCmd(stdout, stderr), newImagesCmd(stdout, stderr), newBenchCmd(stdout, stderr),
+		newFlowCmd(stdout, stderr), newEvalCmd(stdout, stderr))
 }

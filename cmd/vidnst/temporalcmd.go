@@ -1,24 +1,224 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/pipeline"
+	"github.com/vidnst/vidnst/temporal"
 )
 
+// Defaults chosen from the measurements in BENCHMARKS.md (Temporal).
 const (
-	defaultTemporal       = "off"
-	defaultTemporalWeight = 0.8
+	defaultTemporal       = "gradient"
+	defaultTemporalWeight = temporal.DefaultWeight
 )
 
-// temporalStage adapts temporal/ to pipeline.Temporal.
+// temporalStage is what the pipeline needs of temporal/.
 type temporalStage interface {
 	pipeline.Temporal
 	AuxLen() int
 }
 
+// temporalWorkers: the flow runs beside the network, which takes the
+// cores; half of them is the measured sweet spot.
+func temporalWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // newTemporal builds the temporal stage for the flags (nil when off).
 func newTemporal(o *renderOpts, w, h int) (temporalStage, error) {
-	if o.temporal == "off" {
+	mode, err := temporal.ParseMode(o.temporal)
+	if err != nil {
+		return nil, usagef("--temporal %q: want off, blend or gradient", o.temporal)
+	}
+	if mode == temporal.Off {
 		return nil, nil
 	}
-	return nil, usagef("--temporal %q: not available yet", o.temporal)
+	preset, err := temporal.ParsePreset(o.flowPreset)
+	if err != nil {
+		return nil, usagef("--flow-preset %q: want fast or medium", o.flowPreset)
+	}
+	if o.temporalWeight < 0 || o.temporalWeight > 1 {
+		return nil, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
+	}
+	return temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()})
+}
+
+func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
+	var out, preset string
+	c := &cobra.Command{
+		Use:   "flow A.png B.png -o flow.flo|flow.png",
+		Short: "Dense optical flow from image A to image B (Middlebury .flo, or a colour-wheel picture)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("flow needs -o flow.flo or -o flow.png")
+			}
+			ext := strings.ToLower(filepath.Ext(out))
+			if ext != ".flo" && ext != ".png" {
+				return usagef("-o %s: write .flo or .png", out)
+			}
+			p, err := temporal.ParsePreset(preset)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			a, err := grayImage(cmd.Context(), args[0], 0, 0)
+			if err != nil {
+				return err
+			}
+			b, err := grayImage(cmd.Context(), args[1], a.W, a.H)
+			if err != nil {
+				return err
+			}
+			w, h := a.W, a.H
+			est := temporal.NewEstimator(w, h, p, 0)
+			defer est.Close()
+			u, v := make([]float32, w*h), make([]float32, w*h)
+			est.Compute(a.In[:w*h], b.In[:w*h], u, v)
+			tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+			if err != nil {
+				return fmt.Errorf("flow: %w", err)
+			}
+			defer os.Remove(tmp.Name())
+			if ext == ".flo" {
+				err = temporal.WriteFlo(tmp, u, v, w, h)
+			} else {
+				err = png.Encode(tmp, temporal.FlowImage(u, v, w, h, 0))
+			}
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("flow: %w", err)
+			}
+			if err := os.Rename(tmp.Name(), out); err != nil {
+				return fmt.Errorf("flow: %w", err)
+			}
+			fmt.Fprintf(stdout, "vidnst: flow %dx%d (%s) -> %s\n", w, h, p, out)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "flow.flo (Middlebury) or flow.png (colour wheel)")
+	c.Flags().StringVar(&preset, "flow-preset", "medium", "fast or medium")
+	return c
+}
+
+// grayImage decodes an image (any format FFmpeg reads) at its own size, or
+// at w x h if given, and puts its luminance (0..255) in the first plane of
+// f.In.
+func grayImage(ctx context.Context, path string, w, h int) (*frame.Frame, error) {
+	info, err := decode.Probe(path)
+	if err != nil {
+		return nil, err
+	}
+	if w == 0 {
+		w, h = info.DisplayWidth, info.DisplayHeight
+	} else if info.DisplayWidth != w || info.DisplayHeight != h {
+		return nil, fmt.Errorf("flow: %s is %dx%d, the first image %dx%d", path, info.DisplayWidth, info.DisplayHeight, w, h)
+	}
+	r, err := decode.Open(path, decode.Options{Width: w, Height: h})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f := frame.New(w, h)
+	if err := r.Next(ctx, f); err != nil {
+		return nil, fmt.Errorf("flow: %s: %w", path, err)
+	}
+	g := make([]float32, w*h)
+	temporal.Gray(g, f.In, w, h)
+	copy(f.In, g)
+	return f, nil
+}
+
+func newEvalCmd(stdout, stderr io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "eval", Short: "Measure outputs"}
+	var size string
+	var frames int
+	t := &cobra.Command{
+		Use:   "temporal INPUT OUTPUT",
+		Short: "Warping error (flow from INPUT's frames) and mean gradient magnitude of OUTPUT",
+		Long: `E_warp = mean over t of sum_p M(p)*||O_t(p) - warp(O_{t-1})(p)||^2 / sum_p M(p),
+colours in [0,1], flow computed on the input frames, M = non-occluded pixels
+(Lai et al. 2018). Both videos are decoded at --size (default: OUTPUT's size,
+at most 384 pixels on the longer side).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := evalTemporal(cmd.Context(), args[0], args[1], size, frames)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "E_warp %.6f  gradient %.6f  pairs %d  size %dx%d\n", res.ewarp, res.grad, res.pairs, res.w, res.h)
+			return nil
+		},
+	}
+	t.Flags().StringVar(&size, "size", "", "decode both at WxH")
+	t.Flags().IntVar(&frames, "frames", 0, "only the first N frames (0 = all)")
+	c.AddCommand(t)
+	return c
+}
+
+type evalResult struct {
+	ewarp, grad float64
+	pairs, w, h int
+}
+
+func evalTemporal(ctx context.Context, in, out, size string, n int) (*evalResult, error) {
+	oi, err := decode.Probe(out)
+	if err != nil {
+		return nil, err
+	}
+	w, h := pipeline.ProcessingSize(oi.DisplayWidth, oi.DisplayHeight, 384, 0, 0)
+	if size != "" {
+		if w, h, err = parseSize(size); err != nil {
+			return nil, err
+		}
+	}
+	ri, err := decode.Open(in, decode.Options{Width: w, Height: h})
+	if err != nil {
+		return nil, err
+	}
+	defer ri.Close()
+	ro, err := decode.Open(out, decode.Options{Width: w, Height: h})
+	if err != nil {
+		return nil, err
+	}
+	defer ro.Close()
+	m := temporal.NewWarpError(w, h, 0)
+	defer m.Close()
+	prev, cur := frame.New(w, h), frame.New(w, h)
+	res := &evalResult{w: w, h: h}
+	gsum, k := 0.0, 0
+	for ; n <= 0 || k < n; k++ {
+		e1, e2 := ri.Next(ctx, cur), ro.Next(ctx, &frame.Frame{W: w, H: h, In: cur.Out})
+		if errors.Is(e1, io.EOF) || errors.Is(e2, io.EOF) {
+			break
+		}
+		if e1 != nil {
+			return nil, e1
+		}
+		if e2 != nil {
+			return nil, e2
+		}
+		gsum += temporal.GradientMean(cur.Out, w, h)
+		if k > 0 {
+			m.Add(prev.In, cur.In, prev.Out, cur.Out)
+		}
+		prev, cur = cur, prev
+	}
+	if k < 2 {
+		return nil, fmt.Errorf("eval: need at least 2 frames, got %d", k)
+	}
+	res.ewarp, res.grad, res.pairs = m.Mean(), gsum/float64(k), m.Pairs()
+	return res, nil
 }

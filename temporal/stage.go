@@ -1,0 +1,414 @@
+package temporal
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/vidnst/vidnst/internal/frame"
+)
+
+// Mode selects how the warped previous output is combined with the
+// network's output.
+type Mode int
+
+const (
+	// Off leaves the stylized frames as they are.
+	Off Mode = iota
+	// Blend: out = (1 - a*c) * stylized + a*c * warped, per pixel, with c the
+	// flow confidence and a the weight (the closed-form minimiser of Ruder et
+	// al.'s temporal loss). With a = 1 confident pixels keep the (sharp,
+	// bicubic) warp of the previous output exactly.
+	Blend
+	// Gradient keeps the gradients of the stylized frame and the values of
+	// the warped previous output where confident (Bonneel et al. 2015):
+	// out minimises sum lambda*c*|out - warped|^2 + |grad out - grad
+	// stylized|^2 with lambda = 8a/(1-a), solved by red-black Gauss-Seidel
+	// warm-started from the Blend result. Occluded regions get the stylized
+	// content without seams.
+	Gradient
+)
+
+// ParseMode parses "off", "blend" or "gradient" (case-insensitive).
+func ParseMode(s string) (Mode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "off":
+		return Off, nil
+	case "blend":
+		return Blend, nil
+	case "gradient":
+		return Gradient, nil
+	}
+	return 0, fmt.Errorf("temporal: unknown mode %q (want off, blend or gradient)", s)
+}
+
+func (m Mode) String() string {
+	switch m {
+	case Off:
+		return "off"
+	case Blend:
+		return "blend"
+	case Gradient:
+		return "gradient"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Options configure a Stage.
+type Options struct {
+	Mode Mode
+	// Weight (a, 0..1) is how strongly the warped previous output is kept
+	// where the flow is confident. 0 means DefaultWeight.
+	Weight float32
+	// Preset of the flow estimator (zero value: medium).
+	Preset Preset
+	// Workers splits each of Prepare's and Apply's work over this many
+	// goroutines (0 = GOMAXPROCS). Prepare and Apply each have their own.
+	Workers int
+	// CutFraction: a frame whose forward-backward check fails on more than
+	// this fraction of pixels starts a new shot. 0 means DefaultCutFraction.
+	CutFraction float64
+	// GradientSweeps is the number of Gauss-Seidel sweeps of Gradient mode
+	// (0 means 8).
+	GradientSweeps int
+}
+
+const (
+	// DefaultWeight is the weight used when Options.Weight is 0.
+	DefaultWeight = 0.9
+	// DefaultCutFraction is the cut threshold used when Options.CutFraction
+	// is 0.
+	DefaultCutFraction = 0.5
+)
+
+// Aux layout: [0] flags, then backward flow u, v and confidence (w*h each).
+const (
+	auxFlagNone  = 0
+	auxFlagReset = 1 // first frame of a shot, range or chunk (or after a cut)
+	auxFlagCut   = 2 // scene cut detected by Prepare
+)
+
+// Stage is the temporal-consistency stage. Its two halves run in separate
+// goroutines, each called in frame order:
+//
+//   - PrepareAux(in, reset, aux) (or Prepare(f)) for frame t reads the
+//     input frame, computes the optical flow from frame t back to frame t-1
+//     (and the forward flow for the occlusion check) and writes flow and
+//     confidence into aux. It only depends on input frames, so it may run
+//     while the network is still busy with frame t (or earlier frames) and
+//     while ApplyAux runs for earlier frames.
+//   - ApplyAux(out, aux) (or Apply(f)) for frame t, called after
+//     PrepareAux for frame t has returned and after ApplyAux for frame t-1,
+//     warps the previous final output with the flow in aux and combines it
+//     with out (the stylized frame t) in place, then keeps a copy of out.
+//
+// Prepare keeps the previous input's grey image; Apply keeps the previous
+// output: each half owns its own state and buffers (allocated once by
+// NewStage), so neither allocates per frame. aux is the caller's per-frame
+// buffer of AuxLen floats; it is written by Prepare and read by Apply, and
+// must not be touched by anything else between the two calls for that
+// frame.
+type Stage struct {
+	w, h int
+	opt  Options
+	// Prepare's state
+	est             *Estimator
+	gray, prevGray  []float32
+	fu, fv, tmp     []float32
+	havePrev        bool
+	lastOccFraction float64
+	// Apply's state
+	run                runner
+	prevOut, warped    []float32
+	haveOut            bool
+	lambda             float32
+	aux, out           []float32 // current Apply call
+	color              int
+	kWarp, kBlend, kGS func(lo, hi int)
+	kMask1, kMask2     func(lo, hi int)
+	seqAux             []float32 // Process's own aux
+	maskRun            runner
+	mu, mv, mconf      []float32 // Prepare's mask job
+	maskOcc            int
+	occMu              sync.Mutex
+}
+
+// NewStage returns a stage for w x h frames. With Mode Off it does nothing
+// (Prepare/Apply return at once).
+func NewStage(w, h int, opt Options) (*Stage, error) {
+	if w < 16 || h < 16 {
+		return nil, fmt.Errorf("temporal: frame %dx%d too small (min 16x16)", w, h)
+	}
+	if opt.Weight == 0 {
+		opt.Weight = DefaultWeight
+	}
+	if opt.Weight < 0 || opt.Weight > 1 {
+		return nil, fmt.Errorf("temporal: weight %g outside 0..1", opt.Weight)
+	}
+	if opt.CutFraction == 0 {
+		opt.CutFraction = DefaultCutFraction
+	}
+	if opt.GradientSweeps == 0 {
+		opt.GradientSweeps = 8
+	}
+	s := &Stage{w: w, h: h, opt: opt}
+	if opt.Mode == Off {
+		return s, nil
+	}
+	n := w * h
+	s.est = NewEstimator(w, h, opt.Preset, opt.Workers)
+	s.gray, s.prevGray = make([]float32, n), make([]float32, n)
+	s.fu, s.fv, s.tmp = make([]float32, n), make([]float32, n), make([]float32, n)
+	s.run = newRunner(opt.Workers)
+	s.maskRun = newRunner(opt.Workers)
+	s.prevOut, s.warped = make([]float32, 3*n), make([]float32, 3*n)
+	a := opt.Weight
+	if a >= 0.9999 {
+		s.lambda = 1e5
+	} else {
+		s.lambda = 8 * a / (1 - a)
+	}
+	s.kWarp, s.kBlend, s.kGS = s.warpRows, s.blendRows, s.gsRows
+	s.kMask1, s.kMask2 = s.mask1Rows, s.mask2Rows
+	return s, nil
+}
+
+// AuxLen is the length of the per-frame aux buffer Prepare writes (0 when
+// the mode is Off).
+func (s *Stage) AuxLen() int {
+	if s.opt.Mode == Off {
+		return 0
+	}
+	return 1 + 3*s.w*s.h
+}
+
+// Close stops the stage's worker goroutines. The stage may not be used
+// afterwards.
+func (s *Stage) Close() {
+	if s.est != nil {
+		s.est.Close()
+	}
+	s.run.close()
+	s.maskRun.close()
+}
+
+// LastOccludedFraction is the fraction of pixels that failed the
+// forward-backward check in the last PrepareAux (for diagnostics; read it
+// from Prepare's goroutine).
+func (s *Stage) LastOccludedFraction() float64 { return s.lastOccFraction }
+
+// Prepare is PrepareAux on a pipeline frame: it reads f.In and f.Reset and
+// writes f.Aux (which must have AuxLen floats).
+func (s *Stage) Prepare(f *frame.Frame) error {
+	if s.opt.Mode == Off {
+		return nil
+	}
+	if f.W != s.w || f.H != s.h || len(f.Aux) < s.AuxLen() || len(f.In) < 3*s.w*s.h {
+		return errors.New("temporal: Prepare: frame size or Aux length does not match the stage")
+	}
+	s.PrepareAux(f.In, f.Reset, f.Aux)
+	return nil
+}
+
+// Apply is ApplyAux on a pipeline frame: it reads f.Aux and rewrites f.Out.
+func (s *Stage) Apply(f *frame.Frame) error {
+	if s.opt.Mode == Off {
+		return nil
+	}
+	if f.W != s.w || f.H != s.h || len(f.Aux) < s.AuxLen() || len(f.Out) < 3*s.w*s.h {
+		return errors.New("temporal: Apply: frame size or Aux length does not match the stage")
+	}
+	s.ApplyAux(f.Out, f.Aux)
+	return nil
+}
+
+// PrepareAux computes the flow from input frame in (planar RGB 0..255) back
+// to the previous input frame, and its confidence, into aux (AuxLen floats).
+// reset marks the first frame of a shot, range or chunk: no flow is
+// computed and Apply will start afresh. It returns true when it detected a
+// scene cut (which Apply also treats as a reset). in is only read, and not
+// kept after the call.
+func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
+	if s.opt.Mode == Off {
+		return false
+	}
+	n := s.w * s.h
+	Gray(s.gray, in, s.w, s.h)
+	s.lastOccFraction = 0
+	switch {
+	case reset || !s.havePrev:
+		aux[0] = auxFlagReset
+	default:
+		bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
+		s.est.Compute(s.gray, s.prevGray, bu, bv)
+		s.est.Compute(s.prevGray, s.gray, s.fu, s.fv)
+		s.lastOccFraction = s.confidence(conf, bu, bv)
+		if s.lastOccFraction > s.opt.CutFraction {
+			aux[0] = auxFlagCut
+			cut = true
+		} else {
+			aux[0] = auxFlagNone
+		}
+	}
+	s.gray, s.prevGray = s.prevGray, s.gray
+	s.havePrev = true
+	return cut
+}
+
+// confidence is Confidence, row-parallel.
+func (s *Stage) confidence(conf, bu, bv []float32) float64 {
+	s.mu, s.mv, s.mconf = bu, bv, conf
+	s.maskOcc = 0
+	s.maskRun.run(s.h, s.kMask1)
+	s.maskRun.run(s.h, s.kMask2)
+	s.mu, s.mv, s.mconf = nil, nil, nil
+	return float64(s.maskOcc) / float64(s.w*s.h)
+}
+
+func (s *Stage) mask1Rows(lo, hi int) {
+	occ := hardMaskRows(s.mconf, s.mu, s.mv, s.fu, s.fv, s.w, s.h, lo, hi)
+	softenRows(s.tmp, s.mconf, s.w, s.h, lo, hi, true)
+	s.occMu.Lock()
+	s.maskOcc += occ
+	s.occMu.Unlock()
+}
+
+func (s *Stage) mask2Rows(lo, hi int) {
+	softenRows(s.mconf, s.tmp, s.w, s.h, lo, hi, false)
+}
+
+// ApplyAux combines out (the stylized frame, planar RGB 0..255, modified in
+// place) with the warped previous output, using the flow Prepare wrote into
+// aux, and remembers the result as the previous output. It neither keeps
+// out nor aux after the call.
+func (s *Stage) ApplyAux(out, aux []float32) {
+	if s.opt.Mode == Off {
+		return
+	}
+	n3 := 3 * s.w * s.h
+	if aux[0] != auxFlagNone || !s.haveOut {
+		copy(s.prevOut, out[:n3])
+		s.haveOut = true
+		return
+	}
+	s.aux, s.out = aux, out[:n3:n3]
+	s.run.run(s.h, s.kWarp)
+	s.run.run(s.h, s.kBlend)
+	if s.opt.Mode == Gradient {
+		for k := 0; k < s.opt.GradientSweeps; k++ {
+			s.color = 0
+			s.run.run(s.h, s.kGS)
+			s.color = 1
+			s.run.run(s.h, s.kGS)
+		}
+		// warped now holds the stylized frame; out the result.
+	}
+	copy(s.prevOut, s.out)
+	s.aux, s.out = nil, nil
+}
+
+// Process runs PrepareAux and ApplyAux back to back on one frame (for
+// callers without a pipeline): in is the input frame, out the stylized
+// frame, refined in place. It returns true on a detected scene cut.
+func (s *Stage) Process(in, out []float32, reset bool) (cut bool) {
+	if s.opt.Mode == Off {
+		return false
+	}
+	if s.seqAux == nil {
+		s.seqAux = make([]float32, s.AuxLen())
+	}
+	cut = s.PrepareAux(in, reset, s.seqAux)
+	s.ApplyAux(out, s.seqAux)
+	return cut
+}
+
+func (s *Stage) flowConf() (bu, bv, conf []float32) {
+	n := s.w * s.h
+	a := s.aux
+	return a[1 : 1+n : 1+n], a[1+n : 1+2*n : 1+2*n], a[1+2*n : 1+3*n : 1+3*n]
+}
+
+func (s *Stage) warpRows(lo, hi int) {
+	bu, bv, _ := s.flowConf()
+	warpRows(s.warped, s.prevOut, 3, s.w, s.h, bu, bv, lo, hi)
+}
+
+// blendRows: out = (1 - a*c) * out + a*c * warped on rows [lo, hi). In
+// Gradient mode it also saves the stylized frame into prevOut (free once
+// warped is computed) for gsRows.
+func (s *Stage) blendRows(lo, hi int) {
+	_, _, conf := s.flowConf()
+	n := s.w * s.h
+	a := s.opt.Weight
+	grad := s.opt.Mode == Gradient
+	for c := 0; c < 3; c++ {
+		o := row(s.out, c*n+lo*s.w, (hi-lo)*s.w)
+		wp := row(s.warped, c*n+lo*s.w, (hi-lo)*s.w)
+		cf := row(conf, lo*s.w, (hi-lo)*s.w)
+		st := row(s.prevOut, c*n+lo*s.w, (hi-lo)*s.w)
+		for i := range o {
+			k := a * cf[i]
+			if grad {
+				st[i] = o[i]
+			}
+			o[i] += k * (wp[i] - o[i])
+		}
+	}
+}
+
+// gsRows runs one red-black Gauss-Seidel half-sweep (colour s.color) of
+// Gradient mode on rows [lo, hi): out(p) = (lambda*c(p)*warped(p) +
+// sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
+// with stylized kept in prevOut during Apply.
+func (s *Stage) gsRows(lo, hi int) {
+	_, _, conf := s.flowConf()
+	w, h := s.w, s.h
+	n := w * h
+	lam := s.lambda
+	o0, o1, o2 := s.out[:n:n], s.out[n:2*n:2*n], s.out[2*n:3*n:3*n]
+	s0, s1, s2 := s.prevOut[:n:n], s.prevOut[n:2*n:2*n], s.prevOut[2*n:3*n:3*n]
+	w0, w1, w2 := s.warped[:n:n], s.warped[n:2*n:2*n], s.warped[2*n:3*n:3*n]
+	for y := lo; y < hi; y++ {
+		inner := y > 0 && y < h-1
+		for x := (y + s.color) & 1; x < w; x += 2 {
+			p := y*w + x
+			l := lam * conf[p]
+			if inner && x > 0 && x < w-1 {
+				inv := 1 / (l + 4)
+				o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
+				o1[p] = (l*w1[p] + 4*s1[p] + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
+				o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
+				continue
+			}
+			var nb [4]int
+			k := 0
+			if x > 0 {
+				nb[k] = p - 1
+				k++
+			}
+			if x < w-1 {
+				nb[k] = p + 1
+				k++
+			}
+			if y > 0 {
+				nb[k] = p - w
+				k++
+			}
+			if y < h-1 {
+				nb[k] = p + w
+				k++
+			}
+			inv := 1 / (l + float32(k))
+			for c, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
+				_ = c
+				o, st, wp := pl[0], pl[1], pl[2]
+				sum := l*wp[p] + float32(k)*st[p]
+				for _, q := range nb[:k] {
+					sum += o[q] - st[q]
+				}
+				o[p] = sum * inv
+			}
+		}
+	}
+}
