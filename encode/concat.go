@@ -108,9 +108,13 @@ func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational
 	}
 	vi := -1
 	var tb astiav.Rational
+	var dur int64 // one frame, for packets without a duration (a chunk's last)
 	for _, s := range in.Streams() {
 		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
 			vi, tb = s.Index(), s.TimeBase()
+			if fr := s.AvgFrameRate(); fr.Num() > 0 && fr.Den() > 0 {
+				dur = astiav.RescaleQ(1, astiav.NewRational(fr.Den(), fr.Num()), tb)
+			}
 			break
 		}
 	}
@@ -128,6 +132,11 @@ func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational
 		if pkt.StreamIndex() != vi {
 			pkt.Unref()
 			continue
+		}
+		if pkt.Duration() <= 0 && dur > 0 {
+			// Without it the joined file's last frame can fall outside the
+			// track's edit list and be lost.
+			pkt.SetDuration(dur)
 		}
 		pkt.SetStreamIndex(w.vs.Index())
 		pkt.RescaleTs(tb, outTB)

@@ -25,7 +25,10 @@ func addChunkFlags(c *cobra.Command) {
 func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {
 	cf := chunkOpts[cmd]
 	if cf != nil && cf.plan != "" {
-		return usagef("--plan: farm rendering is not available yet")
+		if len(args) != 0 {
+			return usagef("render --plan takes no INPUT/OUTPUT (they come from the plan)")
+		}
+		return renderChunk(cmd.Context(), ro, cf, stdout, stderr)
 	}
 	if len(args) != 2 {
 		return usagef("render needs INPUT and OUTPUT (or --plan and --chunk)")
@@ -35,5 +38,6 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 
 func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {
 	root.AddCommand(newPreviewCmd(stdout, stderr), newImagesCmd(stdout, stderr), newBenchCmd(stdout, stderr),
-		newFlowCmd(stdout, stderr), newEvalCmd(stdout, stderr))
+		newFlowCmd(stdout, stderr), newEvalCmd(stdout, stderr),
+		newPlanCmd(stdout, stderr), newMergeCmd(stdout, stderr), newFarmCmd(stdout, stderr))
 }

@@ -133,6 +133,8 @@ type job struct {
 	rebase   bool
 	gop      int
 	progress *pipeline.Reporter
+	// noStreams: video only (farm chunks: audio is muxed at merge).
+	noStreams bool
 	// sideBySide writes the original and the stylized frame next to each
 	// other (ow = 2*w).
 	sideBySide bool
@@ -314,6 +316,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if j.rebase {
 		eo.StartPTS = j.rng.startPTS
+	}
+	if j.noStreams {
+		eo.Input = ""
 	}
 	wr, err := encode.Create(eo)
 	if err != nil {

@@ -19,10 +19,13 @@ import (
 	"github.com/vidnst/vidnst/temporal"
 )
 
-// Defaults chosen from the measurements in BENCHMARKS.md (Temporal).
+// Defaults chosen from the measurements in BENCHMARKS.md (Temporal): full
+// trust in the warped previous output where the flow is confident keeps the
+// style's detail (averaging two unaligned textures blurs it), and the
+// gradient-domain combine gives the lowest warping error.
 const (
 	defaultTemporal       = "gradient"
-	defaultTemporalWeight = temporal.DefaultWeight
+	defaultTemporalWeight = 1.0
 )
 
 // temporalStage is what the pipeline needs of temporal/.

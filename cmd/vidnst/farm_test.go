@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidnst/vidnst/internal/farm"
+	"github.com/vidnst/vidnst/internal/testmedia"
+)
+
+func needSlurm(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("sbatch"); err != nil {
+		t.Skip("SKIP: sbatch not found: start a cluster with ../shared/slurm/start-local-slurm.sh (.ci/run does)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "sinfo", "-h", "-o", "%T").Output(); err != nil || !strings.Contains(string(out), "idle") && !strings.Contains(string(out), "mix") && !strings.Contains(string(out), "alloc") {
+		t.Skipf("SKIP: no Slurm node answers (sinfo: %q, %v)", out, err)
+	}
+}
+
+// buildVidnst builds this command into dir (the farm runs it by path).
+func buildVidnst(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "vidnst")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestFarmSlurmSeamless plans a shared clip in 4 chunks, renders them as a
+// real Slurm job array with a dependent merge job, and compares the merged
+// file with a single render of the same settings.
+func TestFarmSlurmSeamless(t *testing.T) {
+	needSlurm(t)
+	candy := testmedia.Model(t, "candy")
+	in := filepath.Join(testmedia.Shared(t, "videos"), "asl-book.mkv")
+	dir := t.TempDir()
+	bin := buildVidnst(t, dir)
+	plan := filepath.Join(dir, "plan.json")
+	flags := []string{"--style", candy, "--max-side", "96", "--preset", "ultrafast", "--threads", "1"}
+	mustRun(t, append([]string{"plan", in, "--chunks", "4", "-o", plan}, flags...)...)
+	p, err := farm.Load(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Chunks) != 4 || p.WarmUp != warmUpFor(farmTemporalMode, farmTemporalWeight) || p.WarmUp != 18 {
+		t.Fatalf("plan: %d chunks, warm-up %d", len(p.Chunks), p.WarmUp)
+	}
+	merged := filepath.Join(dir, "merged.mp4")
+	t0 := time.Now()
+	out := mustRun(t, "farm", "slurm", "--plan", plan, "--output", merged, "--bin", bin, "--submit", "--wait")
+	t.Logf("slurm render + merge: %v\n%s", time.Since(t0), out)
+	single := filepath.Join(dir, "single.mp4")
+	mustRun(t, append([]string{in, single, "--temporal", farmTemporalMode, "--temporal-weight", fmt.Sprint(farmTemporalWeight), "--progress", "none"}, flags...)...)
+
+	sameTimes(t, "merged vs single", sortedTimes(t, merged, "v:0"), sortedTimes(t, single, "v:0"), 1e-4)
+	a, b := decodeFrames(t, merged, 160, 120, 0), decodeFrames(t, single, 160, 120, 0)
+	if len(a) != len(b) || len(a) != p.Input.FrameCount {
+		t.Fatalf("merged %d frames, single %d, input %d", len(a), len(b), p.Input.FrameCount)
+	}
+	minQ := math.Inf(1)
+	for _, c := range p.Chunks[1:] {
+		for k := c.Start - 2; k <= c.Start+2; k++ {
+			q := psnr(a[k].In, b[k].In)
+			minQ = math.Min(minQ, q)
+			if q < 40 {
+				t.Errorf("frame %d (chunk boundary %d): %.1f dB against the single render", k, c.Start, q)
+			}
+		}
+	}
+	t.Logf("minimum PSNR within 2 frames of a boundary: %.1f dB", minQ)
+	// Re-running the array is safe: every chunk is skipped as done.
+	out = mustRun(t, "render", "--plan", plan, "--chunk", "2")
+	if !strings.Contains(out, "already done") {
+		t.Fatalf("re-run of a done chunk: %q", out)
+	}
+}
+
+func TestPlanRenderMergeErrors(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 60, true)
+	plan := filepath.Join(dir, "plan.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "3", "-o", plan, "--preset", "ultrafast")
+	// Merge before rendering: lists the missing chunks.
+	code, _, stderr := vidnst(t, "merge", plan, filepath.Join(dir, "out.mp4"))
+	if code == 0 || !strings.Contains(stderr, "3 of 3 chunks missing") || !strings.Contains(stderr, "0,1,2") {
+		t.Fatalf("merge without chunks: %d %q", code, stderr)
+	}
+	for i := 0; i < 3; i++ {
+		mustRun(t, "render", "--plan", plan, "--chunk", fmt.Sprint(i), "--progress", "none")
+	}
+	out := filepath.Join(dir, "out.mp4")
+	mustRun(t, "merge", plan, out)
+	p := testmedia.FFprobe(t, out, true)
+	if v := p.Stream("video"); v == nil || v.NbReadFrames != "60" || p.Stream("audio") == nil {
+		t.Fatalf("merged: %+v", p.Streams)
+	}
+	if audioMD5(t, out) != audioMD5(t, in) {
+		t.Fatal("merged audio is not the input's")
+	}
+	// The input changes: chunks refuse to render.
+	os.Remove(filepath.Join(dir, "chunk-0001.mp4.done"))
+	b, _ := os.ReadFile(in)
+	b[len(b)/3] ^= 0xff
+	os.WriteFile(in, b, 0o644)
+	code, _, stderr = vidnst(t, "render", "--plan", plan, "--chunk", "1")
+	if code == 0 || !strings.Contains(stderr, "input changed") {
+		t.Fatalf("changed input: %d %q", code, stderr)
+	}
+}
+
+func TestFarmK8sManifests(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 20, false)
+	plan := filepath.Join(dir, "plan.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", plan)
+	y := filepath.Join(dir, "jobs.yaml")
+	mustRun(t, "farm", "k8s", "--plan", plan, "--image", "registry.example/vidnst:1", "--pvc", "renders", "--gpus", "1", "-m", y)
+	data, _ := os.ReadFile(y)
+	jobs, err := farm.Decode(data)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("decode: %v (%d jobs)", err, len(jobs))
+	}
+	r := jobs[0]
+	if r.Spec.CompletionMode == nil || string(*r.Spec.CompletionMode) != "Indexed" || *r.Spec.Completions != 2 {
+		t.Fatalf("render job spec %+v", r.Spec)
+	}
+	c := r.Spec.Template.Spec.Containers[0]
+	if c.Image != "registry.example/vidnst:1" || !strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "--chunk") {
+		t.Fatalf("render container %+v", c)
+	}
+	if q := c.Resources.Limits["nvidia.com/gpu"]; q.Value() != 1 {
+		t.Fatalf("gpu limit %v", c.Resources.Limits)
+	}
+}

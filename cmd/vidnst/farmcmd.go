@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/internal/farm"
+	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/pipeline"
+)
+
+// Farm defaults (BENCHMARKS.md, Farm): a chunk can only start exactly like
+// a continuous render if the temporal state forgets what came before its
+// warm-up. In blend mode with weight a the influence of frame t-k is about
+// a^k, so plans default to blend at a = 0.8 and the warm-up to the k where
+// a^k < 2% (18 frames at 0.8), which measured every boundary frame above
+// 40 dB PSNR against a single render with the same settings. The
+// single-render default (gradient, a = 1) keeps texture, and the gradient
+// mode the low frequencies, for a whole shot: mid-shot seams cannot match.
+const (
+	farmTemporalMode   = "blend"
+	farmTemporalWeight = 0.8
+	warmUpResidual     = 0.02
+	maxWarmUp          = 250
+)
+
+// warmUpFor is the default warm-up for a temporal weight.
+func warmUpFor(mode string, a float64) int {
+	if mode == "off" {
+		return 0
+	}
+	if a >= 1 {
+		return maxWarmUp
+	}
+	if a <= 0 {
+		return 1
+	}
+	return min(maxWarmUp, int(math.Ceil(math.Log(warmUpResidual)/math.Log(a))))
+}
+
+// settingsOf records the render flags in a plan.
+func settingsOf(o *renderOpts) farm.Settings {
+	s := farm.Settings{
+		Style: o.style, MaxSide: o.maxSide, Codec: o.codec, CRF: o.crf, Preset: o.preset, PixFmt: o.pixFmt,
+		TemporalMode: o.temporal, TemporalWeight: o.temporalWeight, FlowPreset: o.flowPreset, Audio: o.audio,
+		Extra: map[string]string{},
+	}
+	put := func(k, v string, def string) {
+		if v != def {
+			s.Extra[k] = v
+		}
+	}
+	put("width", strconv.Itoa(o.width), "0")
+	put("height", strconv.Itoa(o.height), "0")
+	put("output-size", o.outputSize, "input")
+	put("strength", strconv.FormatFloat(o.strength, 'g', -1, 64), "1")
+	put("preserve-color", strconv.FormatBool(o.preserveColor), "false")
+	put("models-dir", o.modelsDir, "")
+	return s
+}
+
+// applySettings sets the render flags from a plan (the chunk renderer's
+// own device/threads/ort-lib flags are kept).
+func applySettings(o *renderOpts, s farm.Settings) error {
+	o.style, o.styles = s.Style, nil
+	o.maxSide, o.codec, o.crf, o.preset, o.pixFmt = s.MaxSide, s.Codec, s.CRF, s.Preset, s.PixFmt
+	o.temporal, o.temporalWeight, o.flowPreset, o.audio = s.TemporalMode, s.TemporalWeight, s.FlowPreset, s.Audio
+	var err error
+	for k, v := range s.Extra {
+		switch k {
+		case "width":
+			o.width, err = strconv.Atoi(v)
+		case "height":
+			o.height, err = strconv.Atoi(v)
+		case "output-size":
+			o.outputSize = v
+		case "strength":
+			o.strength, err = strconv.ParseFloat(v, 64)
+		case "preserve-color":
+			o.preserveColor, err = strconv.ParseBool(v)
+		case "models-dir":
+			if o.modelsDir == "" {
+				o.modelsDir = v
+			}
+		case "model":
+			// The planner's resolved model file: used when the style's name
+			// does not resolve here (no $VIDNST_MODEL_DIR on the node).
+		default:
+			return fmt.Errorf("plan: unknown setting %q (made by a newer vidnst?)", k)
+		}
+		if err != nil {
+			return fmt.Errorf("plan: setting %s=%q: %w", k, v, err)
+		}
+	}
+	if m := s.Extra["model"]; m != "" {
+		if _, err := models.Resolve(o.style, models.Dirs(o.modelsDir)); err != nil {
+			if st, serr := os.Stat(m); serr == nil && !st.IsDir() {
+				o.style = m
+			}
+		}
+	}
+	return nil
+}
+
+func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
+	ro := defaultRenderOpts()
+	var chunks, warm int
+	var chunkSec float64
+	var output, outDir, ext string
+	c := &cobra.Command{
+		Use:   "plan INPUT --style S [render flags] --chunks N | --chunk-seconds S -o plan.json",
+		Short: "Split a render into chunks for a farm (probes the input once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" {
+				return usagef("plan needs -o plan.json")
+			}
+			if (chunks > 0) == (chunkSec > 0) {
+				return usagef("give --chunks N or --chunk-seconds S")
+			}
+			if len(ro.styles) != 1 {
+				return usagef("plan needs one --style")
+			}
+			ro.style = ro.styles[0]
+			if !cmd.Flags().Changed("temporal") {
+				ro.temporal = farmTemporalMode
+			}
+			if !cmd.Flags().Changed("temporal-weight") {
+				ro.temporalWeight = farmTemporalWeight
+			}
+			if !cmd.Flags().Changed("warm-up") {
+				warm = warmUpFor(ro.temporal, ro.temporalWeight)
+			}
+			if (ro.temporalWeight >= 1 || ro.temporal == "gradient") && ro.temporal != "off" {
+				fmt.Fprintf(stderr, "vidnst: warning: --temporal %s --temporal-weight %g keeps state for a whole shot: chunks starting mid-shot will not match a single render exactly (%d warm-up frames); blend at 0.8 does\n", ro.temporal, ro.temporalWeight, warm)
+			}
+			model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
+			if err != nil {
+				return err
+			}
+			if _, err := newTemporalCheck(ro); err != nil {
+				return err
+			}
+			in := args[0]
+			info, err := decode.Probe(in)
+			if err != nil {
+				return err
+			}
+			x, err := decode.ReadIndex(in)
+			if err != nil {
+				return err
+			}
+			if len(x.PTS) == 0 {
+				return fmt.Errorf("%s: no video frames", in)
+			}
+			id, err := farm.NewInput(in, output)
+			if err != nil {
+				return err
+			}
+			id.Width, id.Height, id.FrameCount, id.Duration = info.DisplayWidth, info.DisplayHeight, len(x.PTS), info.Duration
+			id.FrameRate = farm.Rational{Num: int64(info.FrameRateNum), Den: int64(info.FrameRateDen)}
+			id.TimeBase = farm.Rational{Num: int64(info.TimeBaseNum), Den: int64(info.TimeBaseDen)}
+			var cs []farm.Chunk
+			if chunks > 0 {
+				cs = farm.Split(len(x.PTS), x.Keyframes(), chunks)
+			} else {
+				cs = farm.SplitSeconds(len(x.PTS), x.Keyframes(), id.FrameRate, chunkSec)
+			}
+			for i := range cs {
+				cs[i].File = farm.ChunkFileName(i, len(cs), ext)
+				pts := x.PTS[cs[i].Start]
+				cs[i].StartPTS = &pts
+			}
+			set := settingsOf(ro)
+			if abs, err := filepath.Abs(model); err == nil {
+				set.Extra["model"] = abs
+			}
+			p := &farm.Plan{Version: 1, Input: id, Settings: set, WarmUp: warm, OutDir: outDir, Chunks: cs}
+			if err := p.Save(output); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: plan of %d chunks over %d frames -> %s\n", len(cs), len(x.PTS), output)
+			return nil
+		},
+	}
+	ro.addFlags(c)
+	c.Flags().IntVar(&chunks, "chunks", 0, "number of chunks")
+	c.Flags().Float64Var(&chunkSec, "chunk-seconds", 0, "chunk length in seconds")
+	c.Flags().IntVar(&warm, "warm-up", 0, "frames rendered before each chunk and not written, so temporal state carries over (default: from --temporal-weight, 18 at the farm default 0.8)")
+	c.Flags().StringVarP(&output, "output", "o", "", "plan file to write")
+	c.Flags().StringVar(&outDir, "out-dir", "", "folder for chunk files, relative to the plan (default: beside it)")
+	c.Flags().StringVar(&ext, "chunk-ext", ".mp4", "container of the chunk files")
+	return c
+}
+
+// newTemporalCheck validates the temporal flags without building a stage.
+func newTemporalCheck(o *renderOpts) (bool, error) {
+	st, err := newTemporal(o, 16, 16)
+	if st != nil {
+		if c, ok := st.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+	return st != nil, err
+}
+
+// renderChunk renders chunk i of a plan (with its warm-up frames) into the
+// chunk's file; a chunk already done and valid is skipped.
+func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, stdout, stderr io.Writer) error {
+	p, err := farm.Load(cf.plan)
+	if err != nil {
+		return err
+	}
+	if cf.chunk < 0 || cf.chunk >= len(p.Chunks) {
+		return usagef("--chunk %d: the plan has chunks 0-%d", cf.chunk, len(p.Chunks)-1)
+	}
+	if cf.outDir != "" {
+		abs, err := filepath.Abs(cf.outDir)
+		if err != nil {
+			return err
+		}
+		p.OutDir = abs
+	}
+	in := p.InputPath()
+	if err := p.CheckInput(in); err != nil {
+		return err
+	}
+	ch := p.Chunks[cf.chunk]
+	label := fmt.Sprintf("chunk %d/%d", cf.chunk, len(p.Chunks))
+	if farm.IsDone(p, cf.chunk) {
+		fmt.Fprintf(stdout, "vidnst: %s already done: %s\n", label, p.ChunkPath(cf.chunk))
+		return nil
+	}
+	if err := os.MkdirAll(p.ChunkDir(), 0o755); err != nil {
+		return fmt.Errorf("chunk folder: %w", err)
+	}
+	if err := applySettings(ro, p.Settings); err != nil {
+		return err
+	}
+	ro.force = true // a stale or partial chunk file is replaced (never a done one: checked above)
+	ro.audio = "none"
+	first := max(0, ch.Start-p.WarmUp)
+	ro.frames = fmt.Sprintf("%d-%d", first, ch.End-1)
+	out := p.ChunkPath(cf.chunk)
+	j, err := prepare(ro, in, out, stderr)
+	if err != nil {
+		return err
+	}
+	j.warmUp = ch.Start - first
+	j.rebase = false // chunks keep the input's timeline; merge joins them as they are
+	j.noStreams = true
+	mode, _ := pipeline.ParseProgress(ro.progress, isTerminal(stderr))
+	if ro.quiet {
+		mode = pipeline.ProgressNone
+	}
+	j.progress = pipeline.NewReporter(mode, stderr, ch.Frames())
+	j.progress.Label = label
+	st, err := j.run(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	if st.frames != ch.Frames() {
+		os.Remove(out)
+		return fmt.Errorf("%s: rendered %d frames, the plan says %d", label, st.frames, ch.Frames())
+	}
+	if err := farm.MarkDone(p, cf.chunk, st.frames); err != nil {
+		return err
+	}
+	if !ro.quiet {
+		fmt.Fprintf(stdout, "vidnst: %s: %d frames (+%d warm-up) in %s -> %s\n", label, st.frames, j.warmUp, st.elapsed.Round(time.Millisecond), out)
+	}
+	return nil
+}
+
+func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var force bool
+	var wait time.Duration
+	c := &cobra.Command{
+		Use:   "merge plan.json OUTPUT",
+		Short: "Join the rendered chunks without re-encoding and mux the input's audio",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := farm.Load(args[0])
+			if err != nil {
+				return err
+			}
+			out := args[1]
+			deadline := time.Now().Add(wait)
+			for {
+				missing := farm.Missing(p)
+				if len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("merge: %d of %d chunks missing or incomplete: %s", len(missing), len(p.Chunks), intList(missing))
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(5 * time.Second):
+				}
+			}
+			in := p.InputPath()
+			if err := p.CheckInput(in); err != nil {
+				return err
+			}
+			var paths []string
+			want := 0
+			for i, c := range p.Chunks {
+				paths = append(paths, p.ChunkPath(i))
+				want += c.Frames()
+			}
+			t0 := time.Now()
+			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio})
+			if err != nil {
+				return err
+			}
+			if n != want {
+				return fmt.Errorf("merge: joined %d frames, the plan has %d", n, want)
+			}
+			fmt.Fprintf(stdout, "vidnst: merged %d chunks (%d frames) in %s -> %s\n", len(paths), n, time.Since(t0).Round(time.Millisecond), out)
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "y", false, "overwrite OUTPUT")
+	c.Flags().DurationVar(&wait, strings.TrimPrefix(farm.MergeWaitFlag, "--"), 0, "wait up to this long for missing chunks (for schedulers without job dependencies)")
+	return c
+}
+
+func intList(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "farm", Short: "Run a plan on Slurm or Kubernetes"}
+	var so farm.SlurmOptions
+	var planPath, scriptDir string
+	var submit, wait bool
+	sl := &cobra.Command{
+		Use:   "slurm --plan plan.json --output OUT.mp4 [--partition P --gpus-per-task 1 --time T] [--submit [--wait]]",
+		Short: "Write (and submit) an sbatch job array for the chunks and a merge job after it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if planPath == "" || so.Output == "" {
+				return usagef("farm slurm needs --plan and --output")
+			}
+			p, err := farm.Load(planPath)
+			if err != nil {
+				return err
+			}
+			if so.Bin == "" {
+				if so.Bin, err = os.Executable(); err != nil {
+					return err
+				}
+			}
+			if so.Output, err = filepath.Abs(so.Output); err != nil {
+				return err
+			}
+			arr, mrg, err := farm.SlurmScripts(p, planPath, so)
+			if err != nil {
+				return err
+			}
+			if scriptDir == "" {
+				scriptDir = p.Dir
+			}
+			ap, mp := filepath.Join(scriptDir, "vidnst-render.sbatch"), filepath.Join(scriptDir, "vidnst-merge.sbatch")
+			if err := farm.WriteFileAtomic(ap, []byte(arr), 0o755); err != nil {
+				return err
+			}
+			if err := farm.WriteFileAtomic(mp, []byte(mrg), 0o755); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: wrote %s and %s\n", ap, mp)
+			if !submit {
+				return nil
+			}
+			aid, mid, err := farm.Submit(cmd.Context(), arr, mrg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: submitted render array %s (%d tasks) and merge %s\n", aid, len(p.Chunks), mid)
+			if !wait {
+				return nil
+			}
+			t0 := time.Now()
+			if err := farm.Wait(cmd.Context(), aid, mid); err != nil {
+				var je *farm.JobsError
+				if errors.As(err, &je) && len(je.FailedTasks()) > 0 {
+					return fmt.Errorf("%w; rerun the failed chunks with: sbatch --array=%s %s", err, intList(je.FailedTasks()), ap)
+				}
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: farm render done in %s -> %s\n", time.Since(t0).Round(time.Second), so.Output)
+			return nil
+		},
+	}
+	f := sl.Flags()
+	f.StringVar(&planPath, "plan", "", "plan file")
+	f.StringVar(&so.Output, "output", "", "merged output")
+	f.StringVar(&so.Bin, "bin", "", "vidnst binary the jobs run (default: this one)")
+	f.StringVar(&so.Partition, "partition", "", "Slurm partition")
+	f.IntVar(&so.GPUsPerTask, "gpus-per-task", 0, "GPUs per render task")
+	f.IntVar(&so.CPUsPerTask, "cpus-per-task", 0, "CPUs per render task")
+	f.StringVar(&so.Time, "time", "", "time limit of each render task")
+	f.IntVar(&so.MaxParallel, "max-parallel", 0, "at most this many render tasks at once")
+	f.StringVar(&so.JobName, "job-name", "vidnst", "job name prefix")
+	f.StringVar(&scriptDir, "script-dir", "", "where to write the sbatch scripts (default: beside the plan)")
+	f.BoolVar(&submit, "submit", false, "submit the jobs with sbatch")
+	f.BoolVar(&wait, "wait", false, "with --submit: wait for the merge and report failures")
+
+	var ko farm.K8sOptions
+	var out string
+	var gpu int
+	k := &cobra.Command{
+		Use:   "k8s --plan plan.json --image IMG --pvc NAME [-m jobs.yaml]",
+		Short: "Write a Kubernetes Indexed Job for the chunks and a merge Job",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if planPath == "" || ko.Image == "" || ko.PVC == "" {
+				return usagef("farm k8s needs --plan, --image and --pvc")
+			}
+			p, err := farm.Load(planPath)
+			if err != nil {
+				return err
+			}
+			ko.Resources.GPU = gpu
+			y, err := farm.K8sManifests(p, planPath, ko)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = stdout.Write(y)
+				return err
+			}
+			if err := farm.WriteFileAtomic(out, y, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vidnst: wrote %s (kubectl apply -f %s)\n", out, out)
+			return nil
+		},
+	}
+	kf := k.Flags()
+	kf.StringVar(&planPath, "plan", "", "plan file (it, the input and the chunks live on the PVC)")
+	kf.StringVar(&ko.Image, "image", "", "container image with vidnst")
+	kf.StringVar(&ko.PVC, "pvc", "", "PersistentVolumeClaim holding the plan, input and chunks")
+	kf.StringVar(&ko.MountPath, "mount-path", farm.DefaultMountPath, "where the PVC is mounted in the pods")
+	kf.StringVar(&ko.PlanSubPath, "plan-subpath", "", "the plan's path inside the volume (default: its file name)")
+	kf.StringVar(&ko.Output, "output", "output.mp4", "merged output, relative to the mount path")
+	kf.StringVar(&ko.Name, "name", "vidnst", "Job name prefix")
+	kf.StringVar(&ko.Namespace, "namespace", "", "namespace")
+	kf.Int32Var(&ko.Parallelism, "parallelism", 0, "render pods at once (default: one per chunk)")
+	kf.Int32Var(&ko.BackoffLimitPerIndex, "backoff-limit-per-index", 2, "retries of one chunk")
+	kf.IntVar(&gpu, "gpus", 0, "GPUs per render pod (nvidia.com/gpu)")
+	kf.StringVar(&ko.Resources.CPU, "cpu", "", "CPU request/limit per render pod")
+	kf.StringVar(&ko.Resources.Memory, "memory", "", "memory request/limit per render pod")
+	kf.StringVarP(&out, "manifest", "m", "", "write the manifests here (default: stdout)")
+	c.AddCommand(sl, k)
+	return c
+}

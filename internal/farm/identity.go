@@ -1,0 +1,61 @@
+package farm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// IdentityBytes is how much of the input FileIdentity hashes: 1 MiB.
+const IdentityBytes = 1 << 20
+
+// ErrInputChanged is returned (wrapped) by [Plan.CheckInput] when the input
+// found on disk differs in size or leading content from the planned one.
+var ErrInputChanged = errors.New("farm: input changed since the plan was made")
+
+// FileIdentity returns the size of the file at path and the lowercase hex
+// SHA-256 of its first MiB (of all of it when shorter). It reads at most
+// 1 MiB, so it is cheap even for huge inputs.
+func FileIdentity(path string) (size int64, sha string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("farm: input identity: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, "", fmt.Errorf("farm: input identity: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return 0, "", fmt.Errorf("farm: input identity: %s is not a regular file", path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, IdentityBytes)); err != nil {
+		return 0, "", fmt.Errorf("farm: input identity: read %s: %w", path, err)
+	}
+	return st.Size(), hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// CheckInput verifies that the file at path (when path is empty, at
+// [Plan.InputPath]) still has the planned size and first-MiB hash. A
+// mismatch returns an error wrapping [ErrInputChanged]; a file that cannot be
+// read returns a plain error.
+func (p *Plan) CheckInput(path string) error {
+	if path == "" {
+		path = p.InputPath()
+	}
+	size, sum, err := FileIdentity(path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case size != p.Input.Size:
+		return fmt.Errorf("%w: %s is %d bytes, the plan says %d", ErrInputChanged, path, size, p.Input.Size)
+	case sum != p.Input.SHA256First1MiB:
+		return fmt.Errorf("%w: %s first-MiB sha256 is %.12s…, the plan says %.12s…", ErrInputChanged, path, sum, p.Input.SHA256First1MiB)
+	}
+	return nil
+}
