@@ -21,3 +21,12 @@ for n in 100 1000; do
   /usr/bin/time -f "frames=$n peak_rss_kib=%M wall_s=%e" \
     bin/vidnst "$long" out/bench/rss-$n.mp4 --style candy --max-side 192 --threads 2 --frames 0-$((n-1)) -y --progress none
 done
+
+echo "== preview cost vs position: 2 s previews at the start and the end of a 5-minute clip (car looped 10x), candy 384x216"
+five=out/bench/car-x10.mp4
+[ -f "$five" ] || ffmpeg -v error -y -stream_loop 9 -i "$car" -c copy "$five"
+for start in 5 290; do
+  for rep in 1 2 3; do
+    /usr/bin/time -f "start=${start}s wall_s=%e" bin/vidnst "$five" out/bench/preview-$start.mp4 --style candy --max-side 384 --threads 2 --start $start --duration 2 -y --progress none -q
+  done
+done

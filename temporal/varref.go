@@ -12,20 +12,20 @@ import "math"
 // All planes are stored with a one-pixel frame, so neighbours never need a
 // bounds test: pitch W = w+2, pixel (x, y) at (y+1)*W + x+1.
 type varRefine struct {
-	run                    *runner
-	p                      params
-	w, h, pw               int
-	u, v, du, dv           []float32 // base flow and increment
-	avg, iz, ix, iy        []float32 // scratch for derivatives
-	nx, ny, nz             []float32 // colour constancy terms, normalised
-	gxx, gxy, gxz          []float32 // x-gradient constancy terms, normalised
-	gyx, gyy, gyz          []float32 // y-gradient constancy terms, normalised
-	a11, a12, a22, b1, b2  []float32
-	wx, wy                 []float32 // smoothness weight of the right / down edge
-	i0, i1, ou, ov         []float32 // the current call's images and flow (w x h)
-	color                  int       // colour of the running SOR half-sweep
-	kPrep, kD1, kD2, kData func(lo, hi int)
-	kRHS, kSOR, kOut       func(lo, hi int)
+	run                   *runner
+	p                     params
+	w, h, pw              int
+	u, v, du, dv          []float32 // base flow and increment
+	avg, iz, ix, iy       []float32 // scratch for derivatives
+	nx, ny, nz            []float32 // colour constancy terms, normalised
+	gxx, gxy, gxz         []float32 // x-gradient constancy terms, normalised
+	gyx, gyy, gyz         []float32 // y-gradient constancy terms, normalised
+	a11, a12, a22, b1, b2 []float32
+	wx, wy                []float32 // smoothness weight of the right / down edge
+	i0, i1, ou, ov        []float32 // the current call's images and flow (w x h)
+	stages, chunks        int       // wavefront stages per iteration, row chunks
+	kPrep, kD1, kD2       func(lo, hi int)
+	kPipe, kTri, kOut     func(lo, hi int)
 }
 
 const (
@@ -46,8 +46,8 @@ func (r *varRefine) init(w, h int, run *runner, p params) {
 	r.gyx, r.gyy, r.gyz = mk(), mk(), mk()
 	r.a11, r.a12, r.a22, r.b1, r.b2 = mk(), mk(), mk(), mk(), mk()
 	r.wx, r.wy = mk(), mk()
-	r.kPrep, r.kD1, r.kD2, r.kData = r.prepRows, r.deriv1Rows, r.deriv2Rows, r.dataRows
-	r.kRHS, r.kSOR, r.kOut = r.rhsRows, r.sorRows, r.outRows
+	r.kPrep, r.kD1, r.kD2 = r.prepRows, r.deriv1Rows, r.deriv2Rows
+	r.kPipe, r.kTri, r.kOut = r.pipeChunks, r.triChunks, r.outRows
 }
 
 // refine refines the flow (u, v) of i0 -> i1 (w x h, at most the size given
@@ -65,14 +65,21 @@ func (r *varRefine) refine(w, h int, i0, i1, u, v []float32) {
 	r.frame(r.ix)
 	r.frame(r.iy)
 	r.run.run(h, r.kD2)
+	// Each fixed-point iteration is one pass over the rows: stage 0 (data
+	// term and smoothness weights), stage 1 (right-hand side) and the SOR
+	// half-sweeps (stages 2, 3, ...) run as a wavefront, stage s on row
+	// t-s at time t, so a band of rows stays in cache. Stage s of a row
+	// only needs stage s-1 of the rows next to it, so this computes
+	// exactly what the stage-by-stage order computes. With several chunks
+	// each chunk first runs the part of the wavefront that needs no other
+	// chunk (a trapezoid), then the triangles at the chunk borders run.
+	r.stages = 2 + 2*r.p.sorIters
+	k := min(r.run.workers, h/(2*r.stages))
+	r.chunks = max(k, 1)
 	for it := 0; it < r.p.varIters; it++ {
-		r.run.run(h, r.kData)
-		r.run.run(h, r.kRHS)
-		for s := 0; s < r.p.sorIters; s++ {
-			r.color = 0
-			r.run.run(h, r.kSOR)
-			r.color = 1
-			r.run.run(h, r.kSOR)
+		r.run.run(r.chunks, r.kPipe)
+		if r.chunks > 1 {
+			r.run.run(r.chunks-1, r.kTri)
 		}
 	}
 	r.run.run(h, r.kOut)
@@ -170,12 +177,71 @@ func (r *varRefine) deriv2Rows(lo, hi int) {
 	}
 }
 
-// dataRows computes the data-term coefficients for the current increment
-// and the robust smoothness weights of the current flow; rows [lo, hi).
-func (r *varRefine) dataRows(lo, hi int) {
+// chunkRows returns the chunk's row range.
+func (r *varRefine) chunkRows(c int) (int, int) {
+	return c * r.h / r.chunks, (c + 1) * r.h / r.chunks
+}
+
+// pipeChunks runs, for chunks [lo, hi), the part of one fixed-point
+// iteration's wavefront that needs no row of another chunk: stage s on the
+// chunk's rows less s rows at each border shared with another chunk.
+func (r *varRefine) pipeChunks(lo, hi int) {
+	S := r.stages
+	for c := lo; c < hi; c++ {
+		a, b := r.chunkRows(c)
+		top, bot := 0, 0
+		if c > 0 {
+			top = 1
+		}
+		if c < r.chunks-1 {
+			bot = 1
+		}
+		for t := a; t < b+S-1; t++ {
+			for s := 0; s < S; s++ {
+				y := t - s
+				if y >= a+top*s && y < b-bot*s {
+					r.stageRow(s, y)
+				}
+			}
+		}
+	}
+}
+
+// triChunks completes the wavefront at the borders above chunks
+// [lo+1, hi+1): stage s on the 2s rows around the border.
+func (r *varRefine) triChunks(lo, hi int) {
+	S := r.stages
+	for c := lo + 1; c < hi+1; c++ {
+		m, _ := r.chunkRows(c)
+		for t := m; t < m+2*S-1; t++ {
+			for s := 1; s < S; s++ {
+				y := t - s
+				if y >= m-s && y < m+s {
+					r.stageRow(s, y)
+				}
+			}
+		}
+	}
+}
+
+// stageRow runs wavefront stage s on row y.
+func (r *varRefine) stageRow(s, y int) {
+	switch s {
+	case 0:
+		r.dataRow(y)
+	case 1:
+		r.rhsRow(y)
+	default:
+		r.sorRow(y, s&1)
+	}
+}
+
+// dataRow computes the data-term coefficients for the current increment
+// and the robust smoothness weights of the current flow on row y.
+func (r *varRefine) dataRow(y int) {
 	w, h, pw := r.w, r.h, r.pw
 	d2, g2, a2 := r.p.delta/2, r.p.gamma/2, r.p.alpha/2
-	for y := lo; y < hi; y++ {
+	{
 		q := (y+1)*pw + 1
 		du, dv := row(r.du, q, w), row(r.dv, q, w)
 		nx, ny, nz := row(r.nx, q, w), row(r.ny, q, w), row(r.nz, q, w)
@@ -240,11 +306,11 @@ func (r *varRefine) dataRows(lo, hi int) {
 	}
 }
 
-// rhsRows adds the smoothness terms of the base flow to the right-hand side
-// and stores the inverse diagonal in a11, a22; rows [lo, hi).
-func (r *varRefine) rhsRows(lo, hi int) {
+// rhsRow adds the smoothness terms of the base flow to the right-hand side
+// and stores the inverse diagonal in a11, a22, on row y.
+func (r *varRefine) rhsRow(y int) {
 	w, pw := r.w, r.pw
-	for y := lo; y < hi; y++ {
+	{
 		q := (y+1)*pw + 1
 		u, uL, uR, uU, uD := row(r.u, q, w), row(r.u, q-1, w), row(r.u, q+1, w), row(r.u, q-pw, w), row(r.u, q+pw, w)
 		v, vL, vR, vU, vD := row(r.v, q, w), row(r.v, q-1, w), row(r.v, q+1, w), row(r.v, q-pw, w), row(r.v, q+pw, w)
@@ -260,14 +326,6 @@ func (r *varRefine) rhsRows(lo, hi int) {
 			a11[x] = 1 / (a11[x] + s)
 			a22[x] = 1 / (a22[x] + s)
 		}
-	}
-}
-
-// sorRows runs one red-black SOR half-sweep (colour r.color) on rows
-// [lo, hi).
-func (r *varRefine) sorRows(lo, hi int) {
-	for y := lo; y < hi; y++ {
-		r.sorRow(y, r.color)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // requireSlurm skips (loudly, also on stderr so it shows without -v) unless

@@ -2,7 +2,6 @@ package farm
 
 import (
 	"testing"
-
 )
 
 type span struct{ s, e int }
