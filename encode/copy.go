@@ -19,6 +19,7 @@ type copier struct {
 	peeked   bool
 	eof      bool
 	streams  map[int]*copyStream
+	left     []string // streams the container cannot hold, left out
 	cut      bool    // a range start is set: packets before startSec are dropped
 	startSec float64 // range start (input seconds)
 	endSec   float64 // range end (input seconds); <= 0: to the end
@@ -80,7 +81,9 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
 		if !transcode && !containerAccepts(w.out, cp.CodecID()) {
 			if mt == astiav.MediaTypeSubtitle {
-				// Text subtitles the container cannot hold are left out.
+				// Subtitles the container cannot hold are left out (and
+				// reported).
+				c.left = append(c.left, fmt.Sprintf("subtitle stream %d (%s)", s.Index(), cp.CodecID()))
 				continue
 			}
 			transcode = true

@@ -510,6 +510,14 @@ func fromPlanar(dst *astiav.Frame, src []float32, w, h int) {
 	}
 }
 
+// LeftOut names the input streams the output container could not hold.
+func (w *Writer) LeftOut() []string {
+	if w.copy == nil {
+		return nil
+	}
+	return w.copy.left
+}
+
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }
 

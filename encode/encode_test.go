@@ -17,7 +17,7 @@ import (
 )
 
 // reencode decodes in and writes every frame unchanged (Out = In) to out.
-func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) int {
+func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) (int, []string) {
 	t.Helper()
 	info, err := decode.Probe(in)
 	if err != nil {
@@ -63,7 +63,7 @@ func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) int {
 	if err := wr.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return n, wr.LeftOut()
 }
 
 func md5Of(t *testing.T, path, stream string) string {
@@ -84,7 +84,7 @@ func TestTimingAudioMetadataKept(t *testing.T) {
 	in := filepath.Join(dir, "in.mkv")
 	testmedia.FFmpeg(t, "-i", src, "-i", meta, "-map_metadata", "1", "-map_chapters", "1", "-map", "0", "-c", "copy", "-metadata:s:a:0", "language=fra", in)
 	out := filepath.Join(dir, "out.mkv")
-	n := reencode(t, in, out, 64, 48, nil)
+	n, _ := reencode(t, in, out, 64, 48, nil)
 	if n != 40 {
 		t.Fatalf("%d frames", n)
 	}
@@ -107,6 +107,29 @@ func TestTimingAudioMetadataKept(t *testing.T) {
 	}
 	if len(p.Chapters) != 2 || p.Chapters[1].Tags["title"] != "Two" {
 		t.Fatalf("chapters %+v", p.Chapters)
+	}
+}
+
+func TestSubtitlesKept(t *testing.T) {
+	dir := t.TempDir()
+	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 25, true)
+	srt := filepath.Join(dir, "s.srt")
+	os.WriteFile(srt, []byte("1\n00:00:00,100 --> 00:00:00,800\nhello\n"), 0o644)
+	in := filepath.Join(dir, "in.mkv")
+	testmedia.FFmpeg(t, "-i", src, "-i", srt, "-map", "0", "-map", "1", "-c", "copy", "-metadata:s:s:0", "language=deu", in)
+	out := filepath.Join(dir, "out.mkv")
+	reencode(t, in, out, 0, 0, nil)
+	p := testmedia.FFprobe(t, out, false)
+	s := p.Stream("subtitle")
+	if s == nil || s.Tags["language"] != "deu" || md5Of(t, out, "0:s:0") != md5Of(t, in, "0:s:0") {
+		t.Fatalf("subtitle not kept: %+v", p.Streams)
+	}
+	// mp4 cannot hold SubRip: left out and reported, audio still kept.
+	out = filepath.Join(dir, "out.mp4")
+	_, left := reencode(t, in, out, 0, 0, nil)
+	p = testmedia.FFprobe(t, out, false)
+	if p.Stream("subtitle") != nil || p.Stream("audio") == nil || len(left) != 1 || !strings.Contains(left[0], "subtitle") {
+		t.Fatalf("mp4 streams: %+v, left out %v", p.Streams, left)
 	}
 }
 

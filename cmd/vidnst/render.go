@@ -325,6 +325,11 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		return rs, err
 	}
 	defer wr.Close()
+	for _, s := range wr.LeftOut() {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: %s left out: %s cannot hold it (use .mkv to keep it)\n", s, filepath.Ext(j.out))
+		}
+	}
 
 	tmp, err := newTemporal(o, j.w, j.h)
 	if err != nil {
