@@ -20,10 +20,10 @@ type copier struct {
 	eof      bool
 	streams  map[int]*copyStream
 	left     []string // streams the container cannot hold, left out
-	cut      bool    // a range start is set: packets before startSec are dropped
-	startSec float64 // range start (input seconds)
-	endSec   float64 // range end (input seconds); <= 0: to the end
-	shiftSec float64 // subtracted from every timestamp (rebase)
+	cut      bool     // a range start is set: packets before startSec are dropped
+	startSec float64  // range start (input seconds)
+	endSec   float64  // range end (input seconds); <= 0: to the end
+	shiftSec float64  // subtracted from every timestamp (rebase)
 }
 
 type copyStream struct {
