@@ -420,6 +420,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&so.Time, "time", "", "time limit of each render task")
 	f.IntVar(&so.MaxParallel, "max-parallel", 0, "at most this many render tasks at once")
 	f.StringVar(&so.JobName, "job-name", "vidnst", "job name prefix")
+	f.StringArrayVar(&so.RenderArgs, "render-arg", nil, "extra argument for each chunk's render (repeatable), e.g. --render-arg=--threads --render-arg=1")
 	f.StringVar(&scriptDir, "script-dir", "", "where to write the sbatch scripts (default: beside the plan)")
 	f.BoolVar(&submit, "submit", false, "submit the jobs with sbatch")
 	f.BoolVar(&wait, "wait", false, "with --submit: wait for the merge and report failures")
