@@ -78,7 +78,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long: `vidnst stylizes every frame of a video with a feed-forward ONNX style network,
 keeps the output temporally stable with optical flow, and writes a file with
 the input's audio, timing, orientation and colour.`,
-		Args:          cobra.ExactArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usagef("need INPUT and OUTPUT, got %d path(s): vidnst INPUT OUTPUT --style NAME (see vidnst --help)", len(args))
+			}
+			return nil
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
