@@ -86,6 +86,7 @@ type Estimator struct {
 
 	// patch grid buffers, sized for the finest searched level
 	sx, sy                  []float32 // sparse flow
+	sd                      []float32 // SSD at (sx, sy) when known, else -1
 	blur0, blur1            []float32 // blur scratch
 	csum                    []float32 // densification weights (finest level size)
 	h11, h12, h22, gsx, gsy []float32 // inverse Hessian, gradient sums
@@ -141,6 +142,7 @@ func NewEstimator(w, h int, p Preset, workers int) *Estimator {
 	f := &e.lv[e.p.finest]
 	ng := f.ws * f.hs
 	e.sx, e.sy = make([]float32, ng), make([]float32, ng)
+	e.sd = make([]float32, ng)
 	e.csum = make([]float32, f.w*f.h)
 	e.h11, e.h12, e.h22 = make([]float32, ng), make([]float32, ng), make([]float32, ng)
 	e.gsx, e.gsy = make([]float32, ng), make([]float32, ng)
@@ -351,10 +353,13 @@ func (e *Estimator) ssd(l *level, py, px int, fu, fv float32) float32 {
 		a := (*[ps + 1]float32)(l.i1x[o : o+ps+1])
 		b := (*[ps + 1]float32)(l.i1x[o+pw : o+pw+ps+1])
 		z := (*[ps]float32)(l.i0[q : q+ps])
-		for j := 0; j < ps; j++ {
+		for j := 0; j < ps; j += 2 {
 			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - z[j]
+			d1 := w00*a[j+1] + w01*a[j+2] + w10*b[j+1] + w11*b[j+2] - z[j+1]
 			sd += d
 			sdd += d * d
+			sd += d1
+			sdd += d1 * d1
 		}
 		o += pw
 		q += l.w
@@ -377,12 +382,17 @@ func (e *Estimator) step(l *level, py, px int, fu, fv, gsx, gsy float32) (ssd, b
 		z := (*[ps]float32)(l.i0[q : q+ps])
 		gx := (*[ps]float32)(l.ix[q : q+ps])
 		gy := (*[ps]float32)(l.iy[q : q+ps])
-		for j := 0; j < ps; j++ {
+		for j := 0; j < ps; j += 2 {
 			d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - z[j]
+			d1 := w00*a[j+1] + w01*a[j+2] + w10*b[j+1] + w11*b[j+2] - z[j+1]
 			sd += d
 			sdd += d * d
 			sgx += d * gx[j]
 			sgy += d * gy[j]
+			sd += d1
+			sdd += d1 * d1
+			sgx += d1 * gx[j+1]
+			sgy += d1 * gy[j+1]
 		}
 		o += pw
 		q += l.w
@@ -420,7 +430,10 @@ func (e *Estimator) searchStripes(lo, hi int) {
 						e.sx[k], e.sy[k] = l.u[c], l.v[c]
 					}
 					cu, cv := e.sx[k], e.sy[k]
-					best := e.ssd(l, py, px, cu, cv)
+					best := e.sd[k] // known from the forward pass
+					if pass == 0 || best < 0 {
+						best = e.ssd(l, py, px, cu, cv)
+					}
 					if js != jsA {
 						nu, nv := e.sx[k-dir], e.sy[k-dir]
 						if d := e.ssd(l, py, px, nu, nv); d < best {
@@ -430,7 +443,7 @@ func (e *Estimator) searchStripes(lo, hi int) {
 					if is != isA {
 						nu, nv := e.sx[k-dir*ws], e.sy[k-dir*ws]
 						if d := e.ssd(l, py, px, nu, nv); d < best {
-							cu, cv = nu, nv
+							best, cu, cv = d, nu, nv
 						}
 					}
 					su, sv := cu, cv
@@ -438,10 +451,12 @@ func (e *Estimator) searchStripes(lo, hi int) {
 					gsx, gsy := e.gsx[k], e.gsy[k]
 					prev := float32(math.MaxFloat32)
 					pu, pv := cu, cv
+					known := float32(-1) // SSD at (cu, cv) if known
 					for t := 0; t < inner; t++ {
 						d, bx, by := e.step(l, py, px, cu, cv, gsx, gsy)
 						if d >= prev {
 							cu, cv = pu, pv
+							known = prev
 							break
 						}
 						prev = d
@@ -451,9 +466,9 @@ func (e *Estimator) searchStripes(lo, hi int) {
 					}
 					du, dv := cu-su, cv-sv
 					if du*du+dv*dv <= maxJump {
-						e.sx[k], e.sy[k] = cu, cv
+						e.sx[k], e.sy[k], e.sd[k] = cu, cv, known
 					} else {
-						e.sx[k], e.sy[k] = su, sv
+						e.sx[k], e.sy[k], e.sd[k] = su, sv, best
 					}
 				}
 			}
@@ -490,10 +505,23 @@ func (e *Estimator) densifyRows(lo, hi int) {
 				o += r * pw
 				w00, w01 := (1-fy)*(1-fx), (1-fy)*fx
 				w10, w11 := fy*(1-fx), fy*fx
-				n := ps
-				if js == ws-1 {
-					n = w - px
+				if js < ws-1 {
+					a := (*[ps + 1]float32)(l.i1x[o : o+ps+1])
+					b := (*[ps + 1]float32)(l.i1x[o+pw : o+pw+ps+1])
+					zz := (*[ps]float32)(z[px : px+ps])
+					uu := (*[ps]float32)(ur[px : px+ps])
+					vv := (*[ps]float32)(vr[px : px+ps])
+					cc := (*[ps]float32)(cr[px : px+ps])
+					for j := 0; j < ps; j++ {
+						d := w00*a[j] + w01*a[j+1] + w10*b[j] + w11*b[j+1] - zz[j]
+						c := 1 / max(d, -d, 1)
+						uu[j] += c * su
+						vv[j] += c * sv
+						cc[j] += c
+					}
+					continue
 				}
+				n := w - px
 				a0, a1 := row(l.i1x, o, n), row(l.i1x, o+1, n)
 				b0, b1 := row(l.i1x, o+pw, n), row(l.i1x, o+pw+1, n)
 				zz, uu, vv, cc := row(z, px, n), row(ur, px, n), row(vr, px, n), row(cr, px, n)
@@ -553,6 +581,10 @@ func (e *Estimator) finalRows(lo, hi int) {
 // rows [lo, hi) of (fu, fv) of width fw (bilinear, pixel centres aligned),
 // scaling the vectors by f.
 func upsample(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi, f int) {
+	if f == 2 && fw >= 2*cw && fw <= 2*cw+1 && cw >= 2 {
+		upsample2(cu, cv, cw, ch, fu, fv, fw, lo, hi)
+		return
+	}
 	inv := 1 / float32(f)
 	off := 0.5*inv - 0.5
 	sc := float32(f)
@@ -576,6 +608,42 @@ func upsample(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi, f int)
 			b = v1[x0] + ax*(v1[x1]-v1[x0])
 			ov[x] = sc * (a + ay*(b-a))
 		}
+	}
+}
+
+// upsample2 is upsample for f = 2 (fine width 2*cw or 2*cw+1): fine pixel
+// 2i sits at coarse i-0.25 and 2i+1 at i+0.25, so each row is a vertical
+// blend of two coarse rows followed by fixed 3/4, 1/4 horizontal blends.
+func upsample2(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi int) {
+	for y := lo; y < hi; y++ {
+		cy := min(max(float32(y)*0.5-0.25, 0), float32(ch-1))
+		y0 := int(cy)
+		y1 := min(y0+1, ch-1)
+		ay := cy - float32(y0)
+		ou, ov := fu[y*fw:y*fw+fw:y*fw+fw], fv[y*fw:y*fw+fw:y*fw+fw]
+		upRow2(ou, cu[y0*cw:y0*cw+cw:y0*cw+cw], cu[y1*cw:y1*cw+cw:y1*cw+cw], ay)
+		upRow2(ov, cv[y0*cw:y0*cw+cw:y0*cw+cw], cv[y1*cw:y1*cw+cw:y1*cw+cw], ay)
+	}
+}
+
+// upRow2 writes 2*(a + ay*(b-a)) upsampled by 2 along x into o.
+func upRow2(o, a, b []float32, ay float32) {
+	n := len(a)
+	if len(b) != n || len(o) < 2*n {
+		panic("temporal: upRow2: bad lengths")
+	}
+	prev := 2 * (a[0] + ay*(b[0]-a[0]))
+	cur := prev
+	o[0] = cur
+	for i := 1; i < n; i++ {
+		next := 2 * (a[i] + ay*(b[i]-a[i]))
+		o[2*i-1] = cur + 0.25*(next-cur)
+		o[2*i] = cur + 0.75*(next-cur)
+		cur = next
+	}
+	o[2*n-1] = cur
+	if len(o) > 2*n {
+		o[2*n] = cur
 	}
 }
 

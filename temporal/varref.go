@@ -11,21 +11,40 @@ import "math"
 // with fixed-point (lagged robust weights) iterations and red-black SOR.
 // All planes are stored with a one-pixel frame, so neighbours never need a
 // bounds test: pitch W = w+2, pixel (x, y) at (y+1)*W + x+1.
+//
+// The planes the fixed-point iterations read are stored interleaved (one
+// struct per pixel), so the inner loops need few base pointers.
 type varRefine struct {
-	run                   *runner
-	p                     params
-	w, h, pw              int
-	u, v, du, dv          []float32 // base flow and increment
-	avg, iz, ix, iy       []float32 // scratch for derivatives
-	nx, ny, nz            []float32 // colour constancy terms, normalised
-	gxx, gxy, gxz         []float32 // x-gradient constancy terms, normalised
-	gyx, gyy, gyz         []float32 // y-gradient constancy terms, normalised
-	a11, a12, a22, b1, b2 []float32
-	wx, wy                []float32 // smoothness weight of the right / down edge
-	i0, i1, ou, ov        []float32 // the current call's images and flow (w x h)
-	stages, chunks        int       // wavefront stages per iteration, row chunks
-	kPrep, kD1, kD2       func(lo, hi int)
-	kPipe, kTri, kOut     func(lo, hi int)
+	run               *runner
+	p                 params
+	w, h, pw          int
+	f, d              []vrFlow  // base flow and increment
+	avg, iz, ix, iy   []float32 // scratch for derivatives
+	dt                []vrData  // normalised constancy terms
+	co                []vrCoef  // linear system and smoothness weights
+	i0, i1, ou, ov    []float32 // the current call's images and flow (w x h)
+	stages, chunks    int       // wavefront stages per iteration, row chunks
+	kPrep, kD1, kD2   func(lo, hi int)
+	kPipe, kTri, kOut func(lo, hi int)
+}
+
+// vrFlow is a flow vector.
+type vrFlow struct{ u, v float32 }
+
+// vrData holds the normalised colour constancy terms (nx, ny, nz) and the
+// x- and y-gradient constancy terms of a pixel.
+type vrData struct {
+	nx, ny, nz    float32
+	gxx, gxy, gxz float32
+	gyx, gyy, gyz float32
+}
+
+// vrCoef is a pixel's 2x2 system (a11, a12, a22; after the right-hand side
+// stage a11 and a22 hold the inverse diagonal), right-hand side (b1, b2),
+// and the smoothness weights of its right (wx) and down (wy) edges.
+type vrCoef struct {
+	a11, a12, a22, b1, b2 float32
+	wx, wy, _             float32
 }
 
 const (
@@ -39,13 +58,10 @@ func (r *varRefine) init(w, h int, run *runner, p params) {
 	r.run, r.p = run, p
 	n := (w + 2) * (h + 2)
 	mk := func() []float32 { return make([]float32, n) }
-	r.u, r.v, r.du, r.dv = mk(), mk(), mk(), mk()
+	r.f, r.d = make([]vrFlow, n), make([]vrFlow, n)
 	r.avg, r.iz, r.ix, r.iy = mk(), mk(), mk(), mk()
-	r.nx, r.ny, r.nz = mk(), mk(), mk()
-	r.gxx, r.gxy, r.gxz = mk(), mk(), mk()
-	r.gyx, r.gyy, r.gyz = mk(), mk(), mk()
-	r.a11, r.a12, r.a22, r.b1, r.b2 = mk(), mk(), mk(), mk(), mk()
-	r.wx, r.wy = mk(), mk()
+	r.dt = make([]vrData, n)
+	r.co = make([]vrCoef, n)
 	r.kPrep, r.kD1, r.kD2 = r.prepRows, r.deriv1Rows, r.deriv2Rows
 	r.kPipe, r.kTri, r.kOut = r.pipeChunks, r.triChunks, r.outRows
 }
@@ -56,8 +72,7 @@ func (r *varRefine) refine(w, h int, i0, i1, u, v []float32) {
 	r.w, r.h, r.pw = w, h, w+2
 	r.i0, r.i1, r.ou, r.ov = i0, i1, u, v
 	n := (w + 2) * (h + 2)
-	clear(r.wx[:n])
-	clear(r.wy[:n])
+	clear(r.co[:n])
 	r.run.run(h, r.kPrep)
 	r.frame(r.avg)
 	r.frame(r.iz)
@@ -100,6 +115,9 @@ func (r *varRefine) frame(a []float32) {
 // row returns the w pixels of plane a starting at index q.
 func row(a []float32, q, w int) []float32 { return a[q:][:w:w] }
 
+// rowOf is row for planes of any pixel type.
+func rowOf[T any](a []T, q, w int) []T { return a[q:][:w:w] }
+
 // prepRows warps i1 by the flow, and stores the temporal difference, the
 // average image and the framed base flow; rows [lo, hi).
 func (r *varRefine) prepRows(lo, hi int) {
@@ -108,8 +126,7 @@ func (r *varRefine) prepRows(lo, hi int) {
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
 		u, v, z := row(r.ou, y*w, w), row(r.ov, y*w, w), row(r.i0, y*w, w)
-		fu, fv := row(r.u, q, w), row(r.v, q, w)
-		du, dv := row(r.du, q, w), row(r.dv, q, w)
+		fb, fd := rowOf(r.f, q, w), rowOf(r.d, q, w)
 		avg, iz := row(r.avg, q, w), row(r.iz, q, w)
 		fy := float32(y)
 		for x := range u {
@@ -124,8 +141,8 @@ func (r *varRefine) prepRows(lo, hi int) {
 			iw := top + ay*(bot-top)
 			iz[x] = iw - z[x]
 			avg[x] = 0.5 * (iw + z[x])
-			fu[x], fv[x] = u[x], v[x]
-			du[x], dv[x] = 0, 0
+			fb[x] = vrFlow{u[x], v[x]}
+			fd[x] = vrFlow{}
 		}
 	}
 }
@@ -141,16 +158,16 @@ func (r *varRefine) deriv1Rows(lo, hi int) {
 		aL, aR, aU, aD := row(r.avg, q-1, w), row(r.avg, q+1, w), row(r.avg, q-pw, w), row(r.avg, q+pw, w)
 		z, zL, zR, zU, zD := row(r.iz, q, w), row(r.iz, q-1, w), row(r.iz, q+1, w), row(r.iz, q-pw, w), row(r.iz, q+pw, w)
 		ix, iy := row(r.ix, q, w), row(r.iy, q, w)
-		nx, ny, nz := row(r.nx, q, w), row(r.ny, q, w), row(r.nz, q, w)
-		gxz, gyz := row(r.gxz, q, w), row(r.gyz, q, w)
+		dt := rowOf(r.dt, q, w)
 		for x := range ix {
 			dx := vrDerivSc * (aR[x] - aL[x])
 			dy := vrDerivSc * (aD[x] - aU[x])
 			ix[x], iy[x] = dx, dy
 			s := rsqrt(dx*dx + dy*dy + vrZeta2)
-			nx[x], ny[x], nz[x] = dx*s, dy*s, z[x]*s
-			gxz[x] = vrDerivSc * (zR[x] - zL[x])
-			gyz[x] = vrDerivSc * (zD[x] - zU[x])
+			p := &dt[x]
+			p.nx, p.ny, p.nz = dx*s, dy*s, z[x]*s
+			p.gxz = vrDerivSc * (zR[x] - zL[x])
+			p.gyz = vrDerivSc * (zD[x] - zU[x])
 		}
 	}
 }
@@ -163,16 +180,16 @@ func (r *varRefine) deriv2Rows(lo, hi int) {
 		q := (y+1)*pw + 1
 		xL, xR, xU, xD := row(r.ix, q-1, w), row(r.ix, q+1, w), row(r.ix, q-pw, w), row(r.ix, q+pw, w)
 		yU, yD := row(r.iy, q-pw, w), row(r.iy, q+pw, w)
-		gxx, gxy, gxz := row(r.gxx, q, w), row(r.gxy, q, w), row(r.gxz, q, w)
-		gyx, gyy, gyz := row(r.gyx, q, w), row(r.gyy, q, w), row(r.gyz, q, w)
-		for x := range gxx {
+		dt := rowOf(r.dt, q, w)
+		for x := range dt {
 			ixx := vrDerivSc * (xR[x] - xL[x])
 			ixy := vrDerivSc * (xD[x] - xU[x])
 			iyy := vrDerivSc * (yD[x] - yU[x])
 			s1 := rsqrt(ixx*ixx + ixy*ixy + vrZeta2)
 			s2 := rsqrt(iyy*iyy + ixy*ixy + vrZeta2)
-			gxx[x], gxy[x], gxz[x] = ixx*s1, ixy*s1, gxz[x]*s1
-			gyx[x], gyy[x], gyz[x] = ixy*s2, iyy*s2, gyz[x]*s2
+			p := &dt[x]
+			p.gxx, p.gxy, p.gxz = ixx*s1, ixy*s1, p.gxz*s1
+			p.gyx, p.gyy, p.gyz = ixy*s2, iyy*s2, p.gyz*s2
 		}
 	}
 }
@@ -241,67 +258,67 @@ func (r *varRefine) stageRow(s, y int) {
 func (r *varRefine) dataRow(y int) {
 	w, h, pw := r.w, r.h, r.pw
 	d2, g2, a2 := r.p.delta/2, r.p.gamma/2, r.p.alpha/2
-	{
-		q := (y+1)*pw + 1
-		du, dv := row(r.du, q, w), row(r.dv, q, w)
-		nx, ny, nz := row(r.nx, q, w), row(r.ny, q, w), row(r.nz, q, w)
-		gxx, gxy, gxz := row(r.gxx, q, w), row(r.gxy, q, w), row(r.gxz, q, w)
-		gyx, gyy, gyz := row(r.gyx, q, w), row(r.gyy, q, w), row(r.gyz, q, w)
-		a11, a12, a22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
-		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
-		for x := range du {
-			eu, ev := du[x], dv[x]
-			// colour constancy
-			sx, sy, sz := nx[x], ny[x], nz[x]
-			ik := sz + sx*eu + sy*ev
-			wd := d2 * rsqrt(ik*ik+vrEps2)
-			c11 := wd*sx*sx + vrZeta2
-			c12 := wd * sx * sy
-			c22 := wd*sy*sy + vrZeta2
-			c1 := -wd * sz * sx
-			c2 := -wd * sz * sy
-			// gradient constancy
-			p, q2, pz := gxx[x], gxy[x], gxz[x]
-			s, t, tz := gyx[x], gyy[x], gyz[x]
-			kx := pz + p*eu + q2*ev
-			ky := tz + s*eu + t*ev
-			wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
-			a11[x] = c11 + wg*(p*p+s*s)
-			a12[x] = c12 + wg*(p*q2+s*t)
-			a22[x] = c22 + wg*(q2*q2+t*t)
-			b1[x] = c1 - wg*(p*pz+s*tz)
-			b2[x] = c2 - wg*(q2*pz+t*tz)
-		}
-		// Smoothness weights from forward differences of u+du, v+dv; the
-		// last column has no right edge and the last row no down edge.
-		down := pw
-		if y == h-1 {
-			down = 0
-		}
-		u, uR, uD := row(r.u, q, w), row(r.u, q+1, w), row(r.u, q+down, w)
-		v, vR, vD := row(r.v, q, w), row(r.v, q+1, w), row(r.v, q+down, w)
-		eu, euR, euD := row(r.du, q, w), row(r.du, q+1, w), row(r.du, q+down, w)
-		ev, evR, evD := row(r.dv, q, w), row(r.dv, q+1, w), row(r.dv, q+down, w)
-		wx, wy := row(r.wx, q, w), row(r.wy, q, w)
-		for x := range wx {
-			cu, cv := u[x]+eu[x], v[x]+ev[x]
-			ux := uR[x] + euR[x] - cu
-			vx := vR[x] + evR[x] - cv
-			uy := uD[x] + euD[x] - cu
-			vy := vD[x] + evD[x] - cv
-			ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
-			wx[x], wy[x] = ws, ws
-		}
-		// The last column's right neighbour is the frame: recompute without
-		// the x difference and drop the right edge.
-		x := w - 1
-		cu, cv := u[x]+eu[x], v[x]+ev[x]
-		uy := uD[x] + euD[x] - cu
-		vy := vD[x] + evD[x] - cv
-		ws := a2 * rsqrt(uy*uy+vy*vy+vrEps2)
-		wx[x], wy[x] = 0, ws
-		if down == 0 {
-			clear(wy)
+	q := (y+1)*pw + 1
+	fd, dt, co := rowOf(r.d, q, w), rowOf(r.dt, q, w), rowOf(r.co, q, w)
+	for x := range co {
+		e := fd[x]
+		eu, ev := e.u, e.v
+		m := &dt[x]
+		c := &co[x]
+		// colour constancy
+		sx, sy, sz := m.nx, m.ny, m.nz
+		ik := sz + sx*eu + sy*ev
+		wd := d2 * rsqrt(ik*ik+vrEps2)
+		c11 := wd*sx*sx + vrZeta2
+		c12 := wd * sx * sy
+		c22 := wd*sy*sy + vrZeta2
+		c1 := -wd * sz * sx
+		c2 := -wd * sz * sy
+		// gradient constancy
+		p, q2, pz := m.gxx, m.gxy, m.gxz
+		s, t, tz := m.gyx, m.gyy, m.gyz
+		kx := pz + p*eu + q2*ev
+		ky := tz + s*eu + t*ev
+		wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
+		c.a11 = c11 + wg*(p*p+s*s)
+		c.a12 = c12 + wg*(p*q2+s*t)
+		c.a22 = c22 + wg*(q2*q2+t*t)
+		c.b1 = c1 - wg*(p*pz+s*tz)
+		c.b2 = c2 - wg*(q2*pz+t*tz)
+	}
+	// Smoothness weights from forward differences of u+du, v+dv; the
+	// last column has no right edge and the last row no down edge.
+	down := pw
+	if y == h-1 {
+		down = 0
+	}
+	fb, fbR, fbD := rowOf(r.f, q, w), rowOf(r.f, q+1, w), rowOf(r.f, q+down, w)
+	fdR, fdD := rowOf(r.d, q+1, w), rowOf(r.d, q+down, w)
+	for x := range co {
+		b, e := fb[x], fd[x]
+		bR, eR := fbR[x], fdR[x]
+		bD, eD := fbD[x], fdD[x]
+		cu, cv := b.u+e.u, b.v+e.v
+		ux := bR.u + eR.u - cu
+		vx := bR.v + eR.v - cv
+		uy := bD.u + eD.u - cu
+		vy := bD.v + eD.v - cv
+		ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
+		c := &co[x]
+		c.wx, c.wy = ws, ws
+	}
+	// The last column's right neighbour is the frame: recompute without
+	// the x difference and drop the right edge.
+	x := w - 1
+	b, e, bD, eD := fb[x], fd[x], fbD[x], fdD[x]
+	cu, cv := b.u+e.u, b.v+e.v
+	uy := bD.u + eD.u - cu
+	vy := bD.v + eD.v - cv
+	ws := a2 * rsqrt(uy*uy+vy*vy+vrEps2)
+	co[x].wx, co[x].wy = 0, ws
+	if down == 0 {
+		for x := range co {
+			co[x].wy = 0
 		}
 	}
 }
@@ -310,22 +327,19 @@ func (r *varRefine) dataRow(y int) {
 // and stores the inverse diagonal in a11, a22, on row y.
 func (r *varRefine) rhsRow(y int) {
 	w, pw := r.w, r.pw
-	{
-		q := (y+1)*pw + 1
-		u, uL, uR, uU, uD := row(r.u, q, w), row(r.u, q-1, w), row(r.u, q+1, w), row(r.u, q-pw, w), row(r.u, q+pw, w)
-		v, vL, vR, vU, vD := row(r.v, q, w), row(r.v, q-1, w), row(r.v, q+1, w), row(r.v, q-pw, w), row(r.v, q+pw, w)
-		wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
-		a11, a22 := row(r.a11, q, w), row(r.a22, q, w)
-		b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
-		for x := range a11 {
-			wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
-			uc, vc := u[x], v[x]
-			b1[x] += wr*(uR[x]-uc) - wl*(uc-uL[x]) + wd*(uD[x]-uc) - wu*(uc-uU[x])
-			b2[x] += wr*(vR[x]-vc) - wl*(vc-vL[x]) + wd*(vD[x]-vc) - wu*(vc-vU[x])
-			s := wl + wr + wu + wd
-			a11[x] = 1 / (a11[x] + s)
-			a22[x] = 1 / (a22[x] + s)
-		}
+	q := (y+1)*pw + 1
+	f, fL, fR, fU, fD := rowOf(r.f, q, w), rowOf(r.f, q-1, w), rowOf(r.f, q+1, w), rowOf(r.f, q-pw, w), rowOf(r.f, q+pw, w)
+	co, coL, coU := rowOf(r.co, q, w), rowOf(r.co, q-1, w), rowOf(r.co, q-pw, w)
+	for x := range co {
+		c := &co[x]
+		wl, wr, wu, wd := coL[x].wx, c.wx, coU[x].wy, c.wy
+		b, bL, bR, bU, bD := f[x], fL[x], fR[x], fU[x], fD[x]
+		uc, vc := b.u, b.v
+		c.b1 += wr*(bR.u-uc) - wl*(uc-bL.u) + wd*(bD.u-uc) - wu*(uc-bU.u)
+		c.b2 += wr*(bR.v-vc) - wl*(vc-bL.v) + wd*(bD.v-vc) - wu*(vc-bU.v)
+		s := wl + wr + wu + wd
+		c.a11 = 1 / (c.a11 + s)
+		c.a22 = 1 / (c.a22 + s)
 	}
 }
 
@@ -333,20 +347,19 @@ func (r *varRefine) rhsRow(y int) {
 func (r *varRefine) sorRow(y, c int) {
 	w, pw := r.w, r.pw
 	q := (y+1)*pw + 1
-	u, uL, uR, uU, uD := row(r.du, q, w), row(r.du, q-1, w), row(r.du, q+1, w), row(r.du, q-pw, w), row(r.du, q+pw, w)
-	v, vL, vR, vU, vD := row(r.dv, q, w), row(r.dv, q-1, w), row(r.dv, q+1, w), row(r.dv, q-pw, w), row(r.dv, q+pw, w)
-	wxL, wxC, wyU, wyC := row(r.wx, q-1, w), row(r.wx, q, w), row(r.wy, q-pw, w), row(r.wy, q, w)
-	i11, a12, i22 := row(r.a11, q, w), row(r.a12, q, w), row(r.a22, q, w)
-	b1, b2 := row(r.b1, q, w), row(r.b2, q, w)
-	for x := (y + c) & 1; x < len(u); x += 2 {
-		wl, wr, wu, wd := wxL[x], wxC[x], wyU[x], wyC[x]
-		su := wl*uL[x] + wr*uR[x] + wu*uU[x] + wd*uD[x]
-		sv := wl*vL[x] + wr*vR[x] + wu*vU[x] + wd*vD[x]
-		ou := u[x]
-		nu := ou + vrOmega*((b1[x]+su-a12[x]*v[x])*i11[x]-ou)
-		u[x] = nu
-		ov := v[x]
-		v[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*i22[x]-ov)
+	d, dL, dR, dU, dD := rowOf(r.d, q, w), rowOf(r.d, q-1, w), rowOf(r.d, q+1, w), rowOf(r.d, q-pw, w), rowOf(r.d, q+pw, w)
+	co, coL, coU := rowOf(r.co, q, w), rowOf(r.co, q-1, w), rowOf(r.co, q-pw, w)
+	for x := (y + c) & 1; x < len(d); x += 2 {
+		k := &co[x]
+		wl, wr, wu, wd := coL[x].wx, k.wx, coU[x].wy, k.wy
+		nL, nR, nU, nD := dL[x], dR[x], dU[x], dD[x]
+		su := wl*nL.u + wr*nR.u + wu*nU.u + wd*nD.u
+		sv := wl*nL.v + wr*nR.v + wu*nU.v + wd*nD.v
+		p := &d[x]
+		ou, ov := p.u, p.v
+		nu := ou + vrOmega*((k.b1+su-k.a12*ov)*k.a11-ou)
+		p.u = nu
+		p.v = ov + vrOmega*((k.b2+sv-k.a12*nu)*k.a22-ov)
 	}
 }
 
@@ -355,11 +368,11 @@ func (r *varRefine) outRows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		u, v, du, dv := row(r.u, q, w), row(r.v, q, w), row(r.du, q, w), row(r.dv, q, w)
+		f, d := rowOf(r.f, q, w), rowOf(r.d, q, w)
 		ou, ov := row(r.ou, y*w, w), row(r.ov, y*w, w)
 		for x := range ou {
-			ou[x] = u[x] + du[x]
-			ov[x] = v[x] + dv[x]
+			ou[x] = f[x].u + d[x].u
+			ov[x] = f[x].v + d[x].v
 		}
 	}
 }
