@@ -1,6 +1,7 @@
 package farm
 
 import (
+	"github.com/stretchr/testify/require"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -3,6 +3,7 @@ package farm
 import (
 	"encoding/json"
 	"errors"
+	"github.com/stretchr/testify/require"
 	"os"
 	"path/filepath"
 	"strings"

@@ -1,6 +1,7 @@
 package farm
 
 import (
+	"github.com/stretchr/testify/require"
 	"testing"
 )
 
