@@ -36,6 +36,20 @@ type Styler interface {
 	Run(in, out [][]float32) error
 }
 
+// Slotted is implemented by a Styler that can overlap its copies with the
+// network's run (double buffering on a GPU). It has Slots() independent
+// tensor sets; for each batch the pipeline calls Load (copy frames in),
+// Exec (run the network) and Store (copy results out) on one slot, in that
+// order, each from its own goroutine, so Exec on one slot overlaps Load and
+// Store on others. A slot is used by one call at a time. With Slots() < 2
+// the pipeline uses Run.
+type Slotted interface {
+	Slots() int
+	Load(slot int, in [][]float32) error
+	Exec(slot int) error
+	Store(slot int, out [][]float32) error
+}
+
 // Canceler is implemented by a Styler that can abandon a Run in flight;
 // Run calls Cancel when its context ends.
 type Canceler interface {
@@ -99,8 +113,12 @@ func PoolSize(cfg *Config) int {
 		b = cfg.Styler.Batch()
 	}
 	// One frame held by each of 5 stages, depth in each of 4 channels, and
-	// a batch being gathered.
-	return 5 + 4*depth + b
+	// a batch being gathered; a slotted styler holds a batch in each slot.
+	n := 5 + 4*depth + b
+	if sl, ok := cfg.Styler.(Slotted); ok && sl.Slots() > 1 {
+		n += sl.Slots() * b
+	}
+	return n
 }
 
 // Run pushes every frame of cfg.Source through the stages into cfg.Sink.
@@ -138,7 +156,12 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 			return cfg.Temporal.Prepare(f)
 		})
 	})
-	g.Go(func() error { return styleStage(ctx, cfg.Styler, prepared, styled) })
+	g.Go(func() error {
+		if sl, ok := cfg.Styler.(Slotted); ok && sl.Slots() > 1 {
+			return slottedStage(ctx, cfg.Styler.Batch(), sl, prepared, styled)
+		}
+		return styleStage(ctx, cfg.Styler, prepared, styled)
+	})
 	g.Go(func() error {
 		return eachStage(ctx, styled, final, func(f *frame.Frame) error {
 			if cfg.Temporal == nil {
@@ -260,4 +283,110 @@ func styleStage(ctx context.Context, s Styler, in <-chan *frame.Frame, out chan<
 		return err
 	}
 	return flush()
+}
+
+// slotJob is one batch travelling through the slotted stage.
+type slotJob struct {
+	slot   int
+	frames []*frame.Frame // the slot's own backing array
+}
+
+// slottedStage is styleStage for a Slotted styler: a loader gathers batches
+// and copies them into a free slot, a runner executes slots in order, and a
+// storer copies results out and passes the frames on, so the three overlap.
+// Frames stay in order because every hand-off is a FIFO.
+func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame, out chan<- *frame.Frame) error {
+	defer close(out)
+	if b < 1 {
+		return fmt.Errorf("pipeline: batch %d", b)
+	}
+	n := s.Slots()
+	free := make(chan int, n)
+	frames := make([][]*frame.Frame, n)
+	bufs := make([][][]float32, n) // per slot: the frames' In or Out slices
+	for i := range n {
+		free <- i
+		frames[i] = make([]*frame.Frame, 0, b)
+		bufs[i] = make([][]float32, 0, b)
+	}
+	loaded := make(chan slotJob, n)
+	ran := make(chan slotJob, n)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { // loader
+		defer close(loaded)
+		slot := -1
+		load := func() error {
+			fs := frames[slot]
+			ins := bufs[slot][:0]
+			for _, f := range fs {
+				ins = append(ins, f.In)
+			}
+			if err := s.Load(slot, ins); err != nil {
+				return err
+			}
+			select {
+			case loaded <- slotJob{slot, fs}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			slot = -1
+			return nil
+		}
+		for f := range in {
+			if slot < 0 {
+				select {
+				case slot = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				frames[slot] = frames[slot][:0]
+			}
+			frames[slot] = append(frames[slot], f)
+			if len(frames[slot]) == b {
+				if err := load(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if slot >= 0 && len(frames[slot]) > 0 {
+			return load()
+		}
+		return nil
+	})
+	g.Go(func() error { // runner
+		defer close(ran)
+		for j := range loaded {
+			if err := s.Exec(j.slot); err != nil {
+				return err
+			}
+			select {
+			case ran <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return ctx.Err()
+	})
+	g.Go(func() error { // storer
+		for j := range ran {
+			outs := bufs[j.slot][:0]
+			for _, f := range j.frames {
+				outs = append(outs, f.Out)
+			}
+			if err := s.Store(j.slot, outs); err != nil {
+				return err
+			}
+			for _, f := range j.frames {
+				if err := send(ctx, out, f); err != nil {
+					return err
+				}
+			}
+			free <- j.slot // never blocks: n slots, capacity n
+		}
+		return ctx.Err()
+	})
+	return g.Wait()
 }

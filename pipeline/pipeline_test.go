@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,7 @@ type fakeSource struct {
 	err   error // returned at frame errAt
 	errAt int
 	delay time.Duration
+	given atomic.Int64 // frames delivered, for other goroutines to read
 }
 
 func (s *fakeSource) Next(ctx context.Context, f *frame.Frame) error {
@@ -43,6 +46,7 @@ func (s *fakeSource) Next(ctx context.Context, f *frame.Frame) error {
 	}
 	f.PTS = int64(100 + 2*s.i)
 	s.i++
+	s.given.Add(1)
 	return nil
 }
 
@@ -75,6 +79,85 @@ func (s *addStyler) Run(in, out [][]float32) error {
 		}
 	}
 	return nil
+}
+
+// slottedStyler is addStyler through Load/Exec/Store on its slots. It
+// checks that each slot goes Load -> Exec -> Store and is used by one call
+// at a time, and counts how many slots were busy at once.
+type slottedStyler struct {
+	addStyler
+	slots   int
+	mu      sync.Mutex
+	state   []int // per slot: 0 free, 1 loaded, 2 executed
+	data    [][][]float32
+	bad     atomic.Bool
+	busy    int
+	maxBusy int
+	failOp  string // "load", "exec" or "store": fail the second such call
+	ops     map[string]int
+}
+
+func (s *slottedStyler) Slots() int { return s.slots }
+
+func (s *slottedStyler) step(op string, slot, from, to int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == nil {
+		s.state, s.data, s.ops = make([]int, s.slots), make([][][]float32, s.slots), map[string]int{}
+	}
+	if s.state[slot] != from {
+		s.bad.Store(true)
+	}
+	s.state[slot] = to
+	if from == 0 {
+		s.busy++
+		s.maxBusy = max(s.maxBusy, s.busy)
+	}
+	if to == 0 {
+		s.busy--
+	}
+	s.ops[op]++
+	if op == s.failOp && s.ops[op] == 2 {
+		return errors.New("styler: " + op + " failed")
+	}
+	return nil
+}
+
+func (s *slottedStyler) Load(slot int, in [][]float32) error {
+	if err := s.step("load", slot, 0, 1); err != nil {
+		return err
+	}
+	s.data[slot] = s.data[slot][:0]
+	for _, f := range in {
+		s.data[slot] = append(s.data[slot], append([]float32(nil), f...))
+	}
+	s.addStyler.mu.Lock()
+	s.batches = append(s.batches, len(in))
+	s.addStyler.mu.Unlock()
+	return nil
+}
+
+func (s *slottedStyler) Exec(slot int) error {
+	time.Sleep(time.Millisecond) // long enough for the others to overlap
+	if err := s.step("exec", slot, 1, 2); err != nil {
+		return err
+	}
+	for _, f := range s.data[slot] {
+		for k := range f {
+			f[k] += 1000
+		}
+	}
+	return nil
+}
+
+func (s *slottedStyler) Store(slot int, out [][]float32) error {
+	if len(out) != len(s.data[slot]) {
+		s.bad.Store(true)
+	}
+	for i := range out {
+		copy(out[i], s.data[slot][i])
+	}
+	return s.step("store", slot, 2, 0)
 }
 
 type recSink struct {
@@ -128,12 +211,20 @@ func TestOrderAndBatching(t *testing.T) {
 		{"single", 5, 1, []int{1, 1, 1, 1, 1}, false},
 		{"batch 4 partial", 10, 4, []int{4, 4, 2}, true},
 		{"empty", 0, 2, nil, true},
+		{"slotted batch 3 partial", 11, 3, []int{3, 3, 3, 2}, true},
+		{"slotted single", 6, 1, []int{1, 1, 1, 1, 1, 1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &addStyler{batch: tc.batch}
+			var sl *slottedStyler
+			var styler Styler = st
+			if strings.HasPrefix(tc.name, "slotted") {
+				sl = &slottedStyler{addStyler: addStyler{batch: tc.batch}, slots: 2}
+				st, styler = &sl.addStyler, sl
+			}
 			sink := &recSink{}
 			tmp := &seqTemporal{}
-			cfg := Config{Width: 4, Height: 2, Source: &fakeSource{n: tc.n}, Styler: st, Sink: sink}
+			cfg := Config{Width: 4, Height: 2, Source: &fakeSource{n: tc.n}, Styler: styler, Sink: sink}
 			if tc.withTemporal {
 				cfg.Temporal, cfg.AuxLen = tmp, 1
 				cfg.MarkReset = func(i int) bool { return i == 3 }
@@ -158,6 +249,15 @@ func TestOrderAndBatching(t *testing.T) {
 					t.Fatalf("batches %v, want %v", st.batches, tc.wantBatches)
 				}
 			}
+			if sl != nil {
+				if sl.bad.Load() {
+					t.Fatal("a slot was used out of Load, Exec, Store order")
+				}
+				if sl.ops["exec"] != len(tc.wantBatches) || sl.addStyler.calls != 0 {
+					t.Fatalf("%d execs and %d Run calls for batches %v", sl.ops["exec"], sl.addStyler.calls, tc.wantBatches)
+				}
+				t.Logf("at most %d slots busy at once", sl.maxBusy)
+			}
 			if tc.withTemporal {
 				if tmp.bad.Load() || int(tmp.applied.Load()) != tc.n {
 					t.Fatalf("temporal calls out of order (%d applied)", tmp.applied.Load())
@@ -167,6 +267,45 @@ func TestOrderAndBatching(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// overlapStyler's first Exec waits until the next batch has been loaded
+// into the other slot: it only returns if loading overlaps execution.
+type overlapStyler struct {
+	loads    atomic.Int32
+	second   chan struct{}
+	overlaps bool
+}
+
+func (o *overlapStyler) Batch() int                    { return 2 }
+func (o *overlapStyler) Run(in, out [][]float32) error { return errors.New("Run on a slotted styler") }
+func (o *overlapStyler) Slots() int                    { return 2 }
+func (o *overlapStyler) Load(slot int, in [][]float32) error {
+	if o.loads.Add(1) == 2 {
+		close(o.second)
+	}
+	return nil
+}
+func (o *overlapStyler) Exec(slot int) error {
+	if slot != 0 || o.overlaps {
+		return nil
+	}
+	select {
+	case <-o.second:
+		o.overlaps = true
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("batch 2 was not loaded while batch 1 ran")
+	}
+}
+func (o *overlapStyler) Store(slot int, out [][]float32) error { return nil }
+
+func TestSlottedOverlaps(t *testing.T) {
+	o := &overlapStyler{second: make(chan struct{})}
+	st, err := Run(context.Background(), Config{Width: 2, Height: 2, Source: &fakeSource{n: 8}, Styler: o, Sink: &recSink{}})
+	if err != nil || st.Frames != 8 || !o.overlaps {
+		t.Fatalf("frames %d, overlap %v: %v", st.Frames, o.overlaps, err)
 	}
 }
 
@@ -194,6 +333,15 @@ func TestFirstErrorWins(t *testing.T) {
 		{"styler", func() Config {
 			return Config{Source: &fakeSource{n: 100}, Styler: &addStyler{batch: 2, fail: 3}, Sink: &recSink{}}
 		}, "styler: boom"},
+		{"slotted load", func() Config {
+			return Config{Source: &fakeSource{n: 100}, Styler: &slottedStyler{addStyler: addStyler{batch: 2}, slots: 2, failOp: "load"}, Sink: &recSink{}}
+		}, "styler: load failed"},
+		{"slotted exec", func() Config {
+			return Config{Source: &fakeSource{n: 100}, Styler: &slottedStyler{addStyler: addStyler{batch: 2}, slots: 2, failOp: "exec"}, Sink: &recSink{}}
+		}, "styler: exec failed"},
+		{"slotted store", func() Config {
+			return Config{Source: &fakeSource{n: 100}, Styler: &slottedStyler{addStyler: addStyler{batch: 1}, slots: 3, failOp: "store"}, Sink: &recSink{}}
+		}, "styler: store failed"},
 		{"sink", func() Config {
 			return Config{Source: &fakeSource{n: 100}, Styler: &addStyler{batch: 1}, Sink: &recSink{fail: 4}}
 		}, "sink: disk full"},
@@ -210,11 +358,21 @@ func TestFirstErrorWins(t *testing.T) {
 }
 
 func TestCancelStopsPromptly(t *testing.T) {
+	for _, slotted := range []bool{false, true} {
+		t.Run(fmt.Sprint("slotted=", slotted), func(t *testing.T) { testCancel(t, slotted) })
+	}
+}
+
+func testCancel(t *testing.T, slotted bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	src := &fakeSource{n: 1 << 30, delay: time.Millisecond}
+	var styler Styler = &addStyler{batch: 2}
+	if slotted {
+		styler = &slottedStyler{addStyler: addStyler{batch: 2}, slots: 2}
+	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := Run(ctx, Config{Width: 8, Height: 8, Source: src, Styler: &addStyler{batch: 2}, Sink: &recSink{}})
+		_, err := Run(ctx, Config{Width: 8, Height: 8, Source: src, Styler: styler, Sink: &recSink{}})
 		done <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -246,7 +404,7 @@ func TestBoundedInFlight(t *testing.T) {
 		close(done)
 	}()
 	time.Sleep(100 * time.Millisecond)
-	if got, max := src.i, PoolSize(&cfg); got > max {
+	if got, max := int(src.given.Load()), PoolSize(&cfg); got > max {
 		t.Fatalf("source delivered %d frames with the styler blocked; pool is %d", got, max)
 	}
 	close(block)

@@ -5,10 +5,11 @@
 # out/gpu). Finishes in under 5 minutes.
 #
 # It needs, in .deps/gpu/ (ignored by git; build it here, carry it there):
-#   ort/      the ONNX Runtime 1.29 CUDA 13 bundle: ../shared/gpu/make-ort-cuda-kit.sh .deps/gpu/ort
-#   models/   candy.onnx and fp16/candy-fp16.onnx (copied from ../shared/models)
-#   stylize.test  go test -c -tags gpu -o .deps/gpu/stylize.test ./stylize   (needs no FFmpeg)
-# Prepare all three with:  scripts/gpu-check.sh --prepare
+#   ort/          the ONNX Runtime 1.29 CUDA 13 bundle: ../shared/gpu/make-ort-cuda-kit.sh .deps/gpu/ort
+#   models/       candy.onnx and fp16/candy-fp16.onnx (copied from ../shared/models)
+#   frames/       12 frames of the shared car clip upscaled to 1920x1080 (JPEG)
+#   *.test.zst    go test -c -tags gpu of ./stylize and ./pipeline (they need no FFmpeg)
+# Prepare all of them with:  scripts/gpu-check.sh --prepare
 # The CUDA 13 runtime, cuBLAS, cuRAND and cuDNN 9 are found on the machine
 # (e.g. in a PyTorch venv's site-packages/nvidia folders).
 set -euo pipefail
@@ -16,11 +17,17 @@ cd "$(dirname "$0")/.."
 kit=.deps/gpu
 if [ "${1:-}" = "--prepare" ]; then
   shared=${VIDNST_SHARED:-../shared}
-  mkdir -p "$kit/models/fp16"
+  mkdir -p "$kit/models/fp16" "$kit/frames"
   [ -f "$kit/ort/libonnxruntime.so.zst" ] || bash "$shared/gpu/make-ort-cuda-kit.sh" "$kit/ort"
   cp "$shared/models/candy.onnx" "$kit/models/"
   cp "$shared/models/fp16/candy-fp16.onnx" "$kit/models/fp16/"
-  go test -c -tags gpu -o "$kit/stylize.test" ./stylize
+  rm -f "$kit"/frames/*.jpg
+  ffmpeg -v error -y -i "$shared/videos/car-detection.mp4" -vf 'select=not(mod(n\,4)),scale=1920:1080:flags=bicubic' \
+    -fps_mode passthrough -frames:v 12 -q:v 4 "$kit/frames/f%03d.jpg"
+  for p in stylize pipeline; do
+    go test -c -tags gpu -ldflags='-s -w' -o "$kit/$p.test" "./$p"
+    zstd -q -19 -f --rm "$kit/$p.test" -o "$kit/$p.test.zst"
+  done
   du -sh "$kit"
   exit 0
 fi
@@ -31,18 +38,35 @@ mkdir -p "$lib"
 [ -f "$lib/libonnxruntime.so" ] || zstd -q -d -f "$kit/ort/libonnxruntime.so.zst" -o "$lib/libonnxruntime.so"
 [ -f "$lib/libonnxruntime_providers_cuda.so" ] || zstd -q -d -f --long=27 "$kit/ort/libonnxruntime_providers_cuda.so.zst" -o "$lib/libonnxruntime_providers_cuda.so"
 cp -f "$kit/ort/libonnxruntime_providers_shared.so" "$lib/"
-cuda_dirs=$(find / -xdev \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcurand.so.10*' -o -name 'libcudnn.so.9*' \) -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
+cuda_dirs=$(find /opt /usr/local /usr/lib /root \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcurand.so.10*' -o -name 'libcudnn.so.9*' \) -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH="$lib:${cuda_dirs}${LD_LIBRARY_PATH:-}"
 export ONNXRUNTIME_SHARED_LIBRARY_PATH=$lib/libonnxruntime.so
 export VIDNST_MODEL_DIR=$(realpath "$kit/models") VIDNST_REQUIRE_ORT=1
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true; } | tee "$out/gpu.txt"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$out/gpu.txt"
-cd stylize  # the test binary finds ../shared relative to the package folder; models come from VIDNST_MODEL_DIR
-set +e
-timeout 120 "../$kit/stylize.test" -test.run 'GPU|CUDA|Candy' -test.v 2>&1 | tee "$out/tests.txt"
-tests=${PIPESTATUS[0]}
-timeout 150 "../$kit/stylize.test" -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x 2>&1 | tee "$out/bench.txt"
-bench=${PIPESTATUS[0]}
-set -e
-echo "gpu-check: tests exit $tests, bench exit $bench; results in $out"
-[ "$tests" -eq 0 ] && [ "$bench" -eq 0 ]
+for p in stylize pipeline; do zstd -q -d -f "$kit/$p.test.zst" -o "/tmp/vidnst-$p.test"; chmod +x "/tmp/vidnst-$p.test"; done
+frames=$(realpath "$kit/frames")
+step() { # step NAME DIR SECONDS CMD...: run CMD in DIR, log to $out/NAME.txt
+  local name=$1 dir=$2 secs=$3; shift 3
+  echo "== $name" | tee -a "$out/summary.txt"
+  set +e
+  (cd "$dir" && timeout "$secs" "$@") 2>&1 | tee "$out/$name.txt" | grep -E '^(---|ok|FAIL|PASS|Benchmark|panic)|frames/s|PSNR|max \||cuda:7' | tee -a "$out/summary.txt"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  echo "== $name exit $rc" | tee -a "$out/summary.txt"
+  [ "$rc" -eq 0 ] || failed=1
+}
+failed=0
+t0=$SECONDS
+# The test binaries look for models in VIDNST_MODEL_DIR and for fixtures
+# relative to their package folder.
+step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
+if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
+  step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
+fi
+step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
+step bench-nhwc stylize 60 env VIDNST_CUDA_OPTIONS=prefer_nhwc=1 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(4|8)/' -test.benchtime 20x
+step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS=1x1,1x2,4x2,8x2 /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 2x
+echo "gpu-check: $((SECONDS - t0)) s of checks" | tee -a "$out/summary.txt"
+echo "gpu-check: results in $out"
+[ "$failed" -eq 0 ]

@@ -78,21 +78,52 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	if !dev.cuda {
 		return so, nil
 	}
-	co, err := ort.NewCUDAProviderOptions()
+	extra := map[string]string{}
+	// VIDNST_CUDA_OPTIONS="key=value,..." passes extra CUDA provider options
+	// (e.g. prefer_nhwc=1) for experiments; see BENCHMARKS.md.
+	for _, kv := range strings.Split(os.Getenv("VIDNST_CUDA_OPTIONS"), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k != "" {
+			extra[k] = v
+		}
+	}
+	// VIDNST_CUDA_API forces one way of adding the provider (v2, plugin or
+	// v1, see cudaapi.go); by default v2, then plugin when the core library
+	// was built without CUDA.
+	api := os.Getenv("VIDNST_CUDA_API")
+	switch api {
+	case "v1":
+		err = appendCUDAV1(so, dev.id)
+	case "plugin":
+		err = appendCUDAPlugin(so, dev.id, extra)
+	default:
+		err = appendCUDAV2(so, dev.id, extra)
+		if err != nil && api == "" && strings.Contains(err.Error(), "not enabled in this build") {
+			err = appendCUDAPlugin(so, dev.id, extra)
+		}
+	}
 	if err != nil {
 		so.Destroy()
 		return nil, cudaError(dev, err)
 	}
-	defer co.Destroy() // ORT copies it into so
-	if err := co.Update(map[string]string{"device_id": strconv.Itoa(dev.id)}); err != nil {
-		so.Destroy()
-		return nil, cudaError(dev, err)
-	}
-	if err := so.AppendExecutionProviderCUDA(co); err != nil {
-		so.Destroy()
-		return nil, cudaError(dev, err)
-	}
 	return so, nil
+}
+
+// appendCUDAV2 adds the CUDA provider through the provider-options API
+// (what the official GPU builds of ONNX Runtime support).
+func appendCUDAV2(so *ort.SessionOptions, id int, extra map[string]string) error {
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer co.Destroy() // ORT copies it into so
+	opts := map[string]string{"device_id": strconv.Itoa(id)}
+	for k, v := range extra {
+		opts[k] = v
+	}
+	if err := co.Update(opts); err != nil {
+		return err
+	}
+	return so.AppendExecutionProviderCUDA(co)
 }
 
 // cudaError is the one-line ErrNoCUDA error for an ORT failure while
@@ -117,7 +148,7 @@ func cudaReason(msg string) (what, fix string) {
 	}
 	switch {
 	case has("libcudart", "libcublas", "libcudnn", "libcufft", "libcurand", "libnvrtc", "libcuda.so"):
-		return "the CUDA runtime is missing", "install the CUDA 12 runtime and cuDNN 9 (libcudart, libcublas, libcudnn) or use --device cpu"
+		return "the CUDA runtime is missing", "put the CUDA runtime the provider was built for (CUDA 13 for the ORT 1.29 bundle: libcudart, libcublas, libcurand) and cuDNN 9 on LD_LIBRARY_PATH, or use --device cpu"
 	case has("libonnxruntime_providers_cuda", "libonnxruntime_providers_shared", "not enabled in this build", "cuda execution provider is not", "providers_cuda"):
 		return "the CUDA provider library is missing", "install the GPU build of ONNX Runtime (libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside " + LibName + ") or use --device cpu"
 	case has("no cuda-capable device", "cudaerrornodevice", "cuda failure 100:"):

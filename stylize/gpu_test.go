@@ -3,13 +3,16 @@
 package stylize
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
 // GPU checks, built only with -tags gpu on a machine with an NVIDIA GPU,
-// CUDA 12 + cuDNN 9 and the GPU build of ONNX Runtime:
+// the CUDA 13 runtime + cuDNN 9 and the CUDA build of ONNX Runtime 1.29
+// (scripts/gpu-check.sh sets these up):
 //
 //	go test -tags gpu ./stylize -run GPU -v
 func TestGPUMatchesCPU(t *testing.T) {
@@ -40,9 +43,39 @@ func TestGPUMatchesCPU(t *testing.T) {
 			t.Errorf("frame %d: GPU and CPU differ by up to %.3f", i, maxd)
 		}
 	}
+	// Double buffering is on by default on CUDA: slots interleaved the
+	// way the pipeline uses them give Run's results.
+	if g.Slots() != 2 {
+		t.Errorf("cuda session has %d slots, want 2", g.Slots())
+	}
+	o0, o1 := zeros(1, w, h), zeros(1, w, h)
+	for _, err := range []error{g.Load(0, in[:1]), g.Exec(0), g.Load(1, in[1:]), g.Exec(1), g.Store(1, o1), g.Store(0, o0)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, o := range [][]float32{o0[0], o1[0]} {
+		maxd := 0.0
+		for j := range o {
+			maxd = max(maxd, math.Abs(float64(o[j]-og[i][j])))
+		}
+		if maxd > 0.5 {
+			t.Errorf("slot %d: differs from Run by up to %.3f", i, maxd)
+		}
+	}
 	a := newSession(t, p, Options{Width: w, Height: h, Device: "auto"})
 	if a.Device() != "cuda:0" {
 		t.Errorf("auto picked %s (fallback: %v)", a.Device(), a.Fallback())
+	}
+	// A GPU index that does not exist: one line, ErrNoCUDA, no crash.
+	if s, err := New(p, Options{Width: w, Height: h, Device: "cuda:7"}); err == nil {
+		s.Close()
+		t.Error("cuda:7 on a one-GPU machine worked")
+	} else {
+		t.Logf("cuda:7: %v", err)
+		if !errors.Is(err, ErrNoCUDA) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("cuda:7: %v", err)
+		}
 	}
 	if fp, ok := FP16Variant(p); ok {
 		s, err := New(fp, Options{Width: w, Height: h, Device: "cuda"})
@@ -55,6 +88,16 @@ func TestGPUMatchesCPU(t *testing.T) {
 			t.Fatal(err)
 		}
 		plausible(t, "fp16 on gpu", out[0])
+		sum := 0.0
+		for j := range out[0] {
+			d := float64(out[0][j] - oc[0][j])
+			sum += d * d
+		}
+		psnr := 10 * math.Log10(255*255/(sum/float64(len(out[0]))))
+		t.Logf("fp16 on gpu vs fp32 on cpu: PSNR %.1f dB", psnr)
+		if psnr < 30 {
+			t.Errorf("fp16 output too far from fp32: PSNR %.1f dB", psnr)
+		}
 	}
 }
 

@@ -24,6 +24,11 @@ type Options struct {
 	// device 0 if it works, else the CPU; see Session.Device and
 	// Session.Fallback).
 	Device string
+	// Buffers is the number of tensor sets (slots, see Load/Exec/Store);
+	// 0 means 2 on CUDA (copies overlap inference) and 1 on the CPU (where
+	// the copies are a tiny share of the time and a second set would only
+	// cost memory).
+	Buffers int
 }
 
 // Session runs one model at one frame size. It owns all the ONNX Runtime
@@ -43,6 +48,14 @@ type Options struct {
 // load once, typically for the last batch of a video). For a model whose
 // batch dim is fixed, the batch is padded: the tail entries are run on stale
 // data and ignored.
+//
+// Double buffering: with Buffers = 2 (the default on CUDA) the Session has
+// two slots, each with its own tensors and ORT sessions. Load (copy frames
+// into a slot's input tensor), Exec (run the network on a slot) and Store
+// (copy a slot's output out) may then run in three goroutines at once as
+// long as each slot is used by one of them at a time, in the order Load,
+// Exec, Store: while the GPU runs batch k, the CPU fills batch k+1 and
+// drains batch k-1. Run is Load+Exec+Store on slot 0.
 type Session struct {
 	info   *ModelInfo
 	w, h   int
@@ -51,9 +64,7 @@ type Session struct {
 	fb     error // why "auto" fell back to the CPU
 
 	so             *ort.SessionOptions // owned; kept for partial runners
-	inBuf, outBuf  []float32           // tensor memory, shared by all runners
-	full           *runner
-	partial        []*runner // [n-1], built on first use when !fixedBatch
+	slots          []*slot
 	fixedBatch     bool
 	inA, inB       float32 // model = pipeline*inA + inB
 	outA, outB     float32 // pipeline = model*outA + outB
@@ -82,6 +93,24 @@ func (s *Session) Cancel() {
 		return
 	}
 	_ = s.ro.Terminate()
+}
+
+// slot is one set of tensor memory with the runners bound to it.
+type slot struct {
+	inBuf, outBuf []float32 // tensor memory, shared by the slot's runners
+	full          *runner
+	partial       []*runner // [n-1], built on first use when !fixedBatch
+	n             int       // frames loaded by the last Load
+}
+
+func (sl *slot) close() {
+	for i, r := range sl.partial {
+		r.close()
+		sl.partial[i] = nil
+	}
+	sl.full.close()
+	sl.full = nil
+	sl.inBuf, sl.outBuf = nil, nil
 }
 
 // runner is one ORT session with its bound tensors; it owns all three.
@@ -128,8 +157,8 @@ func New(modelPath string, opts Options) (*Session, error) {
 	if opts.Width <= 0 || opts.Height <= 0 {
 		return nil, fmt.Errorf("%w: frame size %dx%d", ErrOptions, opts.Width, opts.Height)
 	}
-	if opts.Batch < 0 || opts.Threads < 0 {
-		return nil, fmt.Errorf("%w: batch %d, threads %d", ErrOptions, opts.Batch, opts.Threads)
+	if opts.Batch < 0 || opts.Threads < 0 || opts.Buffers < 0 || opts.Buffers > 4 {
+		return nil, fmt.Errorf("%w: batch %d, threads %d, buffers %d", ErrOptions, opts.Batch, opts.Threads, opts.Buffers)
 	}
 	if opts.Batch == 0 {
 		opts.Batch = 1
@@ -165,7 +194,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 		s.chans[mc] = c.modelChannel(mc)
 	}
 	n := opts.Batch * 3 * opts.Width * opts.Height
-	s.inBuf, s.outBuf = make([]float32, n), make([]float32, n)
+	first := &slot{inBuf: make([]float32, n), outBuf: make([]float32, n)}
 
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
@@ -177,7 +206,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		r, err := s.newRunner(so, opts.Batch)
+		r, err := s.newRunner(so, first, opts.Batch)
 		if err != nil {
 			so.Destroy()
 			if dev.cuda && isCUDAMessage(err.Error()) {
@@ -191,15 +220,34 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		s.so, s.full, s.device = so, r, dev
+		s.so, first.full, s.device = so, r, dev
 		break
 	}
-	if s.full == nil { // unreachable: the last device returns its error
+	if first.full == nil { // unreachable: the last device returns its error
 		return nil, fmt.Errorf("%w: no device could run %s", ErrModel, modelPath)
 	}
-	s.partial = make([]*runner, opts.Batch)
+	first.partial = make([]*runner, opts.Batch)
+	s.slots = []*slot{first}
+	buffers := opts.Buffers
+	if buffers == 0 {
+		buffers = 1
+		if s.device.cuda {
+			buffers = 2
+		}
+	}
+	for len(s.slots) < buffers {
+		sl := &slot{inBuf: make([]float32, n), outBuf: make([]float32, n), partial: make([]*runner, opts.Batch)}
+		r, err := s.newRunner(s.so, sl, opts.Batch)
+		if err != nil {
+			s.freeSlots()
+			_ = s.so.Destroy()
+			return nil, fmt.Errorf("%w: buffer %d: %s", ErrModel, len(s.slots), ortCore(oneLine(err.Error())))
+		}
+		sl.full = r
+		s.slots = append(s.slots, sl)
+	}
 	if s.ro, err = ort.NewRunOptions(); err != nil {
-		s.full.close()
+		s.freeSlots()
 		_ = s.so.Destroy()
 		return nil, fmt.Errorf("%w: run options: %v", ErrModel, err)
 	}
@@ -207,18 +255,25 @@ func New(modelPath string, opts Options) (*Session, error) {
 	return s, nil
 }
 
+func (s *Session) freeSlots() {
+	for _, sl := range s.slots {
+		sl.close()
+	}
+	s.slots = nil
+}
+
 // newRunner builds an ORT session bound to [n,3,H,W] tensors over the first
-// n frames of inBuf/outBuf. The runner owns what it returns; on error
+// n frames of sl's buffers. The runner owns what it returns; on error
 // nothing is left allocated. The error is ORT's, unclassified.
-func (s *Session) newRunner(so *ort.SessionOptions, n int) (*runner, error) {
+func (s *Session) newRunner(so *ort.SessionOptions, sl *slot, n int) (*runner, error) {
 	shape := ort.NewShape(int64(n), 3, int64(s.h), int64(s.w))
 	size := n * 3 * s.w * s.h
 	r := &runner{}
 	var err error
-	if r.in, err = ort.NewTensor(shape, s.inBuf[:size:size]); err != nil {
+	if r.in, err = ort.NewTensor(shape, sl.inBuf[:size:size]); err != nil {
 		return nil, err
 	}
-	if r.out, err = ort.NewTensor(shape, s.outBuf[:size:size]); err != nil {
+	if r.out, err = ort.NewTensor(shape, sl.outBuf[:size:size]); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -237,36 +292,82 @@ func (s *Session) newRunner(so *ort.SessionOptions, n int) (*runner, error) {
 // in[i] and out[i] are planar RGB 0..255 float32 of length 3*Width*Height;
 // in[i] is only read, out[i] is overwritten (they may be the same slice).
 // Output values are the model's, converted back to 0..255 but NOT clamped:
-// the encoder clamps. The Session keeps no reference to in or out.
+// the encoder clamps. The Session keeps no reference to in or out. Run uses
+// slot 0: it must not overlap a Load, Exec or Store of slot 0.
 func (s *Session) Run(in, out [][]float32) error {
-	if s.closed {
-		return ErrClosed
+	if len(in) != len(out) {
+		return fmt.Errorf("%w: %d input and %d output frames", ErrFrames, len(in), len(out))
 	}
-	n := len(in)
-	if n == 0 || n > s.batch || len(out) != n {
-		return fmt.Errorf("%w: %d input and %d output frames, batch is %d", ErrFrames, n, len(out), s.batch)
+	if err := s.Load(0, in); err != nil {
+		return err
+	}
+	if err := s.Exec(0); err != nil {
+		return err
+	}
+	return s.Store(0, out)
+}
+
+// Slots is the number of tensor sets (Options.Buffers).
+func (s *Session) Slots() int { return len(s.slots) }
+
+// slot checks i and the frames' sizes.
+func (s *Session) slot(i int, frames [][]float32, what string) (*slot, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if i < 0 || i >= len(s.slots) {
+		return nil, fmt.Errorf("%w: slot %d of %d", ErrFrames, i, len(s.slots))
+	}
+	n := len(frames)
+	if n == 0 || n > s.batch {
+		return nil, fmt.Errorf("%w: %d %s frames, batch is %d", ErrFrames, n, what, s.batch)
 	}
 	plane := s.w * s.h
-	for i := range n {
-		if len(in[i]) != 3*plane || len(out[i]) != 3*plane {
-			return fmt.Errorf("%w: frame %d has %d in and %d out values, want %d (3x%dx%d)", ErrFrames, i, len(in[i]), len(out[i]), 3*plane, s.w, s.h)
+	for j, f := range frames {
+		if len(f) != 3*plane {
+			return nil, fmt.Errorf("%w: %s frame %d has %d values, want %d (3x%dx%d)", ErrFrames, what, j, len(f), 3*plane, s.w, s.h)
 		}
 	}
-	r, err := s.runnerFor(n)
+	return s.slots[i], nil
+}
+
+// Load copies n = len(in) frames (1 <= n <= Batch) into slot i's input
+// tensor, converting to the model's convention. It keeps no reference to
+// in.
+func (s *Session) Load(i int, in [][]float32) error {
+	sl, err := s.slot(i, in, "input")
 	if err != nil {
 		return err
 	}
-	for i := range n {
+	plane := s.w * s.h
+	for f := range in {
 		for mc := range 3 {
 			pc := s.chans[mc]
-			src := in[i][pc*plane : (pc+1)*plane]
-			dst := s.inBuf[(i*3+mc)*plane : (i*3+mc+1)*plane]
+			src := in[f][pc*plane : (pc+1)*plane]
+			dst := sl.inBuf[(f*3+mc)*plane : (f*3+mc+1)*plane]
 			if s.identIn {
 				copy(dst, src)
 			} else {
 				affine(dst, src, s.inA, s.inB)
 			}
 		}
+	}
+	sl.n = len(in)
+	return nil
+}
+
+// Exec runs the network on the frames last loaded into slot i.
+func (s *Session) Exec(i int) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if i < 0 || i >= len(s.slots) || s.slots[i].n == 0 {
+		return fmt.Errorf("%w: exec of slot %d with nothing loaded", ErrFrames, i)
+	}
+	sl := s.slots[i]
+	r, err := s.runnerFor(sl, sl.n)
+	if err != nil {
+		return err
 	}
 	if s.canceled.Load() {
 		return ErrCanceled
@@ -277,11 +378,25 @@ func (s *Session) Run(in, out [][]float32) error {
 		}
 		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 	}
-	for i := range n {
+	return nil
+}
+
+// Store copies slot i's results into out (len(out) must be the number of
+// frames loaded), converted back to 0..255, not clamped.
+func (s *Session) Store(i int, out [][]float32) error {
+	sl, err := s.slot(i, out, "output")
+	if err != nil {
+		return err
+	}
+	if len(out) != sl.n {
+		return fmt.Errorf("%w: %d output frames for %d loaded", ErrFrames, len(out), sl.n)
+	}
+	plane := s.w * s.h
+	for f := range out {
 		for mc := range 3 {
 			pc := s.chans[mc]
-			src := s.outBuf[(i*3+mc)*plane : (i*3+mc+1)*plane]
-			dst := out[i][pc*plane : (pc+1)*plane]
+			src := sl.outBuf[(f*3+mc)*plane : (f*3+mc+1)*plane]
+			dst := out[f][pc*plane : (pc+1)*plane]
 			if s.ident {
 				copy(dst, src)
 			} else {
@@ -292,19 +407,19 @@ func (s *Session) Run(in, out [][]float32) error {
 	return nil
 }
 
-// runnerFor returns the runner for n frames, building it on first use.
-func (s *Session) runnerFor(n int) (*runner, error) {
+// runnerFor returns sl's runner for n frames, building it on first use.
+func (s *Session) runnerFor(sl *slot, n int) (*runner, error) {
 	if n == s.batch || s.fixedBatch {
-		return s.full, nil
+		return sl.full, nil
 	}
-	if r := s.partial[n-1]; r != nil {
+	if r := sl.partial[n-1]; r != nil {
 		return r, nil
 	}
-	r, err := s.newRunner(s.so, n)
+	r, err := s.newRunner(s.so, sl, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: partial batch of %d: %s", ErrModel, n, ortCore(oneLine(err.Error())))
 	}
-	s.partial[n-1] = r
+	sl.partial[n-1] = r
 	return r, nil
 }
 
@@ -322,12 +437,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	for i, r := range s.partial {
-		r.close()
-		s.partial[i] = nil
-	}
-	s.full.close()
-	s.full = nil
+	s.freeSlots()
 	if s.so != nil {
 		_ = s.so.Destroy()
 		s.so = nil
@@ -338,7 +448,6 @@ func (s *Session) Close() error {
 		s.ro = nil
 	}
 	s.roMu.Unlock()
-	s.inBuf, s.outBuf = nil, nil
 	liveSessions.Add(-1)
 	return nil
 }

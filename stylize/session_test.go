@@ -234,3 +234,54 @@ func writeSidecar(t *testing.T, modelPath, content string) {
 		t.Fatal("sidecar path", SidecarPath(modelPath))
 	}
 }
+
+// Two slots used the way the pipeline's slotted stage uses them: loads,
+// runs and stores interleaved across slots, a partial batch in one; each
+// slot's results are its own frames'.
+func TestSlotsInterleaved(t *testing.T) {
+	needORT(t)
+	p := model(t, "invert", onnxgen.Invert)
+	const w, h = 6, 4
+	if s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1}); s.Slots() != 1 {
+		t.Fatalf("cpu default: %d slots, want 1", s.Slots())
+	}
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1, Buffers: 2})
+	if s.Slots() != 2 {
+		t.Fatalf("%d slots, want 2", s.Slots())
+	}
+	a, b := frames(2, w, h, 1), frames(1, w, h, 2)
+	oa, ob := zeros(2, w, h), zeros(1, w, h)
+	step := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(s.Load(0, a))
+	step(s.Load(1, b))
+	step(s.Exec(1))
+	step(s.Exec(0))
+	step(s.Store(0, oa))
+	step(s.Store(1, ob))
+	for _, c := range []struct{ in, out [][]float32 }{{a, oa}, {b, ob}} {
+		for i := range c.in {
+			for j := range c.in[i] {
+				if c.out[i][j] != 255-c.in[i][j] {
+					t.Fatalf("frame %d value %d: got %v, want %v", i, j, c.out[i][j], 255-c.in[i][j])
+				}
+			}
+		}
+	}
+	for name, err := range map[string]error{
+		"slot out of range": s.Load(2, a),
+		"store count":       s.Store(0, ob),
+		"exec before load":  newSession(t, p, Options{Width: w, Height: h, Buffers: 2}).Exec(1),
+	} {
+		if !errors.Is(err, ErrFrames) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := New(p, Options{Width: w, Height: h, Buffers: 9}); !errors.Is(err, ErrOptions) {
+		t.Errorf("9 buffers: %v", err)
+	}
+}

@@ -11,6 +11,40 @@ type controlledStyler struct {
 	strength      float32
 	preserveColor bool
 	n             int // pixels per frame
+	// loaded[slot] are the inputs last loaded into each slot of a Slotted
+	// network (references to the frames' In, valid until Store).
+	loaded [][][]float32
+}
+
+// Slots is the network's slot count (1 when it is not Slotted).
+func (c *controlledStyler) Slots() int {
+	if x, ok := c.Styler.(pipeline.Slotted); ok {
+		return x.Slots()
+	}
+	return 1
+}
+
+// Load, Exec and Store pass on to a Slotted network; Store then applies the
+// controls with the inputs Load saw.
+func (c *controlledStyler) Load(slot int, in [][]float32) error {
+	x := c.Styler.(pipeline.Slotted)
+	if c.loaded == nil {
+		c.loaded = make([][][]float32, x.Slots())
+	}
+	c.loaded[slot] = append(c.loaded[slot][:0], in...)
+	return x.Load(slot, in)
+}
+
+func (c *controlledStyler) Exec(slot int) error { return c.Styler.(pipeline.Slotted).Exec(slot) }
+
+func (c *controlledStyler) Store(slot int, out [][]float32) error {
+	if err := c.Styler.(pipeline.Slotted).Store(slot, out); err != nil {
+		return err
+	}
+	for i, in := range c.loaded[slot] {
+		applyControls(in, out[i], c.n, c.strength, c.preserveColor)
+	}
+	return nil
 }
 
 func (c *controlledStyler) Run(in, out [][]float32) error {
