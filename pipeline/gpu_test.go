@@ -140,17 +140,23 @@ func envInts(name, def string) []int {
 	return out
 }
 
-// envCombos parses "BxS,BxS": batch size x buffer slots.
-func envCombos(name, def string) [][2]int {
+// envCombos parses "BxS,BxSu": batch size x buffer slots, u for pageable
+// (not page-locked) host memory.
+func envCombos(name, def string) [][3]int {
 	v := os.Getenv(name)
 	if v == "" {
 		v = def
 	}
-	var out [][2]int
+	var out [][3]int
 	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		u := 0
+		if strings.HasSuffix(s, "u") {
+			s, u = strings.TrimSuffix(s, "u"), 1
+		}
 		var b, k int
-		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &b, &k); err == nil {
-			out = append(out, [2]int{b, k})
+		if _, err := fmt.Sscanf(s, "%dx%d", &b, &k); err == nil {
+			out = append(out, [3]int{b, k, u})
 		}
 	}
 	return out
@@ -180,8 +186,13 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 	if v := envInts("VIDNST_GPU_TOTAL", "96"); len(v) == 1 {
 		total = v[0]
 	}
-	for _, combo := range envCombos("VIDNST_GPU_RUNS", "1x2,4x1,4x2") {
+	for _, combo := range envCombos("VIDNST_GPU_RUNS", "1x2,4x2,1x2u") {
 		batch, buffers := combo[0], combo[1]
+		pinned := "pinned"
+		if combo[2] == 1 {
+			pinned = "pageable"
+			os.Setenv("VIDNST_PINNED", "0")
+		}
 		sess, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: batch, Device: device, Buffers: buffers})
 		if err != nil {
 			b.Fatal(err)
@@ -201,15 +212,19 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 				}
 			}
 		}
+		os.Unsetenv("VIDNST_PINNED")
+		if sess.Pinned() != (pinned == "pinned") && device != "cpu" {
+			b.Logf("host memory: asked for %s, got pinned=%v", pinned, sess.Pinned())
+		}
 		infer() // warm-up: cuDNN autotuning, partial-batch sessions
-		b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/inference-only", w, h, batch, sess.Slots()), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/%s/inference-only", w, h, batch, sess.Slots(), pinned), func(b *testing.B) {
 			for range b.N {
 				infer()
 			}
 			b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "frames/s")
 		})
-		for _, mode := range []temporal.Mode{temporal.Off, temporal.Gradient} {
-			b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/end-to-end/temporal-%s", w, h, batch, sess.Slots(), mode), func(b *testing.B) {
+		for _, mode := range []temporal.Mode{temporal.Off, temporal.Gradient, temporal.Blend} {
+			b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/%s/end-to-end/temporal-%s", w, h, batch, sess.Slots(), pinned, mode), func(b *testing.B) {
 				for range b.N {
 					cfg := Config{Width: w, Height: h, Styler: sess,
 						Source: &memSource{frames: frames, n: total},

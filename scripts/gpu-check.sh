@@ -8,11 +8,12 @@
 #   ort/          the ONNX Runtime 1.29 CUDA 13 bundle: ../shared/gpu/make-ort-cuda-kit.sh .deps/gpu/ort
 #   models/       candy.onnx and fp16/candy-fp16.onnx (copied from ../shared/models)
 #   frames/       12 frames of the shared car clip upscaled to 1920x1080 (JPEG)
-#   *.test.zst    go test -c -tags gpu of ./stylize and ./pipeline (they need no FFmpeg)
+#   *.test.zst    go test -c -tags gpu of ./stylize, ./pipeline and ./temporal (they need no FFmpeg)
 # Prepare all of them with:  scripts/gpu-check.sh --prepare
 # The CUDA 13 runtime, cuBLAS, cuRAND and cuDNN 9 are found on the machine
 # (e.g. in a PyTorch venv's site-packages/nvidia folders).
 set -euo pipefail
+export PATH="$PWD/.deps/gpu/bin:$PATH" LD_LIBRARY_PATH="$PWD/.deps/gpu/bin:${LD_LIBRARY_PATH:-}" # a zstd carried along where the machine has none
 cd "$(dirname "$0")/.."
 kit=.deps/gpu
 if [ "${1:-}" = "--prepare" ]; then
@@ -21,10 +22,12 @@ if [ "${1:-}" = "--prepare" ]; then
   [ -f "$kit/ort/libonnxruntime.so.zst" ] || bash "$shared/gpu/make-ort-cuda-kit.sh" "$kit/ort"
   cp "$shared/models/candy.onnx" "$kit/models/"
   cp "$shared/models/fp16/candy-fp16.onnx" "$kit/models/fp16/"
+  mkdir -p "$kit/shared/flow/Dimetrodon" # the texture temporal's benchmark moves
+  cp "$shared/flow/Dimetrodon/frame10.png" "$kit/shared/flow/Dimetrodon/"
   rm -f "$kit"/frames/*.jpg
   ffmpeg -v error -y -i "$shared/videos/car-detection.mp4" -vf 'select=not(mod(n\,4)),scale=1920:1080:flags=bicubic' \
     -fps_mode passthrough -frames:v 12 -q:v 4 "$kit/frames/f%03d.jpg"
-  for p in stylize pipeline; do
+  for p in stylize pipeline temporal; do
     go test -c -tags gpu -ldflags='-s -w' -o "$kit/$p.test" "./$p"
     zstd -q -19 -f --rm "$kit/$p.test" -o "$kit/$p.test.zst"
   done
@@ -44,7 +47,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH=$lib/libonnxruntime.so
 export VIDNST_MODEL_DIR=$(realpath "$kit/models") VIDNST_REQUIRE_ORT=1
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true; } | tee "$out/gpu.txt"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$out/gpu.txt"
-for p in stylize pipeline; do zstd -q -d -f "$kit/$p.test.zst" -o "/tmp/vidnst-$p.test"; chmod +x "/tmp/vidnst-$p.test"; done
+for p in stylize pipeline temporal; do zstd -q -d -f "$kit/$p.test.zst" -o "/tmp/vidnst-$p.test"; chmod +x "/tmp/vidnst-$p.test"; done
 frames=$(realpath "$kit/frames")
 step() { # step NAME DIR SECONDS CMD...: run CMD in DIR, log to $out/NAME.txt
   local name=$1 dir=$2 secs=$3; shift 3
@@ -65,8 +68,8 @@ if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, 
   step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
 fi
 step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
-step bench-nhwc stylize 60 env VIDNST_CUDA_OPTIONS=prefer_nhwc=1 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(4|8)/' -test.benchtime 20x
-step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS=1x1,1x2,4x2,8x2 /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 2x
+step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS=1x2,4x2,1x1,1x2u /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
+step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080' -test.benchtime 10x
 echo "gpu-check: $((SECONDS - t0)) s of checks" | tee -a "$out/summary.txt"
 echo "gpu-check: results in $out"
 [ "$failed" -eq 0 ]

@@ -116,6 +116,36 @@ static char* vidnst_cuda_plugin(void* so, const char* provlib, int* registered, 
 	((void (*)(void*))vidnst_api[iReleaseEnv])(env);
 	return err;
 }
+// Page-locked host memory from the CUDA runtime the provider loaded, so
+// ONNX Runtime's host<->device copies of the bound tensors run as DMA
+// instead of being staged through a bounce buffer.
+typedef int (*vidnst_host_alloc_fn)(void**, size_t, unsigned int);
+typedef int (*vidnst_host_free_fn)(void*);
+static vidnst_host_alloc_fn vidnst_host_alloc;
+static vidnst_host_free_fn vidnst_host_free;
+
+static int vidnst_pinned_open(void) {
+	if (vidnst_host_alloc) return 1;
+	const char* names[] = {"libcudart.so.13", "libcudart.so.12", "libcudart.so"};
+	for (int i = 0; i < 3; i++) {
+		void* h = dlopen(names[i], RTLD_NOW | RTLD_NOLOAD);
+		if (!h) continue;
+		vidnst_host_alloc_fn a = (vidnst_host_alloc_fn)dlsym(h, "cudaHostAlloc");
+		vidnst_host_free_fn f = (vidnst_host_free_fn)dlsym(h, "cudaFreeHost");
+		if (a && f) { vidnst_host_free = f; vidnst_host_alloc = a; return 1; }
+	}
+	return 0;
+}
+
+static void* vidnst_pinned_alloc(size_t n) {
+	void* p = NULL;
+	if (!vidnst_pinned_open() || vidnst_host_alloc(&p, n, 0) != 0) return NULL;
+	return p;
+}
+
+static void vidnst_pinned_free(void* p) {
+	if (p && vidnst_host_free) vidnst_host_free(p);
+}
 */
 import "C"
 
@@ -224,4 +254,28 @@ func appendCUDAV1(so *ort.SessionOptions, id int) error {
 		return errors.New(C.GoString(msg))
 	}
 	return nil
+}
+
+// pinnedFloats returns n float32s of page-locked host memory from the CUDA
+// runtime already loaded in the process, or nil when there is none (no
+// CUDA provider loaded, or the allocation failed). The caller owns it and
+// must give it to freePinned exactly once.
+func pinnedFloats(n int) []float32 {
+	capiMu.Lock()
+	defer capiMu.Unlock()
+	p := C.vidnst_pinned_alloc(C.size_t(n) * 4)
+	if p == nil {
+		return nil
+	}
+	return unsafe.Slice((*float32)(p), n)
+}
+
+// freePinned frees memory from pinnedFloats (nil is ignored).
+func freePinned(f []float32) {
+	if len(f) == 0 {
+		return
+	}
+	capiMu.Lock()
+	defer capiMu.Unlock()
+	C.vidnst_pinned_free(unsafe.Pointer(unsafe.SliceData(f)))
 }

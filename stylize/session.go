@@ -3,6 +3,7 @@ package stylize
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,7 @@ func (s *Session) Cancel() {
 // slot is one set of tensor memory with the runners bound to it.
 type slot struct {
 	inBuf, outBuf []float32 // tensor memory, shared by the slot's runners
+	pinned        bool      // inBuf and outBuf are CUDA page-locked memory
 	full          *runner
 	partial       []*runner // [n-1], built on first use when !fixedBatch
 	n             int       // frames loaded by the last Load
@@ -110,7 +112,31 @@ func (sl *slot) close() {
 	}
 	sl.full.close()
 	sl.full = nil
+	if sl.pinned {
+		freePinned(sl.inBuf)
+		freePinned(sl.outBuf)
+		sl.pinned = false
+	}
 	sl.inBuf, sl.outBuf = nil, nil
+}
+
+// newSlot allocates a slot's tensor memory: page-locked on CUDA when the
+// CUDA runtime is there (copies to and from the GPU then run as DMA), Go
+// memory otherwise.
+func newSlot(n, batch int, cuda bool) *slot {
+	sl := &slot{partial: make([]*runner, batch)}
+	if cuda && os.Getenv("VIDNST_PINNED") != "0" {
+		in := pinnedFloats(n)
+		out := pinnedFloats(n)
+		if in != nil && out != nil {
+			sl.inBuf, sl.outBuf, sl.pinned = in, out, true
+			return sl
+		}
+		freePinned(in)
+		freePinned(out)
+	}
+	sl.inBuf, sl.outBuf = make([]float32, n), make([]float32, n)
+	return sl
 }
 
 // runner is one ORT session with its bound tensors; it owns all three.
@@ -194,7 +220,6 @@ func New(modelPath string, opts Options) (*Session, error) {
 		s.chans[mc] = c.modelChannel(mc)
 	}
 	n := opts.Batch * 3 * opts.Width * opts.Height
-	first := &slot{inBuf: make([]float32, n), outBuf: make([]float32, n)}
 
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
@@ -206,8 +231,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
+		// The CUDA provider (and its runtime) is loaded by now, so the
+		// slot's memory can be page-locked.
+		first := newSlot(n, opts.Batch, dev.cuda)
 		r, err := s.newRunner(so, first, opts.Batch)
 		if err != nil {
+			first.close()
 			so.Destroy()
 			if dev.cuda && isCUDAMessage(err.Error()) {
 				err = cudaError(dev, err)
@@ -220,14 +249,14 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		s.so, first.full, s.device = so, r, dev
+		first.full = r
+		s.so, s.device = so, dev
+		s.slots = []*slot{first}
 		break
 	}
-	if first.full == nil { // unreachable: the last device returns its error
+	if len(s.slots) == 0 { // unreachable: the last device returns its error
 		return nil, fmt.Errorf("%w: no device could run %s", ErrModel, modelPath)
 	}
-	first.partial = make([]*runner, opts.Batch)
-	s.slots = []*slot{first}
 	buffers := opts.Buffers
 	if buffers == 0 {
 		buffers = 1
@@ -236,9 +265,10 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 	}
 	for len(s.slots) < buffers {
-		sl := &slot{inBuf: make([]float32, n), outBuf: make([]float32, n), partial: make([]*runner, opts.Batch)}
+		sl := newSlot(n, opts.Batch, s.device.cuda)
 		r, err := s.newRunner(s.so, sl, opts.Batch)
 		if err != nil {
+			sl.close()
 			s.freeSlots()
 			_ = s.so.Destroy()
 			return nil, fmt.Errorf("%w: buffer %d: %s", ErrModel, len(s.slots), ortCore(oneLine(err.Error())))
@@ -306,6 +336,9 @@ func (s *Session) Run(in, out [][]float32) error {
 	}
 	return s.Store(0, out)
 }
+
+// Pinned reports whether the tensors' host memory is page-locked (CUDA).
+func (s *Session) Pinned() bool { return len(s.slots) > 0 && s.slots[0].pinned }
 
 // Slots is the number of tensor sets (Options.Buffers).
 func (s *Session) Slots() int { return len(s.slots) }

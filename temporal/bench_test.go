@@ -128,3 +128,56 @@ func BenchmarkStage(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkStage1080: one 1920x1080 frame of the temporal stage with the
+// CLI's defaults (fast flow, weight 1, flow at half size) on all cores:
+// Prepare and Apply, gradient and blend.
+//
+//	go test ./temporal -run '^$' -bench Stage1080 -benchtime 10x
+func BenchmarkStage1080(b *testing.B) {
+	ins, outs, w, h := flickerSequence(b, 2)
+	const W, H = 1920, 1080
+	tile := func(src []float32) []float32 { // tile the small sequence to 1080p
+		out := make([]float32, 3*W*H)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < H; y++ {
+				for x := 0; x < W; x++ {
+					out[c*W*H+y*W+x] = src[c*w*h+(y%h)*w+x%w]
+				}
+			}
+		}
+		return out
+	}
+	in0, in1, out1 := tile(ins[0]), tile(ins[1]), tile(outs[1])
+	for _, mode := range []Mode{Gradient, Blend} {
+		s, err := NewStage(W, H, Options{Mode: mode, Preset: PresetFast, Weight: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		aux := make([]float32, s.AuxLen())
+		out := make([]float32, len(out1))
+		s.PrepareAux(in0, true, aux)
+		s.ApplyAux(out1, aux)
+		b.Run(fmt.Sprintf("%v/prepare", mode), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				in := in1
+				if i%2 == 1 {
+					in = in0
+				}
+				s.PrepareAux(in, false, aux)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+		})
+		s.PrepareAux(in1, false, aux)
+		b.Run(fmt.Sprintf("%v/apply", mode), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				copy(out, out1)
+				s.ApplyAux(out, aux)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+		})
+		s.Close()
+	}
+}

@@ -658,3 +658,27 @@ func Gray(dst, rgb []float32, w, h int) {
 		d[i] = 0.299*r[i] + 0.587*g[i] + 0.114*b[i]
 	}
 }
+
+// upsampleScalar resizes c (cw x ch) by the integer factor f into rows
+// [lo, hi) of dst (width fw), bilinear with pixel centres aligned.
+func upsampleScalar(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int) {
+	inv := 1 / float32(f)
+	off := 0.5*inv - 0.5
+	for y := lo; y < hi; y++ {
+		cy := min(max(float32(y)*inv+off, 0), float32(ch-1))
+		y0 := int(cy)
+		y1 := min(y0+1, ch-1)
+		ay := cy - float32(y0)
+		r0, r1 := c[y0*cw:y0*cw+cw:y0*cw+cw], c[y1*cw:y1*cw+cw:y1*cw+cw]
+		o := dst[y*fw : y*fw+fw : y*fw+fw]
+		for x := range o {
+			cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
+			x0 := int(cx)
+			x1 := min(x0+1, cw-1)
+			ax := cx - float32(x0)
+			a := r0[x0] + ax*(r0[x1]-r0[x0])
+			b := r1[x0] + ax*(r1[x1]-r1[x0])
+			o[x] = a + ay*(b-a)
+		}
+	}
+}

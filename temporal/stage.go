@@ -72,6 +72,11 @@ type Options struct {
 	// GradientSweeps is the number of Gauss-Seidel sweeps of Gradient mode
 	// (0 means 8).
 	GradientSweeps int
+	// FlowMaxSide: frames whose longer side exceeds it get their optical
+	// flow computed at 1/2 (1/4, ...) of their size, the smallest power of
+	// two that brings the longer side to at most FlowMaxSide, and upsampled.
+	// 0 means DefaultFlowMaxSide; -1 always computes it at full size.
+	FlowMaxSide int
 }
 
 const (
@@ -80,6 +85,17 @@ const (
 	// DefaultCutFraction is the cut threshold used when Options.CutFraction
 	// is 0.
 	DefaultCutFraction = 0.5
+	// DefaultFlowMaxSide is the FlowMaxSide used when Options.FlowMaxSide
+	// is 0: 720p and 1080p frames get their flow at half size (640x360,
+	// 960x540), 4K at a quarter; the network's 384-640 px sizes at full
+	// size. Flow at 960x540 is still sub-pixel accurate at 1080p, and
+	// Prepare costs about a third.
+	DefaultFlowMaxSide = 1024
+	// gsFrozen: in Gradient mode a pixel whose data weight lambda*c
+	// exceeds this is pinned to the warped previous output (the
+	// Gauss-Seidel fixed point differs from it by less than
+	// 8*255/gsFrozen, a fifth of a grey level), and skipped by the sweeps.
+	gsFrozen = 1e4
 )
 
 // Aux layout: [0] flags, then backward flow u, v and confidence (w*h each).
@@ -114,8 +130,13 @@ type Stage struct {
 	opt  Options
 	// Prepare's state
 	est             *Estimator
-	gray, prevGray  []float32
-	fu, fv, tmp     []float32
+	f               int       // flow is computed at 1/f of the frame size
+	fw, fh          int       // flow size
+	gray, prevGray  []float32 // flow size
+	fu, fv, tmp     []float32 // flow size
+	su, sv, sconf   []float32 // backward flow and confidence at flow size (f > 1)
+	prepIn          []float32 // current PrepareAux input (for kGray)
+	prepAux         []float32 // current PrepareAux aux (for kUp)
 	havePrev        bool
 	lastOccFraction float64
 	// Apply's state
@@ -127,6 +148,7 @@ type Stage struct {
 	color              int
 	kWarp, kBlend, kGS func(lo, hi int)
 	kMask1, kMask2     func(lo, hi int)
+	kGray, kUp         func(lo, hi int)
 	seqAux             []float32 // Process's own aux
 	maskRun            runner
 	mu, mv, mconf      []float32 // Prepare's mask job
@@ -157,9 +179,22 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 		return s, nil
 	}
 	n := w * h
-	s.est = NewEstimator(w, h, opt.Preset, opt.Workers)
-	s.gray, s.prevGray = make([]float32, n), make([]float32, n)
-	s.fu, s.fv, s.tmp = make([]float32, n), make([]float32, n), make([]float32, n)
+	maxSide := opt.FlowMaxSide
+	if maxSide == 0 {
+		maxSide = DefaultFlowMaxSide
+	}
+	s.f = 1
+	for maxSide > 0 && max(w, h) > s.f*maxSide && min(w, h)/(2*s.f) >= 16 {
+		s.f *= 2
+	}
+	s.fw, s.fh = (w+s.f-1)/s.f, (h+s.f-1)/s.f
+	fn := s.fw * s.fh
+	s.est = NewEstimator(s.fw, s.fh, opt.Preset, opt.Workers)
+	s.gray, s.prevGray = make([]float32, fn), make([]float32, fn)
+	s.fu, s.fv, s.tmp = make([]float32, fn), make([]float32, fn), make([]float32, fn)
+	if s.f > 1 {
+		s.su, s.sv, s.sconf = make([]float32, fn), make([]float32, fn), make([]float32, fn)
+	}
 	s.run = newRunner(opt.Workers)
 	s.maskRun = newRunner(opt.Workers)
 	s.prevOut, s.warped = make([]float32, 3*n), make([]float32, 3*n)
@@ -171,6 +206,7 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.kWarp, s.kBlend, s.kGS = s.warpRows, s.blendRows, s.gsRows
 	s.kMask1, s.kMask2 = s.mask1Rows, s.mask2Rows
+	s.kGray, s.kUp = s.grayRows, s.upRows
 	return s, nil
 }
 
@@ -234,13 +270,18 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 		return false
 	}
 	n := s.w * s.h
-	Gray(s.gray, in, s.w, s.h)
+	s.prepIn = in
+	s.maskRun.run(s.fh, s.kGray)
+	s.prepIn = nil
 	s.lastOccFraction = 0
 	switch {
 	case reset || !s.havePrev:
 		aux[0] = auxFlagReset
 	default:
 		bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
+		if s.f > 1 { // at flow size first, upsampled below
+			bu, bv, conf = s.su, s.sv, s.sconf
+		}
 		s.est.Compute(s.gray, s.prevGray, bu, bv)
 		s.est.Compute(s.prevGray, s.gray, s.fu, s.fv)
 		s.lastOccFraction = s.confidence(conf, bu, bv)
@@ -249,6 +290,11 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 			cut = true
 		} else {
 			aux[0] = auxFlagNone
+		}
+		if s.f > 1 && !cut {
+			s.prepAux = aux
+			s.maskRun.run(s.h, s.kUp)
+			s.prepAux = nil
 		}
 	}
 	s.gray, s.prevGray = s.prevGray, s.gray
@@ -260,22 +306,64 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 func (s *Stage) confidence(conf, bu, bv []float32) float64 {
 	s.mu, s.mv, s.mconf = bu, bv, conf
 	s.maskOcc = 0
-	s.maskRun.run(s.h, s.kMask1)
-	s.maskRun.run(s.h, s.kMask2)
+	s.maskRun.run(s.fh, s.kMask1)
+	s.maskRun.run(s.fh, s.kMask2)
 	s.mu, s.mv, s.mconf = nil, nil, nil
-	return float64(s.maskOcc) / float64(s.w*s.h)
+	return float64(s.maskOcc) / float64(s.fw*s.fh)
+}
+
+// grayRows writes rows [lo, hi) of the flow-size grey image: the luminance
+// of s.prepIn averaged over f x f blocks (clamped at the right and bottom
+// edges).
+func (s *Stage) grayRows(lo, hi int) {
+	w, h, f, n := s.w, s.h, s.f, s.w*s.h
+	r, g, b := s.prepIn[:n:n], s.prepIn[n:2*n:2*n], s.prepIn[2*n:3*n:3*n]
+	if f == 1 {
+		a, e := lo*w, hi*w
+		d, rr, gg, bb := s.gray[a:e:e], r[a:e:e], g[a:e:e], b[a:e:e]
+		for i := range d {
+			d[i] = 0.299*rr[i] + 0.587*gg[i] + 0.114*bb[i]
+		}
+		return
+	}
+	for y := lo; y < hi; y++ {
+		dst := s.gray[y*s.fw : (y+1)*s.fw : (y+1)*s.fw]
+		y0, y1 := y*f, min(y*f+f, h)
+		for x := range dst {
+			x0, x1 := x*f, min(x*f+f, w)
+			var sum float32
+			for yy := y0; yy < y1; yy++ {
+				o := yy * w
+				for xx := x0; xx < x1; xx++ {
+					sum += 0.299*r[o+xx] + 0.587*g[o+xx] + 0.114*b[o+xx]
+				}
+			}
+			dst[x] = sum / float32((y1-y0)*(x1-x0))
+		}
+	}
+}
+
+// upRows upsamples the flow-size backward flow and confidence into rows
+// [lo, hi) of the aux buffer (bilinear, pixel centres aligned; vectors
+// scaled by f).
+func (s *Stage) upRows(lo, hi int) {
+	n := s.w * s.h
+	aux := s.prepAux
+	bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
+	upsample(s.su, s.sv, s.fw, s.fh, bu, bv, s.w, lo, hi, s.f)
+	upsampleScalar(s.sconf, s.fw, s.fh, conf, s.w, lo, hi, s.f)
 }
 
 func (s *Stage) mask1Rows(lo, hi int) {
-	occ := hardMaskRows(s.mconf, s.mu, s.mv, s.fu, s.fv, s.w, s.h, lo, hi)
-	softenRows(s.tmp, s.mconf, s.w, s.h, lo, hi, true)
+	occ := hardMaskRows(s.mconf, s.mu, s.mv, s.fu, s.fv, s.fw, s.fh, lo, hi)
+	softenRows(s.tmp, s.mconf, s.fw, s.fh, lo, hi, true)
 	s.occMu.Lock()
 	s.maskOcc += occ
 	s.occMu.Unlock()
 }
 
 func (s *Stage) mask2Rows(lo, hi int) {
-	softenRows(s.mconf, s.tmp, s.w, s.h, lo, hi, false)
+	softenRows(s.mconf, s.tmp, s.fw, s.fh, lo, hi, false)
 }
 
 // ApplyAux combines out (the stylized frame, planar RGB 0..255, modified in
@@ -351,6 +439,9 @@ func (s *Stage) blendRows(lo, hi int) {
 			k := a * cf[i]
 			if grad {
 				st[i] = o[i]
+				if s.lambda*cf[i] > gsFrozen { // pinned: see gsFrozen
+					k = 1
+				}
 			}
 			o[i] += k * (wp[i] - o[i])
 		}
@@ -374,6 +465,9 @@ func (s *Stage) gsRows(lo, hi int) {
 		for x := (y + s.color) & 1; x < w; x += 2 {
 			p := y*w + x
 			l := lam * conf[p]
+			if l > gsFrozen {
+				continue // pinned to warped by blendRows
+			}
 			if inner && x > 0 && x < w-1 {
 				inv := 1 / (l + 4)
 				o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv

@@ -447,10 +447,11 @@ func TestStageReducesFlicker(t *testing.T) {
 	}
 	offE, offG := measure(styl)
 	for _, tc := range []struct {
-		mode   Mode
-		weight float32
-	}{{Blend, 0.9}, {Blend, 1}, {Gradient, 0.9}} {
-		s, err := NewStage(w, h, Options{Mode: tc.mode, Weight: tc.weight})
+		mode    Mode
+		weight  float32
+		maxSide int // FlowMaxSide: 128 computes the flow at half size
+	}{{Blend, 0.9, 0}, {Blend, 1, 0}, {Gradient, 0.9, 0}, {Gradient, 1, 0}, {Gradient, 1, 128}, {Blend, 1, 128}} {
+		s, err := NewStage(w, h, Options{Mode: tc.mode, Weight: tc.weight, FlowMaxSide: tc.maxSide})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,12 +465,56 @@ func TestStageReducesFlicker(t *testing.T) {
 		}
 		s.Close()
 		e, g := measure(outs)
-		t.Logf("%v a=%.2f: E_warp %.5f vs off %.5f (ratio %.3f), detail ratio %.3f", tc.mode, tc.weight, e, offE, e/offE, g/offG)
+		t.Logf("%v a=%.2f flow 1/%d: E_warp %.5f vs off %.5f (ratio %.3f), detail ratio %.3f", tc.mode, tc.weight, s.f, e, offE, e/offE, g/offG)
 		if e > 0.3*offE {
 			t.Errorf("%v a=%.2f: E_warp ratio %.3f > 0.30", tc.mode, tc.weight, e/offE)
 		}
 		if g < 0.9*offG {
 			t.Errorf("%v a=%.2f: detail ratio %.3f < 0.90", tc.mode, tc.weight, g/offG)
+		}
+	}
+}
+
+// Flow at a reduced size (FlowMaxSide) is upsampled into aux in full-size
+// pixels: a known translation of a real texture comes back within a
+// fraction of a pixel, and the flow size is the expected power of two.
+func TestStageFlowAtReducedSize(t *testing.T) {
+	img, w, h := texture(t)
+	const dx, dy = 3.25, -1.5
+	i1, _, _ := transformPair(img, w, h,
+		func(x, y float64) (float64, float64) { return x + dx, y + dy },
+		func(x, y float64) (float64, float64) { return x - dx, y - dy }, 0)
+	rgb := func(g []float32) []float32 {
+		return append(append(append([]float32(nil), g...), g...), g...)
+	}
+	for _, tc := range []struct{ maxSide, f int }{{-1, 1}, {400, 2}, {150, 4}} {
+		s, err := NewStage(w, h, Options{Mode: Blend, FlowMaxSide: tc.maxSide})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.f != tc.f {
+			t.Errorf("FlowMaxSide %d on %dx%d: flow at 1/%d, want 1/%d", tc.maxSide, w, h, s.f, tc.f)
+		}
+		aux := make([]float32, s.AuxLen())
+		s.PrepareAux(rgb(img), true, aux)
+		s.PrepareAux(rgb(i1), false, aux)
+		s.Close()
+		n := w * h
+		var sum float64
+		var cnt int
+		for y := h / 8; y < h-h/8; y++ {
+			for x := w / 8; x < w-w/8; x++ {
+				p := y*w + x
+				// backward flow: from frame 2 back to frame 1
+				eu, ev := float64(aux[1+p])+dx, float64(aux[1+n+p])+dy
+				sum += math.Sqrt(eu*eu + ev*ev)
+				cnt++
+			}
+		}
+		epe := sum / float64(cnt)
+		t.Logf("flow at 1/%d: interior EPE %.3f px", s.f, epe)
+		if epe > 0.25*float64(tc.f) {
+			t.Errorf("flow at 1/%d: interior EPE %.3f px", s.f, epe)
 		}
 	}
 }
