@@ -63,13 +63,24 @@ failed=0
 t0=$SECONDS
 # The test binaries look for models in VIDNST_MODEL_DIR and for fixtures
 # relative to their package folder.
-step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
-if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
-  step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
+steps=" ${VIDNST_GPU_STEPS:-tests table e2e temporal profile} " # a subset can be named
+want() { [[ "$steps" == *" $1 "* ]]; }
+if want tests; then
+  step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
+  if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
+    step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
+  fi
 fi
-step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
-step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS=1x2,4x2,1x1,1x2u /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
-step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080' -test.benchtime 10x
+want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
+want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1,1x2u}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
+want temporal && step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080' -test.benchtime 10x
+if want profile; then # where a 1080p frame's GPU time goes, per operator (ORT's profiler)
+  for prec in fp16 fp32; do
+    rm -rf /tmp/vidnst-prof && mkdir -p /tmp/vidnst-prof
+    (cd stylize && VIDNST_ORT_PROFILE=/tmp/vidnst-prof/p timeout 60 /tmp/vidnst-stylize.test -test.run '^$' -test.bench "RunGPU/1920x1080/batch1/$prec\$" -test.benchtime 5x >/dev/null 2>&1) || failed=1
+    { echo "== profile 1920x1080 batch 1 $prec (warm-up and timed runs)"; python3 scripts/ort-profile-summary.py /tmp/vidnst-prof/*.json; } 2>&1 | tee -a "$out/profile.txt"
+  done
+fi
 echo "gpu-check: $((SECONDS - t0)) s of checks" | tee -a "$out/summary.txt"
 echo "gpu-check: results in $out"
 [ "$failed" -eq 0 ]

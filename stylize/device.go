@@ -75,6 +75,13 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		return fail("graph optimization", err)
 	}
+	// VIDNST_ORT_PROFILE=PREFIX writes ONNX Runtime's per-node profile
+	// (PREFIX_<date>.json, when the session is closed): for diagnosis.
+	if p := os.Getenv("VIDNST_ORT_PROFILE"); p != "" {
+		if err := so.EnableProfiling(p); err != nil {
+			return fail("profiling", err)
+		}
+	}
 	if !dev.cuda {
 		return so, nil
 	}

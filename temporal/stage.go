@@ -3,6 +3,7 @@ package temporal
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -129,7 +130,9 @@ type Stage struct {
 	w, h int
 	opt  Options
 	// Prepare's state
-	est             *Estimator
+	est             *Estimator // backward flow (t -> t-1)
+	est2            *Estimator // forward flow (t-1 -> t), on its own goroutine
+	fwdReq, fwdDone chan struct{}
 	f               int       // flow is computed at 1/f of the frame size
 	fw, fh          int       // flow size
 	gray, prevGray  []float32 // flow size
@@ -148,7 +151,7 @@ type Stage struct {
 	color              int
 	kWarp, kBlend, kGS func(lo, hi int)
 	kMask1, kMask2     func(lo, hi int)
-	kGray, kUp         func(lo, hi int)
+	kGray, kUp, kKeep  func(lo, hi int)
 	seqAux             []float32 // Process's own aux
 	maskRun            runner
 	mu, mv, mconf      []float32 // Prepare's mask job
@@ -189,7 +192,22 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.fw, s.fh = (w+s.f-1)/s.f, (h+s.f-1)/s.f
 	fn := s.fw * s.fh
-	s.est = NewEstimator(s.fw, s.fh, opt.Preset, opt.Workers)
+	// The two flows of a frame run at once, each on half the workers: their
+	// phases' barriers then overlap instead of idling cores.
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	half := max(1, workers/2)
+	s.est = NewEstimator(s.fw, s.fh, opt.Preset, half)
+	s.est2 = NewEstimator(s.fw, s.fh, opt.Preset, half)
+	s.fwdReq, s.fwdDone = make(chan struct{}), make(chan struct{})
+	go func(req <-chan struct{}, done chan<- struct{}) {
+		for range req {
+			s.est2.Compute(s.prevGray, s.gray, s.fu, s.fv)
+			done <- struct{}{}
+		}
+	}(s.fwdReq, s.fwdDone)
 	s.gray, s.prevGray = make([]float32, fn), make([]float32, fn)
 	s.fu, s.fv, s.tmp = make([]float32, fn), make([]float32, fn), make([]float32, fn)
 	if s.f > 1 {
@@ -206,7 +224,7 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.kWarp, s.kBlend, s.kGS = s.warpRows, s.blendRows, s.gsRows
 	s.kMask1, s.kMask2 = s.mask1Rows, s.mask2Rows
-	s.kGray, s.kUp = s.grayRows, s.upRows
+	s.kGray, s.kUp, s.kKeep = s.grayRows, s.upRows, s.keepRows
 	return s, nil
 }
 
@@ -224,6 +242,9 @@ func (s *Stage) AuxLen() int {
 func (s *Stage) Close() {
 	if s.est != nil {
 		s.est.Close()
+		s.est2.Close()
+		close(s.fwdReq)
+		s.est = nil
 	}
 	s.run.close()
 	s.maskRun.close()
@@ -282,8 +303,9 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 		if s.f > 1 { // at flow size first, upsampled below
 			bu, bv, conf = s.su, s.sv, s.sconf
 		}
+		s.fwdReq <- struct{}{} // forward flow into fu, fv meanwhile
 		s.est.Compute(s.gray, s.prevGray, bu, bv)
-		s.est.Compute(s.prevGray, s.gray, s.fu, s.fv)
+		<-s.fwdDone
 		s.lastOccFraction = s.confidence(conf, bu, bv)
 		if s.lastOccFraction > s.opt.CutFraction {
 			aux[0] = auxFlagCut
@@ -376,7 +398,9 @@ func (s *Stage) ApplyAux(out, aux []float32) {
 	}
 	n3 := 3 * s.w * s.h
 	if aux[0] != auxFlagNone || !s.haveOut {
-		copy(s.prevOut, out[:n3])
+		s.out = out[:n3:n3]
+		s.run.run(s.h, s.kKeep)
+		s.out = nil
 		s.haveOut = true
 		return
 	}
@@ -392,8 +416,17 @@ func (s *Stage) ApplyAux(out, aux []float32) {
 		}
 		// warped now holds the stylized frame; out the result.
 	}
-	copy(s.prevOut, s.out)
+	s.run.run(s.h, s.kKeep)
 	s.aux, s.out = nil, nil
+}
+
+// keepRows copies rows [lo, hi) of out into prevOut (all three planes).
+func (s *Stage) keepRows(lo, hi int) {
+	n := s.w * s.h
+	for c := 0; c < 3; c++ {
+		a, b := c*n+lo*s.w, c*n+hi*s.w
+		copy(s.prevOut[a:b], s.out[a:b])
+	}
 }
 
 // Process runs PrepareAux and ApplyAux back to back on one frame (for
