@@ -75,57 +75,13 @@ func cpuTime() time.Duration {
 // worker: Prepare (two flows + confidence; runs concurrently with
 // inference in the pipeline) and Apply (warp + combine).
 func BenchmarkStage(b *testing.B) {
-	ins, outs, w, h := flickerSequence(b, 2)
-	_ = w
-	_ = h
-	// Resample to 384x216 by cropping/tiling the 256x192 sequence.
 	const W, H = 384, 216
-	crop := func(src []float32) []float32 {
-		out := make([]float32, 3*W*H)
-		for c := 0; c < 3; c++ {
-			for y := 0; y < H; y++ {
-				for x := 0; x < W; x++ {
-					out[c*W*H+y*W+x] = src[c*w*h+(y%h)*w+x%w]
-				}
-			}
-		}
-		return out
-	}
-	in0, in1, out1 := crop(ins[0]), crop(ins[1]), crop(outs[1])
 	for _, tc := range []struct {
 		mode   Mode
 		preset Preset
-	}{{Blend, PresetMedium}, {Gradient, PresetMedium}, {Blend, PresetFast}} {
+	}{{Blend, PresetMedium}, {Gradient, PresetMedium}, {Blend, PresetFast}, {Gradient, PresetFast}} {
 		name := fmt.Sprintf("%v-%v-%dx%d-workers=1", tc.mode, tc.preset, W, H)
-		s, err := NewStage(W, H, Options{Mode: tc.mode, Preset: tc.preset, Workers: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		aux := make([]float32, s.AuxLen())
-		out := make([]float32, len(out1))
-		s.PrepareAux(in0, true, aux)
-		s.ApplyAux(out1, aux)
-		b.Run(name+"/prepare", func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				in := in1
-				if i%2 == 1 {
-					in = in0
-				}
-				s.PrepareAux(in, false, aux)
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
-		})
-		s.PrepareAux(in1, false, aux)
-		b.Run(name+"/apply", func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				copy(out, out1)
-				s.ApplyAux(out, aux)
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
-		})
-		s.Close()
+		benchStage(b, name, W, H, Options{Mode: tc.mode, Preset: tc.preset, Workers: 1})
 	}
 }
 
@@ -135,9 +91,16 @@ func BenchmarkStage(b *testing.B) {
 //
 //	go test ./temporal -run '^$' -bench Stage1080 -benchtime 10x
 func BenchmarkStage1080(b *testing.B) {
+	for _, mode := range []Mode{Gradient, Blend} {
+		benchStage(b, mode.String(), 1920, 1080, Options{Mode: mode, Preset: PresetFast, Weight: 1})
+	}
+}
+
+// benchStage times Prepare and Apply of a stage with opt on W x H frames
+// tiled from the moving texture of flickerSequence.
+func benchStage(b *testing.B, name string, W, H int, opt Options) {
 	ins, outs, w, h := flickerSequence(b, 2)
-	const W, H = 1920, 1080
-	tile := func(src []float32) []float32 { // tile the small sequence to 1080p
+	tile := func(src []float32) []float32 {
 		out := make([]float32, 3*W*H)
 		for c := 0; c < 3; c++ {
 			for y := 0; y < H; y++ {
@@ -149,35 +112,33 @@ func BenchmarkStage1080(b *testing.B) {
 		return out
 	}
 	in0, in1, out1 := tile(ins[0]), tile(ins[1]), tile(outs[1])
-	for _, mode := range []Mode{Gradient, Blend} {
-		s, err := NewStage(W, H, Options{Mode: mode, Preset: PresetFast, Weight: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		aux := make([]float32, s.AuxLen())
-		out := make([]float32, len(out1))
-		s.PrepareAux(in0, true, aux)
-		s.ApplyAux(out1, aux)
-		b.Run(fmt.Sprintf("%v/prepare", mode), func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				in := in1
-				if i%2 == 1 {
-					in = in0
-				}
-				s.PrepareAux(in, false, aux)
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
-		})
-		s.PrepareAux(in1, false, aux)
-		b.Run(fmt.Sprintf("%v/apply", mode), func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				copy(out, out1)
-				s.ApplyAux(out, aux)
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
-		})
-		s.Close()
+	s, err := NewStage(W, H, opt)
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer s.Close()
+	aux := make([]float32, s.AuxLen())
+	out := make([]float32, len(out1))
+	s.PrepareAux(in0, true, aux)
+	s.ApplyAux(out1, aux)
+	b.Run(name+"/prepare", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			in := in1
+			if i%2 == 1 {
+				in = in0
+			}
+			s.PrepareAux(in, false, aux)
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+	})
+	s.PrepareAux(in1, false, aux)
+	b.Run(name+"/apply", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			copy(out, out1)
+			s.ApplyAux(out, aux)
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+	})
 }

@@ -585,30 +585,8 @@ func upsample(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi, f int)
 		upsample2(cu, cv, cw, ch, fu, fv, fw, lo, hi)
 		return
 	}
-	inv := 1 / float32(f)
-	off := 0.5*inv - 0.5
-	sc := float32(f)
-	for y := lo; y < hi; y++ {
-		cy := min(max(float32(y)*inv+off, 0), float32(ch-1))
-		y0 := int(cy)
-		y1 := min(y0+1, ch-1)
-		ay := cy - float32(y0)
-		u0, u1 := cu[y0*cw:y0*cw+cw:y0*cw+cw], cu[y1*cw:y1*cw+cw:y1*cw+cw]
-		v0, v1 := cv[y0*cw:y0*cw+cw:y0*cw+cw], cv[y1*cw:y1*cw+cw:y1*cw+cw]
-		ou, ov := fu[y*fw:y*fw+fw:y*fw+fw], fv[y*fw:y*fw+fw:y*fw+fw]
-		for x := range ou {
-			cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
-			x0 := int(cx)
-			x1 := min(x0+1, cw-1)
-			ax := cx - float32(x0)
-			a := u0[x0] + ax*(u0[x1]-u0[x0])
-			b := u1[x0] + ax*(u1[x1]-u1[x0])
-			ou[x] = sc * (a + ay*(b-a))
-			a = v0[x0] + ax*(v0[x1]-v0[x0])
-			b = v1[x0] + ax*(v1[x1]-v1[x0])
-			ov[x] = sc * (a + ay*(b-a))
-		}
-	}
+	upsampleScaled(cu, cw, ch, fu, fw, lo, hi, f, float32(f))
+	upsampleScaled(cv, cw, ch, fv, fw, lo, hi, f, float32(f))
 }
 
 // upsample2 is upsample for f = 2 (fine width 2*cw or 2*cw+1): fine pixel
@@ -662,6 +640,11 @@ func Gray(dst, rgb []float32, w, h int) {
 // upsampleScalar resizes c (cw x ch) by the integer factor f into rows
 // [lo, hi) of dst (width fw), bilinear with pixel centres aligned.
 func upsampleScalar(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int) {
+	upsampleScaled(c, cw, ch, dst, fw, lo, hi, f, 1)
+}
+
+// upsampleScaled is upsampleScalar with the values multiplied by sc.
+func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, sc float32) {
 	inv := 1 / float32(f)
 	off := 0.5*inv - 0.5
 	for y := lo; y < hi; y++ {
@@ -678,7 +661,7 @@ func upsampleScalar(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int) {
 			ax := cx - float32(x0)
 			a := r0[x0] + ax*(r0[x1]-r0[x0])
 			b := r1[x0] + ax*(r1[x1]-r1[x0])
-			o[x] = a + ay*(b-a)
+			o[x] = sc * (a + ay*(b-a))
 		}
 	}
 }

@@ -131,7 +131,7 @@ type Stage struct {
 	opt  Options
 	// Prepare's state
 	est             *Estimator // backward flow (t -> t-1)
-	est2            *Estimator // forward flow (t-1 -> t), on its own goroutine
+	est2            *Estimator // forward flow (t-1 -> t) on its own goroutine; nil with one worker
 	fwdReq, fwdDone chan struct{}
 	f               int       // flow is computed at 1/f of the frame size
 	fw, fh          int       // flow size
@@ -192,22 +192,24 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.fw, s.fh = (w+s.f-1)/s.f, (h+s.f-1)/s.f
 	fn := s.fw * s.fh
-	// The two flows of a frame run at once, each on half the workers: their
-	// phases' barriers then overlap instead of idling cores.
+	// With two or more workers the two flows of a frame run at once, each
+	// on half of them: their phases' barriers then overlap instead of
+	// idling cores. With one worker they run one after the other.
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	half := max(1, workers/2)
-	s.est = NewEstimator(s.fw, s.fh, opt.Preset, half)
-	s.est2 = NewEstimator(s.fw, s.fh, opt.Preset, half)
-	s.fwdReq, s.fwdDone = make(chan struct{}), make(chan struct{})
-	go func(req <-chan struct{}, done chan<- struct{}) {
-		for range req {
-			s.est2.Compute(s.prevGray, s.gray, s.fu, s.fv)
-			done <- struct{}{}
-		}
-	}(s.fwdReq, s.fwdDone)
+	s.est = NewEstimator(s.fw, s.fh, opt.Preset, max(1, workers/2))
+	if workers >= 2 {
+		s.est2 = NewEstimator(s.fw, s.fh, opt.Preset, workers/2)
+		s.fwdReq, s.fwdDone = make(chan struct{}), make(chan struct{})
+		go func(req <-chan struct{}, done chan<- struct{}) {
+			for range req {
+				s.est2.Compute(s.prevGray, s.gray, s.fu, s.fv)
+				done <- struct{}{}
+			}
+		}(s.fwdReq, s.fwdDone)
+	}
 	s.gray, s.prevGray = make([]float32, fn), make([]float32, fn)
 	s.fu, s.fv, s.tmp = make([]float32, fn), make([]float32, fn), make([]float32, fn)
 	if s.f > 1 {
@@ -242,8 +244,10 @@ func (s *Stage) AuxLen() int {
 func (s *Stage) Close() {
 	if s.est != nil {
 		s.est.Close()
-		s.est2.Close()
-		close(s.fwdReq)
+		if s.est2 != nil {
+			s.est2.Close()
+			close(s.fwdReq)
+		}
 		s.est = nil
 	}
 	s.run.close()
@@ -303,9 +307,14 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 		if s.f > 1 { // at flow size first, upsampled below
 			bu, bv, conf = s.su, s.sv, s.sconf
 		}
-		s.fwdReq <- struct{}{} // forward flow into fu, fv meanwhile
-		s.est.Compute(s.gray, s.prevGray, bu, bv)
-		<-s.fwdDone
+		if s.est2 != nil {
+			s.fwdReq <- struct{}{} // forward flow into fu, fv meanwhile
+			s.est.Compute(s.gray, s.prevGray, bu, bv)
+			<-s.fwdDone
+		} else {
+			s.est.Compute(s.gray, s.prevGray, bu, bv)
+			s.est.Compute(s.prevGray, s.gray, s.fu, s.fv)
+		}
 		s.lastOccFraction = s.confidence(conf, bu, bv)
 		if s.lastOccFraction > s.opt.CutFraction {
 			aux[0] = auxFlagCut

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,9 @@ type benchResult struct {
 	Efficiency     float64 `json:"efficiency,omitempty"`     // end-to-end / inference-only
 	TemporalMode   string  `json:"temporal,omitempty"`       // temporal mode of the end-to-end run
 	EndToEndFrames int     `json:"end_to_end_frames,omitempty"`
+	// CPU time of the whole process (all threads) per frame, medians.
+	InferenceCPUms float64 `json:"inference_cpu_ms_per_frame"`
+	EndToEndCPUms  float64 `json:"end_to_end_cpu_ms_per_frame,omitempty"`
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -71,7 +75,8 @@ network alone on exactly those frames, then times a full render of the same fram
 			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (median of %d runs over %d frames)\n",
 				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, repeats, res.Frames)
 			if res.EndToEndFPS > 0 {
-				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f\n", res.EndToEndFPS, res.EndToEndFrames, res.TemporalMode, res.Efficiency)
+				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f; cpu per frame: network alone %.0f ms, whole pipeline %.0f ms\n",
+					res.EndToEndFPS, res.EndToEndFrames, res.TemporalMode, res.Efficiency, res.InferenceCPUms, res.EndToEndCPUms)
 			}
 			return nil
 		},
@@ -79,7 +84,7 @@ network alone on exactly those frames, then times a full render of the same fram
 	ro.addFlags(c)
 	c.Flags().StringVar(&size, "size", "", "frame size WxH for synthetic frames (default 384x216), or the processing size of INPUT")
 	c.Flags().IntVar(&frames, "bench-frames", 60, "frames to time")
-	c.Flags().IntVar(&repeats, "repeats", 3, "inference-only repeats (the median is reported)")
+	c.Flags().IntVar(&repeats, "repeats", 3, "repeats: each times inference alone, then (with INPUT) the whole pipeline; medians are reported")
 	c.Flags().BoolVar(&e2e, "e2e", true, "with INPUT, also time a full render")
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return c
@@ -173,46 +178,84 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	if err := runAll(); err != nil { // warm-up
 		return nil, err
 	}
-	var fps []float64
+	// With INPUT, each repeat times the network alone and then the whole
+	// pipeline on the same frames, back to back, so a noisy machine slows
+	// both alike; the efficiency is the median of the per-repeat ratios.
+	var e2eRun func() (float64, int, error)
+	var tmode string
+	if in != "" && e2e {
+		tmp, err := os.MkdirTemp("", "vidnst-bench-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		eo := *ro
+		eo.frames = fmt.Sprintf("0-%d", len(frames)-1)
+		eo.styles, eo.quiet, eo.force = nil, true, true
+		eo.width, eo.height, eo.maxSide = w, h, 0
+		out := filepath.Join(tmp, "bench"+filepath.Ext(in))
+		e2eRun = func() (float64, int, error) {
+			j, err := prepare(&eo, in, out, stderr)
+			if err != nil {
+				return 0, 0, err
+			}
+			tmode = eo.temporal
+			st, err := j.run(ctx, stderr)
+			if err != nil {
+				return 0, 0, err
+			}
+			// Model loading is not part of either measurement.
+			return float64(st.frames) / st.piped.Seconds(), st.frames, nil
+		}
+	}
+	var fps, e2es, ratios, cpuInf, cpuE2E []float64
+	var e2eFrames int
 	for i := 0; i < repeats; i++ {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		if err := runAll(); err != nil {
 			return nil, err
 		}
 		fps = append(fps, float64(len(frames))/time.Since(t0).Seconds())
+		cpuInf = append(cpuInf, float64((cpuTime()-c0).Milliseconds())/float64(len(frames)))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if e2eRun != nil {
+			c0 := cpuTime()
+			v, nf, err := e2eRun()
+			if err != nil {
+				return nil, err
+			}
+			// includes the model load and the file's open/close: a slight overestimate
+			cpuE2E = append(cpuE2E, float64((cpuTime()-c0).Milliseconds())/float64(nf))
+			e2es, e2eFrames = append(e2es, v), nf
+			ratios = append(ratios, v/fps[len(fps)-1])
+		}
 	}
-	sort.Float64s(fps)
 	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Width: w, Height: h, Batch: b,
-		Threads: ro.threads, Frames: len(frames), InferenceFPS: fps[len(fps)/2]}
-	sess.Close()
-	if in == "" || !e2e {
+		Threads: ro.threads, Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf)}
+	if e2eRun == nil {
 		return res, nil
 	}
-	// The same frames through the whole pipeline, into a temporary file.
-	tmp, err := os.MkdirTemp("", "vidnst-bench-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	eo := *ro
-	eo.frames = fmt.Sprintf("0-%d", len(frames)-1)
-	eo.styles, eo.quiet, eo.force = nil, true, true
-	eo.width, eo.height, eo.maxSide = w, h, 0
-	j, err := prepare(&eo, in, filepath.Join(tmp, "bench"+filepath.Ext(in)), stderr)
-	if err != nil {
-		return nil, err
-	}
-	st, err := j.run(ctx, stderr)
-	if err != nil {
-		return nil, err
-	}
-	// Model loading is not part of either measurement.
-	res.EndToEndFPS = float64(st.frames) / st.piped.Seconds()
-	res.EndToEndFrames = st.frames
-	res.Efficiency = res.EndToEndFPS / res.InferenceFPS
-	res.TemporalMode = eo.temporal
+	res.EndToEndFPS = median(e2es)
+	res.EndToEndFrames = e2eFrames
+	res.Efficiency = median(ratios)
+	res.EndToEndCPUms = median(cpuE2E)
+	res.TemporalMode = tmode
 	return res, nil
+}
+
+// cpuTime is the process's user+system CPU time so far (all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// median of xs (sorted in place; xs not empty).
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
 }

@@ -209,9 +209,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 func newTemporalCheck(o *renderOpts) (bool, error) {
 	st, err := newTemporal(o, 16, 16)
 	if st != nil {
-		if c, ok := st.(interface{ Close() }); ok {
-			c.Close()
-		}
+		st.Close()
 	}
 	return st != nil, err
 }

@@ -335,6 +335,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if err != nil {
 		return rs, err
 	}
+	if tmp != nil {
+		defer tmp.Close()
+	}
 	var styler pipeline.Styler = sess
 	if o.strength < 1 || o.preserveColor {
 		styler = &controlledStyler{Styler: sess, strength: float32(o.strength), preserveColor: o.preserveColor, n: j.w * j.h}

@@ -32,6 +32,7 @@ const (
 type temporalStage interface {
 	pipeline.Temporal
 	AuxLen() int
+	Close() // stops the stage's worker goroutines
 }
 
 // temporalWorkers: the flow runs beside the network, which takes the
@@ -54,7 +55,11 @@ func newTemporal(o *renderOpts, w, h int) (temporalStage, error) {
 	if o.temporalWeight < 0 || o.temporalWeight > 1 {
 		return nil, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	}
-	return temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()})
+	st, err := temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()})
+	if err != nil {
+		return nil, err // no nil *Stage inside a non-nil interface
+	}
+	return st, nil
 }
 
 func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
