@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vidnst/vidnst/internal/testmedia"
 )
 
 // initErr is the result of Init in TestMain; tests that need ONNX Runtime
@@ -37,25 +39,6 @@ func needORT(t testing.TB) {
 	t.Skipf("SKIPPED: ONNX Runtime library not loadable (run scripts/setup.sh or set %s): %v", EnvLibrary, initErr)
 }
 
-// repoRoot walks up from the working directory to the dir with go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Fatal("no go.mod above the working directory")
-		}
-		d = p
-	}
-}
-
 // sharedModel returns the path of a shared model (e.g. "candy.onnx"),
 // looked up in $VIDNST_MODEL_DIR then <repo>/../shared/models, and skips the
 // test loudly when it is absent.
@@ -65,7 +48,7 @@ func sharedModel(t testing.TB, name string) string {
 	if d := os.Getenv("VIDNST_MODEL_DIR"); d != "" {
 		dirs = append(dirs, d)
 	}
-	dirs = append(dirs, filepath.Join(repoRoot(t), "..", "shared", "models"))
+	dirs = append(dirs, filepath.Join(testmedia.RepoRoot(t), "..", "shared", "models"))
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if _, err := os.Stat(p); err == nil {
