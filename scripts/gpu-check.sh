@@ -12,16 +12,18 @@
 #   models/       candy.onnx and fp16/candy-fp16.onnx (copied from ../shared/models)
 #   frames/       12 frames of the shared car clip upscaled to 1920x1080 (JPEG)
 #   *.test.zst    go test -c -tags gpu of ./stylize, ./pipeline and ./temporal (they need no FFmpeg)
+#   bin/          zstd and its libraries (the GPU machine has none)
 # Prepare all of them with:  scripts/gpu-check.sh --prepare
 # The CUDA 13 runtime, cuBLAS, cuRAND and cuDNN 9 are found on the machine
 # (e.g. in a PyTorch venv's site-packages/nvidia folders).
 set -euo pipefail
-export PATH="$PWD/.deps/gpu/bin:$PATH" LD_LIBRARY_PATH="$PWD/.deps/gpu/bin:${LD_LIBRARY_PATH:-}" # a zstd carried along where the machine has none
 cd "$(dirname "$0")/.."
 kit=.deps/gpu
 if [ "${1:-}" = "--prepare" ]; then
   shared=${VIDNST_SHARED:-../shared}
-  mkdir -p "$kit/models/fp16" "$kit/frames"
+  mkdir -p "$kit/models/fp16" "$kit/frames" "$kit/bin"
+  cp "$(command -v zstd)" "$kit/bin/"
+  for l in $(ldd "$(command -v zstd)" | awk '/=>/ {print $3}' | grep -v -E '/libc\.so|/libm\.so|ld-linux'); do cp -L "$l" "$kit/bin/"; done
   [ -f "$kit/ort/libonnxruntime.so.zst" ] || bash "$shared/gpu/make-ort-cuda-kit.sh" "$kit/ort"
   cp "$shared/models/candy.onnx" "$kit/models/"
   cp "$shared/models/fp16/candy-fp16.onnx" "$kit/models/fp16/"
@@ -37,6 +39,8 @@ if [ "${1:-}" = "--prepare" ]; then
   du -sh "$kit"
   exit 0
 fi
+# The GPU machine has no zstd: --prepare put this machine's (with its libraries) in $kit/bin.
+export PATH="$PWD/$kit/bin:$PATH" LD_LIBRARY_PATH="$PWD/$kit/bin:${LD_LIBRARY_PATH:-}"
 out=$(realpath -m "${1:-out/gpu}")
 mkdir -p "$out"
 lib=/tmp/vidnst-ort
