@@ -630,12 +630,20 @@ func upRow2(o, a, b []float32, ay float32) {
 // the input Compute expects.
 func Gray(dst, rgb []float32, w, h int) {
 	n := w * h
-	r, g, b := rgb[:n:n], rgb[n:2*n:2*n], rgb[2*n:3*n:3*n]
-	d := dst[:n:n]
+	grayRange(dst, rgb, n, 0, n)
+}
+
+// grayRange is Gray for pixels [a, e) of planes of n pixels each.
+func grayRange(dst, rgb []float32, n, a, e int) {
+	r, g, b := rgb[a:e:e], rgb[n+a:n+e:n+e], rgb[2*n+a:2*n+e:2*n+e]
+	d := dst[a:e:e]
 	for i := range d {
-		d[i] = 0.299*r[i] + 0.587*g[i] + 0.114*b[i]
+		d[i] = luma(r[i], g[i], b[i])
 	}
 }
+
+// luma is the BT.601 luminance of one RGB pixel.
+func luma(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b }
 
 // upsampleScalar resizes c (cw x ch) by the integer factor f into rows
 // [lo, hi) of dst (width fw), bilinear with pixel centres aligned.

@@ -348,15 +348,11 @@ func (s *Stage) confidence(conf, bu, bv []float32) float64 {
 // edges).
 func (s *Stage) grayRows(lo, hi int) {
 	w, h, f, n := s.w, s.h, s.f, s.w*s.h
-	r, g, b := s.prepIn[:n:n], s.prepIn[n:2*n:2*n], s.prepIn[2*n:3*n:3*n]
 	if f == 1 {
-		a, e := lo*w, hi*w
-		d, rr, gg, bb := s.gray[a:e:e], r[a:e:e], g[a:e:e], b[a:e:e]
-		for i := range d {
-			d[i] = 0.299*rr[i] + 0.587*gg[i] + 0.114*bb[i]
-		}
+		grayRange(s.gray, s.prepIn, n, lo*w, hi*w)
 		return
 	}
+	r, g, b := s.prepIn[:n:n], s.prepIn[n:2*n:2*n], s.prepIn[2*n:3*n:3*n]
 	for y := lo; y < hi; y++ {
 		dst := s.gray[y*s.fw : (y+1)*s.fw : (y+1)*s.fw]
 		y0, y1 := y*f, min(y*f+f, h)
@@ -366,7 +362,7 @@ func (s *Stage) grayRows(lo, hi int) {
 			for yy := y0; yy < y1; yy++ {
 				o := yy * w
 				for xx := x0; xx < x1; xx++ {
-					sum += 0.299*r[o+xx] + 0.587*g[o+xx] + 0.114*b[o+xx]
+					sum += luma(r[o+xx], g[o+xx], b[o+xx])
 				}
 			}
 			dst[x] = sum / float32((y1-y0)*(x1-x0))
