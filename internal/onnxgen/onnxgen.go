@@ -104,18 +104,11 @@ func (g *Graph) FloatInit(name string, dims []int64, data []float32) *Graph {
 
 // Int64Init adds an int64 constant.
 func (g *Graph) Int64Init(name string, dims []int64, data []int64) *Graph {
-	var b []byte
-	for _, d := range dims {
-		b = appendVarintField(b, 1, uint64(d))
-	}
-	b = appendVarintField(b, 2, uint64(Int64))
-	b = appendString(b, 8, name)
 	raw := make([]byte, 8*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
-	b = appendBytes(b, 9, raw)
-	g.inits = append(g.inits, b)
+	g.inits = append(g.inits, tensorProto(name, dims, Int64, raw))
 	return g
 }
 
@@ -343,16 +336,22 @@ func valueInfo(name string, elem int32, dims []Dim) []byte {
 }
 
 func floatTensor(name string, dims []int64, data []float32) []byte {
-	var b []byte
-	for _, d := range dims {
-		b = appendVarintField(b, 1, uint64(d))
-	}
-	b = appendVarintField(b, 2, uint64(Float))
-	b = appendString(b, 8, name)
 	raw := make([]byte, 4*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
+	return tensorProto(name, dims, Float, raw)
+}
+
+// tensorProto encodes a TensorProto: dims (1), data_type (2), name (8) and
+// little-endian raw_data (9).
+func tensorProto(name string, dims []int64, typ int32, raw []byte) []byte {
+	var b []byte
+	for _, d := range dims {
+		b = appendVarintField(b, 1, uint64(d))
+	}
+	b = appendVarintField(b, 2, uint64(typ))
+	b = appendString(b, 8, name)
 	return appendBytes(b, 9, raw)
 }
 
