@@ -15,12 +15,7 @@ import (
 
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
-	text := filepath.Join(dir, "text.mp4")
-	os.WriteFile(text, []byte("this is not a video, just some text\n"), 0o644)
-	empty := filepath.Join(dir, "empty.mp4")
-	os.WriteFile(empty, nil, 0o644)
-	audio := filepath.Join(dir, "audio.m4a")
-	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+	text, empty, audio := testmedia.BadFiles(t, dir)
 	for _, tc := range []struct {
 		name string
 		path string

@@ -83,6 +83,22 @@ func FFmpeg(t testing.TB, args ...string) {
 	}
 }
 
+// BadFiles writes the inputs every bad-input test needs into dir: a text
+// file named .mp4, a zero-byte .mp4 and an audio-only .m4a.
+func BadFiles(t testing.TB, dir string) (text, empty, audio string) {
+	t.Helper()
+	text = filepath.Join(dir, "text.mp4")
+	empty = filepath.Join(dir, "empty.mp4")
+	audio = filepath.Join(dir, "audio.m4a")
+	for p, data := range map[string][]byte{text: []byte("this is not a video, just some text\n"), empty: nil} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+	return text, empty, audio
+}
+
 // Clip makes a lavfi test clip: testsrc2 (a moving pattern with a frame
 // counter) of w x h at fps for n frames, H.264 yuv420p, into dir/name.
 // With audio, a 440 Hz AAC tone of the same length is added.
