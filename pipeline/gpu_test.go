@@ -126,20 +126,6 @@ func loadFrames(tb testing.TB, dir string) (frames [][]float32, w, h int) {
 	return frames, w, h
 }
 
-func envInts(name, def string) []int {
-	v := os.Getenv(name)
-	if v == "" {
-		v = def
-	}
-	var out []int
-	for _, s := range strings.Split(v, ",") {
-		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // envCombos parses "BxS,BxSu": batch size x buffer slots, u for pageable
 // (not page-locked) host memory.
 func envCombos(name, def string) [][3]int {
@@ -183,8 +169,8 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 	}
 	frames, w, h := loadFrames(b, dir)
 	total := 96 // frames per pipeline run
-	if v := envInts("VIDNST_GPU_TOTAL", "96"); len(v) == 1 {
-		total = v[0]
+	if n, err := strconv.Atoi(os.Getenv("VIDNST_GPU_TOTAL")); err == nil && n > 0 {
+		total = n
 	}
 	for _, combo := range envCombos("VIDNST_GPU_RUNS", "1x2,4x2,1x2u") {
 		batch, buffers := combo[0], combo[1]

@@ -50,6 +50,15 @@ type Slotted interface {
 	Store(slot int, out [][]float32) error
 }
 
+// slotted returns s as a Slotted with two or more slots, else nil (the
+// pipeline then calls Run).
+func slotted(s Styler) Slotted {
+	if sl, ok := s.(Slotted); ok && sl.Slots() > 1 {
+		return sl
+	}
+	return nil
+}
+
 // Canceler is implemented by a Styler that can abandon a Run in flight;
 // Run calls Cancel when its context ends.
 type Canceler interface {
@@ -115,7 +124,7 @@ func PoolSize(cfg *Config) int {
 	// One frame held by each of 5 stages, depth in each of 4 channels, and
 	// a batch being gathered; a slotted styler holds a batch in each slot.
 	n := 5 + 4*depth + b
-	if sl, ok := cfg.Styler.(Slotted); ok && sl.Slots() > 1 {
+	if sl := slotted(cfg.Styler); sl != nil {
 		n += sl.Slots() * b
 	}
 	return n
@@ -157,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		})
 	})
 	g.Go(func() error {
-		if sl, ok := cfg.Styler.(Slotted); ok && sl.Slots() > 1 {
+		if sl := slotted(cfg.Styler); sl != nil {
 			return slottedStage(ctx, cfg.Styler.Batch(), sl, prepared, styled)
 		}
 		return styleStage(ctx, cfg.Styler, prepared, styled)
