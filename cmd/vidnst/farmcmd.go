@@ -150,7 +150,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := newTemporalCheck(ro); err != nil {
+			if _, err := temporalOptions(ro); err != nil {
 				return err
 			}
 			in := args[0]
@@ -203,15 +203,6 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 	c.Flags().StringVar(&outDir, "out-dir", "", "folder for chunk files, relative to the plan (default: beside it)")
 	c.Flags().StringVar(&ext, "chunk-ext", ".mp4", "container of the chunk files")
 	return c
-}
-
-// newTemporalCheck validates the temporal flags without building a stage.
-func newTemporalCheck(o *renderOpts) (bool, error) {
-	st, err := newTemporal(o, 16, 16)
-	if st != nil {
-		st.Close()
-	}
-	return st != nil, err
 }
 
 // renderChunk renders chunk i of a plan (with its warm-up frames) into the

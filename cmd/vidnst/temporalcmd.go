@@ -39,23 +39,33 @@ type temporalStage interface {
 // cores; half of them is the measured sweet spot.
 func temporalWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// newTemporal builds the temporal stage for the flags (nil when off).
-func newTemporal(o *renderOpts, w, h int) (temporalStage, error) {
+// temporalOptions checks the temporal flags and turns them into the
+// stage's options (Mode Off when off).
+func temporalOptions(o *renderOpts) (temporal.Options, error) {
 	mode, err := temporal.ParseMode(o.temporal)
 	if err != nil {
-		return nil, usagef("--temporal %q: want off, blend or gradient", o.temporal)
+		return temporal.Options{}, usagef("--temporal %q: want off, blend or gradient", o.temporal)
 	}
 	if mode == temporal.Off {
-		return nil, nil
+		return temporal.Options{Mode: temporal.Off}, nil
 	}
 	preset, err := temporal.ParsePreset(o.flowPreset)
 	if err != nil {
-		return nil, usagef("--flow-preset %q: want fast or medium", o.flowPreset)
+		return temporal.Options{}, usagef("--flow-preset %q: want fast or medium", o.flowPreset)
 	}
 	if o.temporalWeight < 0 || o.temporalWeight > 1 {
-		return nil, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
+		return temporal.Options{}, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	}
-	st, err := temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()})
+	return temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()}, nil
+}
+
+// newTemporal builds the temporal stage for the flags (nil when off).
+func newTemporal(o *renderOpts, w, h int) (temporalStage, error) {
+	opt, err := temporalOptions(o)
+	if err != nil || opt.Mode == temporal.Off {
+		return nil, err
+	}
+	st, err := temporal.NewStage(w, h, opt)
 	if err != nil {
 		return nil, err // no nil *Stage inside a non-nil interface
 	}
