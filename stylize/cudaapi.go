@@ -1,7 +1,14 @@
 package stylize
 
-// Two ways of adding the CUDA execution provider that onnxruntime_go does not
-// wrap, reached through ONNX Runtime's own C API table (OrtApi):
+// What onnxruntime_go does not wrap, reached through ONNX Runtime's own C
+// API table (OrtApi):
+//
+//   - Run on values of our choosing with run options and no Go allocation
+//     (capiRun): one ORT session serves all of a Session's slots and batch
+//     sizes.
+//   - page-locked host memory (cudaHostAlloc) for the tensors on CUDA.
+//
+// and two ways of adding the CUDA execution provider:
 //
 //   - plugin: register libonnxruntime_providers_cuda.so as an execution
 //     provider library (ORT >= 1.22 loads it through its CreateEpFactories
@@ -28,6 +35,7 @@ package stylize
 
 enum {
 	iGetErrorMessage = 2,
+	iRun = 9,
 	iCreateEnv = 3,
 	iReleaseEnv = 92,
 	iReleaseStatus = 93,
@@ -61,6 +69,17 @@ static char* vidnst_status(void* st) {
 	char* m = strdup(msg(st));
 	((void (*)(void*))vidnst_api[iReleaseStatus])(st);
 	return m;
+}
+
+// vidnst_run runs sess on one input and one output value (OrtRun with
+// run options ro, which may be NULL).
+static char* vidnst_run(void* sess, void* ro, const char* in_name, void* in, const char* out_name, void* out) {
+	const char* in_names[1] = {in_name};
+	const void* ins[1] = {in};
+	const char* out_names[1] = {out_name};
+	void* outs[1] = {out};
+	return vidnst_status(((void* (*)(void*, const void*, const char* const*, const void* const*, size_t, const char* const*, size_t, void**))vidnst_api[iRun])(
+		sess, ro, in_names, ins, 1, out_names, 1, outs));
 }
 
 typedef struct {
@@ -170,11 +189,76 @@ var (
 // it as the struct's only field, o; checked here so a version that changes
 // that fails loudly instead of passing garbage to C.
 func rawSessionOptions(so *ort.SessionOptions) (unsafe.Pointer, error) {
-	t := reflect.TypeOf(*so)
-	if t.NumField() != 1 || t.Field(0).Name != "o" || t.Field(0).Type.Kind() != reflect.Pointer {
-		return nil, errors.New("unexpected onnxruntime_go SessionOptions layout")
+	return onlyPointer(unsafe.Pointer(so), reflect.TypeOf(*so), "o")
+}
+
+// onlyPointer reads the pointer that the onnxruntime_go struct at p (of type
+// t) keeps as its first field, name. The layout is checked so that a
+// version that changes it fails loudly instead of passing garbage to C.
+func onlyPointer(p unsafe.Pointer, t reflect.Type, name string) (unsafe.Pointer, error) {
+	if t.Kind() != reflect.Struct || t.NumField() < 1 || t.Field(0).Name != name || t.Field(0).Type.Kind() != reflect.Pointer || t.Field(0).Offset != 0 {
+		return nil, fmt.Errorf("unexpected onnxruntime_go %s layout", t.Name())
 	}
-	return *(*unsafe.Pointer)(unsafe.Pointer(so)), nil
+	if p == nil {
+		return nil, fmt.Errorf("nil onnxruntime_go %s", t.Name())
+	}
+	return *(*unsafe.Pointer)(p), nil
+}
+
+// capiRun runs one ORT session through the C API with values and run
+// options that onnxruntime_go created: one session serves every slot and
+// batch size (so cuDNN tunes its algorithms and the GPU arena grows once),
+// with no Go allocation per run. It owns the C copies of the names.
+type capiRun struct {
+	sess            unsafe.Pointer // *OrtSession, owned by the DynamicAdvancedSession
+	ro              unsafe.Pointer // *OrtRunOptions, owned by the Session
+	inName, outName *C.char
+}
+
+func newCAPIRun(sess *ort.DynamicAdvancedSession, ro *ort.RunOptions, in, out string) (*capiRun, error) {
+	adv, err := onlyPointer(unsafe.Pointer(sess), reflect.TypeOf(*sess), "s")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := onlyPointer(adv, reflect.TypeOf(ort.AdvancedSession{}), "ortSession")
+	if err != nil {
+		return nil, err
+	}
+	rawRO, err := onlyPointer(unsafe.Pointer(ro), reflect.TypeOf(*ro), "o")
+	if err != nil {
+		return nil, err
+	}
+	capiMu.Lock()
+	err = openCAPI()
+	capiMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &capiRun{sess: raw, ro: rawRO, inName: C.CString(in), outName: C.CString(out)}, nil
+}
+
+// ortValue is the OrtValue behind a tensor.
+func ortValue(t *ort.Tensor[float32]) (unsafe.Pointer, error) {
+	d := t.GetInternals()
+	return onlyPointer(unsafe.Pointer(d), reflect.TypeOf(*d), "ortValue")
+}
+
+// run runs the session from in to out (OrtValues from ortValue).
+func (c *capiRun) run(in, out unsafe.Pointer) error {
+	if msg := C.vidnst_run(c.sess, c.ro, c.inName, in, c.outName, out); msg != nil {
+		defer C.free(unsafe.Pointer(msg))
+		return errors.New(C.GoString(msg))
+	}
+	return nil
+}
+
+func (c *capiRun) close() {
+	if c == nil || c.inName == nil {
+		return
+	}
+	C.free(unsafe.Pointer(c.inName))
+	C.free(unsafe.Pointer(c.outName))
+	c.inName, c.outName = nil, nil
 }
 
 func openCAPI() error {

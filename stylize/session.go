@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -16,7 +17,9 @@ type Options struct {
 	// Width and Height are the frame size in pixels (> 0). They must match
 	// the model's fixed spatial dims, if it has any.
 	Width, Height int
-	// Batch is the most frames one Run takes (0 means 1).
+	// Batch is the most frames one Run takes. 0 means the model's fixed
+	// batch size if it has one, else DefaultCUDABatch on CUDA and 1 on the
+	// CPU (where bigger batches are no faster).
 	Batch int
 	// Threads is ONNX Runtime's intra-op thread count; 0 = all cores
 	// (runtime.NumCPU()). Inter-op threads are always 1.
@@ -32,6 +35,11 @@ type Options struct {
 	Buffers int
 }
 
+// DefaultCUDABatch is the batch size on CUDA when Options.Batch is 0: on
+// an H200 at 1920x1080 fp16, double-buffered, batch 4 ran 64 frames/s
+// against 58 for batch 1, and batch 8 only 65 (BENCHMARKS.md).
+const DefaultCUDABatch = 4
+
 // Session runs one model at one frame size. It owns all the ONNX Runtime
 // objects it creates (session options, sessions, tensors) from New until
 // Close, and the tensors' pixel memory. A Session is not safe for concurrent
@@ -43,15 +51,17 @@ type Options struct {
 // of their memory, converting to and from the model's Convention on the way,
 // so a Run in steady state allocates nothing.
 //
+// One ORT session serves every slot and batch size (so the CUDA provider
+// tunes its convolutions and grows its memory arena once); each run names
+// the tensors it reads and writes.
+//
 // Partial batches (n < Batch frames): for a model with a free batch dim, the
-// first Run with n frames builds a second ORT session bound to [n,3,H,W]
-// views of the same tensor memory, kept until Close (so it costs one model
-// load once, typically for the last batch of a video). For a model whose
-// batch dim is fixed, the batch is padded: the tail entries are run on stale
-// data and ignored.
+// first Run with n frames makes [n,3,H,W] tensors over the same memory, kept
+// until Close. For a model whose batch dim is fixed, the batch is padded:
+// the tail entries are run on stale data and ignored.
 //
 // Double buffering: with Buffers = 2 (the default on CUDA) the Session has
-// two slots, each with its own tensors and ORT sessions. Load (copy frames
+// two slots, each with its own tensors. Load (copy frames
 // into a slot's input tensor), Exec (run the network on a slot) and Store
 // (copy a slot's output out) may then run in three goroutines at once as
 // long as each slot is used by one of them at a time, in the order Load,
@@ -64,7 +74,9 @@ type Session struct {
 	device device
 	fb     error // why "auto" fell back to the CPU
 
-	so             *ort.SessionOptions // owned; kept for partial runners
+	so             *ort.SessionOptions // owned
+	sess           *ort.DynamicAdvancedSession
+	crun           *capiRun // runs sess; owns the C names
 	slots          []*slot
 	fixedBatch     bool
 	inA, inB       float32 // model = pipeline*inA + inB
@@ -96,9 +108,9 @@ func (s *Session) Cancel() {
 	_ = s.ro.Terminate()
 }
 
-// slot is one set of tensor memory with the runners bound to it.
+// slot is one set of tensor memory with the tensors over it.
 type slot struct {
-	inBuf, outBuf []float32 // tensor memory, shared by the slot's runners
+	inBuf, outBuf []float32 // tensor memory, shared by the slot's tensors
 	pinned        bool      // inBuf and outBuf are CUDA page-locked memory
 	full          *runner
 	partial       []*runner // [n-1], built on first use when !fixedBatch
@@ -139,19 +151,16 @@ func newSlot(n, batch int, cuda bool) *slot {
 	return sl
 }
 
-// runner is one ORT session with its bound tensors; it owns all three.
+// runner is an input and an output tensor of one batch size over a slot's
+// memory, with their OrtValues for capiRun; it owns both tensors.
 type runner struct {
-	in, out *ort.Tensor[float32]
-	s       *ort.AdvancedSession
+	in, out   *ort.Tensor[float32]
+	rin, rout unsafe.Pointer
 }
 
 func (r *runner) close() {
 	if r == nil {
 		return
-	}
-	if r.s != nil {
-		_ = r.s.Destroy()
-		r.s = nil
 	}
 	if r.in != nil {
 		_ = r.in.Destroy()
@@ -186,9 +195,6 @@ func New(modelPath string, opts Options) (*Session, error) {
 	if opts.Batch < 0 || opts.Threads < 0 || opts.Buffers < 0 || opts.Buffers > 4 {
 		return nil, fmt.Errorf("%w: batch %d, threads %d, buffers %d", ErrOptions, opts.Batch, opts.Threads, opts.Buffers)
 	}
-	if opts.Batch == 0 {
-		opts.Batch = 1
-	}
 	if opts.Threads == 0 {
 		opts.Threads = runtime.NumCPU()
 	}
@@ -200,9 +206,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{info: info, w: opts.Width, h: opts.Height, batch: opts.Batch}
+	s := &Session{info: info, w: opts.Width, h: opts.Height}
 	d := info.Input.Dims
 	if d[0] > 0 {
+		if opts.Batch == 0 {
+			opts.Batch = int(d[0])
+		}
 		if int64(opts.Batch) != d[0] {
 			return nil, fmt.Errorf("%w: %s takes batches of exactly %d (input %s), asked for %d", ErrOptions, modelPath, d[0], info.Input.Shape(), opts.Batch)
 		}
@@ -219,7 +228,6 @@ func New(modelPath string, opts Options) (*Session, error) {
 	for mc := range 3 {
 		s.chans[mc] = c.modelChannel(mc)
 	}
-	n := opts.Batch * 3 * opts.Width * opts.Height
 
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
@@ -231,12 +239,9 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		// The CUDA provider (and its runtime) is loaded by now, so the
-		// slot's memory can be page-locked.
-		first := newSlot(n, opts.Batch, dev.cuda)
-		r, err := s.newRunner(so, first, opts.Batch)
+		sess, err := ort.NewDynamicAdvancedSession(modelPath,
+			[]string{info.Input.Name}, []string{info.Output.Name}, so)
 		if err != nil {
-			first.close()
 			so.Destroy()
 			if dev.cuda && isCUDAMessage(err.Error()) {
 				err = cudaError(dev, err)
@@ -249,13 +254,20 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		first.full = r
-		s.so, s.device = so, dev
-		s.slots = []*slot{first}
+		s.so, s.sess, s.device = so, sess, dev
 		break
 	}
-	if len(s.slots) == 0 { // unreachable: the last device returns its error
+	if s.sess == nil { // unreachable: the last device returns its error
 		return nil, fmt.Errorf("%w: no device could run %s", ErrModel, modelPath)
+	}
+	liveSessions.Add(1) // from here on, failures Close s
+	if s.ro, err = ort.NewRunOptions(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w: run options: %v", ErrModel, err)
+	}
+	if s.crun, err = newCAPIRun(s.sess, s.ro, info.Input.Name, info.Output.Name); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
 	buffers := opts.Buffers
 	if buffers == 0 {
@@ -264,24 +276,27 @@ func New(modelPath string, opts Options) (*Session, error) {
 			buffers = 2
 		}
 	}
+	if opts.Batch == 0 {
+		opts.Batch = 1
+		if s.device.cuda {
+			opts.Batch = DefaultCUDABatch
+		}
+	}
+	s.batch = opts.Batch
+	n := opts.Batch * 3 * opts.Width * opts.Height
+	// The CUDA provider (and its runtime) is loaded by now, so the slots'
+	// memory can be page-locked.
 	for len(s.slots) < buffers {
 		sl := newSlot(n, opts.Batch, s.device.cuda)
-		r, err := s.newRunner(s.so, sl, opts.Batch)
+		r, err := s.newRunner(sl, opts.Batch)
 		if err != nil {
 			sl.close()
-			s.freeSlots()
-			_ = s.so.Destroy()
+			s.Close()
 			return nil, fmt.Errorf("%w: buffer %d: %s", ErrModel, len(s.slots), ortCore(oneLine(err.Error())))
 		}
 		sl.full = r
 		s.slots = append(s.slots, sl)
 	}
-	if s.ro, err = ort.NewRunOptions(); err != nil {
-		s.freeSlots()
-		_ = s.so.Destroy()
-		return nil, fmt.Errorf("%w: run options: %v", ErrModel, err)
-	}
-	liveSessions.Add(1)
 	return s, nil
 }
 
@@ -292,10 +307,10 @@ func (s *Session) freeSlots() {
 	s.slots = nil
 }
 
-// newRunner builds an ORT session bound to [n,3,H,W] tensors over the first
-// n frames of sl's buffers. The runner owns what it returns; on error
-// nothing is left allocated. The error is ORT's, unclassified.
-func (s *Session) newRunner(so *ort.SessionOptions, sl *slot, n int) (*runner, error) {
+// newRunner makes [n,3,H,W] tensors over the first n frames of sl's
+// buffers. The runner owns what it returns; on error nothing is left
+// allocated. The error is ORT's, unclassified.
+func (s *Session) newRunner(sl *slot, n int) (*runner, error) {
 	shape := ort.NewShape(int64(n), 3, int64(s.h), int64(s.w))
 	size := n * 3 * s.w * s.h
 	r := &runner{}
@@ -307,11 +322,10 @@ func (s *Session) newRunner(so *ort.SessionOptions, sl *slot, n int) (*runner, e
 		r.close()
 		return nil, err
 	}
-	r.s, err = ort.NewAdvancedSession(s.info.Path,
-		[]string{s.info.Input.Name}, []string{s.info.Output.Name},
-		[]ort.Value{r.in}, []ort.Value{r.out}, so)
+	if r.rin, err = ortValue(r.in); err == nil {
+		r.rout, err = ortValue(r.out)
+	}
 	if err != nil {
-		r.s = nil
 		r.close()
 		return nil, err
 	}
@@ -405,7 +419,7 @@ func (s *Session) Exec(i int) error {
 	if s.canceled.Load() {
 		return ErrCanceled
 	}
-	if err := r.s.RunWithOptions(s.ro); err != nil {
+	if err := s.crun.run(r.rin, r.rout); err != nil {
 		if s.canceled.Load() {
 			return ErrCanceled
 		}
@@ -448,7 +462,7 @@ func (s *Session) runnerFor(sl *slot, n int) (*runner, error) {
 	if r := sl.partial[n-1]; r != nil {
 		return r, nil
 	}
-	r, err := s.newRunner(s.so, sl, n)
+	r, err := s.newRunner(sl, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: partial batch of %d: %s", ErrModel, n, ortCore(oneLine(err.Error())))
 	}
@@ -471,6 +485,11 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	s.freeSlots()
+	s.crun.close()
+	if s.sess != nil {
+		_ = s.sess.Destroy()
+		s.sess = nil
+	}
 	if s.so != nil {
 		_ = s.so.Destroy()
 		s.so = nil

@@ -204,7 +204,7 @@ func TestSidecarErrors(t *testing.T) {
 }
 
 // Zero allocations per Run, full and partial batches (after the first
-// partial Run built its session).
+// partial Run made its tensors).
 func TestRunAllocs(t *testing.T) {
 	needORT(t)
 	p := model(t, "invert", onnxgen.Invert)
