@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,11 +16,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
+	"github.com/vidnst/vidnst/stylize"
 )
 
 // benchResult is what `vidnst bench` prints (as text, or JSON with --json).
@@ -162,19 +165,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	}
 	defer sess.Close()
 	b := sess.Batch()
-	ins, outs := make([][]float32, 0, b), make([][]float32, 0, b)
-	runAll := func() error {
-		for i := 0; i < len(frames); i += b {
-			ins, outs = ins[:0], outs[:0]
-			for _, f := range frames[i:min(i+b, len(frames))] {
-				ins, outs = append(ins, f.In), append(outs, f.Out)
-			}
-			if err := sess.Run(ins, outs); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	runAll := func() error { return inferAll(sess, frames) }
 	if err := runAll(); err != nil { // warm-up
 		return nil, err
 	}
@@ -258,4 +249,68 @@ func cpuTime() time.Duration {
 func median(xs []float64) float64 {
 	sort.Float64s(xs)
 	return xs[len(xs)/2]
+}
+
+// inferAll runs the network on every frame's In into its Out, in batches.
+// With two or more slots (CUDA) it overlaps them as the pipeline does: a
+// loader copies batch k+1 in and a storer copies batch k-1 out while the
+// GPU runs batch k; otherwise one Run after another.
+func inferAll(sess *stylize.Session, frames []*frame.Frame) error {
+	b := sess.Batch()
+	batches := make([][2][][]float32, 0, (len(frames)+b-1)/b)
+	for i := 0; i < len(frames); i += b {
+		var in, out [][]float32
+		for _, f := range frames[i:min(i+b, len(frames))] {
+			in, out = append(in, f.In), append(out, f.Out)
+		}
+		batches = append(batches, [2][][]float32{in, out})
+	}
+	k := sess.Slots()
+	if k < 2 {
+		for _, bt := range batches {
+			if err := sess.Run(bt[0], bt[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	type job struct{ slot, batch int }
+	free, loaded, done := make(chan int, k), make(chan job, k), make(chan job, k)
+	for i := range k {
+		free <- i
+	}
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(loaded)
+		for i, bt := range batches {
+			sl := <-free
+			if err := sess.Load(sl, bt[0]); err != nil {
+				return err
+			}
+			loaded <- job{sl, i}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(done)
+		for j := range loaded {
+			if err := sess.Exec(j.slot); err != nil {
+				free <- j.slot
+				for j := range loaded { // let the loader finish
+					free <- j.slot
+				}
+				return err
+			}
+			done <- j
+		}
+		return nil
+	})
+	var err error
+	for j := range done {
+		if err == nil {
+			err = sess.Store(j.slot, batches[j.batch][1])
+		}
+		free <- j.slot
+	}
+	return cmp.Or(g.Wait(), err)
 }

@@ -61,7 +61,7 @@ func defaultRenderOpts() *renderOpts {
 		crf:            -1,
 		audio:          "copy",
 		device:         "cpu",
-		batch:          1,
+		batch:          0,
 		progress:       "auto",
 		temporal:       defaultTemporal,
 		temporalWeight: defaultTemporalWeight,
@@ -87,7 +87,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.StringVar(&o.ortLib, "ort-lib", o.ortLib, "path of libonnxruntime.so (overrides $ONNXRUNTIME_SHARED_LIBRARY_PATH)")
 	f.IntVar(&o.threads, "threads", o.threads, "inference threads (0 = all cores)")
 	f.StringVar(&o.device, "device", o.device, "inference device: cpu, cuda[:N] or auto")
-	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call")
+	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call (0: 4 on CUDA, 1 on the CPU)")
 	f.StringVar(&o.hwaccel, "hwaccel", o.hwaccel, "hardware decoding: cuda (NVDEC) or none")
 	f.BoolVar(&o.fp16, "fp16", o.fp16, "use the fp16 variant of a named style (fp16/NAME-fp16.onnx) when present")
 	f.BoolVarP(&o.quiet, "quiet", "q", o.quiet, "print only errors")
@@ -158,8 +158,8 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if o.strength < 0 || o.strength > 1 {
 		return nil, usagef("--strength %g: want 0..1", o.strength)
 	}
-	if o.batch < 1 {
-		return nil, usagef("--batch %d: want at least 1", o.batch)
+	if o.batch < 0 {
+		return nil, usagef("--batch %d: want 0 (automatic) or more", o.batch)
 	}
 	if _, err := pipeline.ParseProgress(o.progress, false); err != nil {
 		return nil, usagef("%v", err)
