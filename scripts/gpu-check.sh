@@ -54,7 +54,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH=$lib/libonnxruntime.so
 export VIDNST_MODEL_DIR=$(realpath "$kit/models") VIDNST_REQUIRE_ORT=1
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true; } | tee "$out/gpu.txt"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$out/gpu.txt"
-for p in stylize pipeline temporal; do zstd -q -d -f "$kit/$p.test.zst" -o "/tmp/vidnst-$p.test"; chmod +x "/tmp/vidnst-$p.test"; done
+for p in stylize pipeline temporal; do [ -f "$kit/$p.test.zst" ] || continue; zstd -q -d -f "$kit/$p.test.zst" -o "/tmp/vidnst-$p.test"; chmod +x "/tmp/vidnst-$p.test"; done
 frames=$(realpath "$kit/frames")
 step() { # step NAME DIR SECONDS CMD...: run CMD in DIR, log to $out/NAME.txt
   local name=$1 dir=$2 secs=$3; shift 3
@@ -70,7 +70,7 @@ failed=0
 t0=$SECONDS
 # The test binaries look for models in VIDNST_MODEL_DIR and for fixtures
 # relative to their package folder.
-steps=" ${VIDNST_GPU_STEPS:-tests table e2e temporal profile} " # a subset can be named
+steps=" ${VIDNST_GPU_STEPS:-tests table e2e variants temporal profile} " # a subset can be named
 want() { [[ "$steps" == *" $1 "* ]]; }
 if want tests; then
   step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
@@ -79,13 +79,27 @@ if want tests; then
   fi
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
-want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1,1x2u}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
+want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
 want temporal && step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080' -test.benchtime 10x
+# variants: model files and provider options compared on the same frames
+# (VIDNST_VARIANTS, see stylize's BenchmarkVariantsGPU); vprofile: each of
+# them through ORT's profiler, one per process.
+m=$(realpath "$kit/models")
+variants=${VIDNST_VARIANTS:-$m/fp16/candy-fp16.onnx,$m/fp16/candy-fp16.onnx@prefer_nhwc=1,$m/candy.onnx}
+want variants && step bench-variants stylize 240 env VIDNST_VARIANTS="$variants" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'VariantsGPU' -test.benchtime 1x
+if want vprofile; then
+  IFS=, read -ra vs <<< "$variants"
+  for v in "${vs[@]}"; do
+    rm -rf /tmp/vidnst-prof && mkdir -p /tmp/vidnst-prof
+    (cd stylize && VIDNST_ORT_PROFILE=/tmp/vidnst-prof/p VIDNST_VARIANTS="$v" VIDNST_VARIANT_FRAMES=5 timeout 60 /tmp/vidnst-stylize.test -test.run '^$' -test.bench VariantsGPU -test.benchtime 1x >/dev/null 2>&1) || failed=1
+    { echo "== profile 1920x1080 batch 1 ${v#"$m"/}"; python3 scripts/ort-profile-summary.py /tmp/vidnst-prof/*.json; } 2>&1 | tee -a "$out/vprofile.txt"
+  done
+fi
 if want profile; then # where a 1080p frame's GPU time goes, per operator (ORT's profiler)
-  for prec in fp16 fp32; do
+  for prec in fp16; do
     rm -rf /tmp/vidnst-prof && mkdir -p /tmp/vidnst-prof
     (cd stylize && VIDNST_ORT_PROFILE=/tmp/vidnst-prof/p timeout 60 /tmp/vidnst-stylize.test -test.run '^$' -test.bench "RunGPU/1920x1080/batch1/$prec\$" -test.benchtime 5x >/dev/null 2>&1) || failed=1
-    { echo "== profile 1920x1080 batch 1 $prec (warm-up and timed runs)"; python3 scripts/ort-profile-summary.py /tmp/vidnst-prof/*.json; } 2>&1 | tee -a "$out/profile.txt"
+    { echo "== profile 1920x1080 batch 1 $prec"; python3 scripts/ort-profile-summary.py /tmp/vidnst-prof/*.json; } 2>&1 | tee -a "$out/profile.txt"
   done
 fi
 echo "gpu-check: $((SECONDS - t0)) s of checks" | tee -a "$out/summary.txt"

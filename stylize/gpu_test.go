@@ -3,11 +3,16 @@
 package stylize
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // GPU checks, built only with -tags gpu on a machine with an NVIDIA GPU,
@@ -107,7 +112,9 @@ func TestGPUMatchesCPU(t *testing.T) {
 }
 
 // BenchmarkRunGPU: inference-only frames/s on CUDA for the table:
-// 1280x720 and 1920x1080, batch 1, 4, 8, fp32 and fp16.
+// 1280x720 and 1920x1080, batch 1, 4, 8, fp32 and fp16. frames/s is the
+// double-buffered throughput (the session's slots overlapped, as the
+// pipeline runs them); serial-frames/s is one Run at a time.
 //
 //	go test -tags gpu ./stylize -run '^$' -bench RunGPU -benchtime 20x
 func BenchmarkRunGPU(b *testing.B) {
@@ -140,14 +147,146 @@ func BenchmarkRunGPU(b *testing.B) {
 					}
 					b.ReportAllocs()
 					b.ResetTimer()
-					for range b.N {
+					// The session's slots overlapped, as vidnst runs them.
+					fps, err := slottedFPS(s, in, out, b.N)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					b.ReportMetric(fps, "frames/s")
+					// One Run at a time: copies in, network, copies out.
+					t0 := time.Now()
+					for range 5 {
 						if err := s.Run(in, out); err != nil {
 							b.Fatal(err)
 						}
 					}
-					b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "frames/s")
+					b.ReportMetric(float64(5*batch)/time.Since(t0).Seconds(), "serial-frames/s")
 				})
 			}
 		}
 	}
+}
+
+// BenchmarkVariantsGPU compares model files and CUDA provider options on
+// the same frames: the output's PSNR against the first variant's (so a
+// rewritten graph can be checked to compute the same thing), frames/s of
+// plain Run calls, and frames/s with the session's two slots overlapped
+// the way pipeline.slottedStage runs them (copy in, GPU, copy out at once).
+// VIDNST_VARIANTS is a comma-separated list of MODEL[@key=value;...] (the
+// options go to VIDNST_CUDA_OPTIONS), VIDNST_VARIANT_SIZE WxH (default
+// 1920x1080), VIDNST_VARIANT_DEVICE (default cuda) and
+// VIDNST_VARIANT_FRAMES (default 40), VIDNST_VARIANT_BUFFERS (default: the
+// device's).
+//
+//	VIDNST_VARIANTS=a.onnx,b.onnx@prefer_nhwc=1 go test -tags gpu ./stylize -run '^$' -bench VariantsGPU -benchtime 1x
+func BenchmarkVariantsGPU(b *testing.B) {
+	needORT(b)
+	list := os.Getenv("VIDNST_VARIANTS")
+	if list == "" {
+		b.Skip("VIDNST_VARIANTS not set")
+	}
+	w, h := 1920, 1080
+	if sz := os.Getenv("VIDNST_VARIANT_SIZE"); sz != "" {
+		if _, err := fmt.Sscanf(sz, "%dx%d", &w, &h); err != nil {
+			b.Fatalf("VIDNST_VARIANT_SIZE=%q: %v", sz, err)
+		}
+	}
+	dev := cmp.Or(os.Getenv("VIDNST_VARIANT_DEVICE"), "cuda")
+	n := 40
+	if s := os.Getenv("VIDNST_VARIANT_FRAMES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	in := [][]float32{scene(w, h, 3)}
+	var ref []float32
+	for _, v := range strings.Split(list, ",") {
+		path, opts, _ := strings.Cut(v, "@")
+		b.Run(strings.NewReplacer("/", "_", "=", "-", ";", "+").Replace(filepath.Base(path)+"@"+opts), func(b *testing.B) {
+			b.Setenv("VIDNST_CUDA_OPTIONS", strings.ReplaceAll(opts, ";", ","))
+			bufs, _ := strconv.Atoi(os.Getenv("VIDNST_VARIANT_BUFFERS")) // 0: the device's default
+			s, err := New(path, Options{Width: w, Height: h, Device: dev, Buffers: bufs})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			out := zeros(1, w, h)
+			if err := s.Run(in, out); err != nil { // warm-up: cuDNN autotuning
+				b.Fatal(err)
+			}
+			if ref == nil {
+				ref = append([]float32(nil), out[0]...)
+			} else {
+				sum := 0.0
+				for j := range ref {
+					d := float64(out[0][j] - ref[j])
+					sum += d * d
+				}
+				b.ReportMetric(10*math.Log10(255*255/max(sum/float64(len(ref)), 1e-12)), "dB")
+			}
+			for range b.N {
+				t0 := time.Now()
+				for range n {
+					if err := s.Run(in, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "run-frames/s")
+				if s.Slots() < 2 {
+					continue
+				}
+				fps, err := slottedFPS(s, in, out, n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(fps, "slotted-frames/s")
+			}
+		})
+	}
+}
+
+// slottedFPS runs n batches of in through s's slots the way
+// pipeline.slottedStage does (a loader, a runner and a storer goroutine, so
+// copies overlap the GPU) and returns frames per second.
+func slottedFPS(s *Session, in, out [][]float32, n int) (float64, error) {
+	t0 := time.Now()
+	k := s.Slots()
+	free, loaded, done := make(chan int, k), make(chan int, k), make(chan int, k)
+	for i := range k {
+		free <- i
+	}
+	errs := make(chan error, 2)
+	go func() {
+		defer close(loaded)
+		for range n {
+			i := <-free
+			if err := s.Load(i, in); err != nil {
+				errs <- err
+				return
+			}
+			loaded <- i
+		}
+	}()
+	go func() {
+		defer close(done)
+		for i := range loaded {
+			if err := s.Exec(i); err != nil {
+				errs <- err
+				return
+			}
+			done <- i
+		}
+	}()
+	var err error
+	for i := range done {
+		if err == nil {
+			err = s.Store(i, out)
+		}
+		free <- i
+	}
+	select {
+	case e := <-errs:
+		err = cmp.Or(err, e)
+	default:
+	}
+	return float64(n*len(in)) / time.Since(t0).Seconds(), err
 }
