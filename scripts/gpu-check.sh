@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # GPU checks for vidnst on a machine with an NVIDIA GPU (H100/H200): runs the
 # GPU tests, the inference benchmark table (1280x720 and 1920x1080; batch 1,
-# 4, 8; fp32 and fp16), the end-to-end pipeline benchmark at 1080p, the
-# temporal stage at 1080p and an ONNX Runtime per-operator profile, and
-# writes the logs to OUTDIR (default out/gpu). About 3 minutes on an H200
-# (well under 5). VIDNST_GPU_STEPS="tests table e2e temporal profile" picks
-# a subset.
+# 4, 8; fp32 and fp16), the end-to-end pipeline benchmark at 1080p, model
+# and provider-option variants, the temporal stage at 1080p and an ONNX
+# Runtime profile, and writes the logs to OUTDIR (default out/gpu). About 2
+# minutes on an H100 or H200 (well under 5).
+# VIDNST_GPU_STEPS="tests table e2e variants temporal profile vprofile"
+# picks a subset (vprofile, not run by default: a profile per variant).
 #
 # It needs, in .deps/gpu/ (ignored by git; build it here, carry it there):
 #   ort/          the ONNX Runtime 1.29 CUDA 13 bundle: ../shared/gpu/make-ort-cuda-kit.sh .deps/gpu/ort
