@@ -301,9 +301,10 @@ type slotJob struct {
 }
 
 // slottedStage is styleStage for a Slotted styler: a loader gathers batches
-// and copies them into a free slot, a runner executes slots in order, and a
-// storer copies results out and passes the frames on, so the three overlap.
-// Frames stay in order because every hand-off is a FIFO.
+// and copies them into a free slot, runners execute slots (one, or
+// Parallel() when the styler has that method: several frames through the
+// network at once), and a storer copies results out in load order and
+// passes the frames on, so all of them overlap.
 func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame, out chan<- *frame.Frame) error {
 	defer close(out)
 	if b < 1 {
@@ -318,10 +319,22 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 		frames[i] = make([]*frame.Frame, 0, b)
 		bufs[i] = make([][]float32, 0, b)
 	}
+	// loaded feeds the runners; ordered gives the storer the same jobs in
+	// load order, and done[slot] the result of each slot's Exec, so that
+	// with several runners frames still leave in order.
 	loaded := make(chan slotJob, n)
-	ran := make(chan slotJob, n)
+	ordered := make(chan slotJob, n)
+	done := make([]chan error, n)
+	for i := range done {
+		done[i] = make(chan error, 1) // one Exec per slot in flight
+	}
+	runners := 1
+	if p, ok := s.(interface{ Parallel() int }); ok {
+		runners = min(max(p.Parallel(), 1), n)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { // loader
+		defer close(ordered)
 		defer close(loaded)
 		slot := -1
 		load := func() error {
@@ -333,11 +346,8 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 			if err := s.Load(slot, ins); err != nil {
 				return err
 			}
-			select {
-			case loaded <- slotJob{slot, fs}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			ordered <- slotJob{slot, fs} // never blocks: n slots, capacity n
+			loaded <- slotJob{slot, fs}  // likewise
 			slot = -1
 			return nil
 		}
@@ -365,22 +375,19 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 		}
 		return nil
 	})
-	g.Go(func() error { // runner
-		defer close(ran)
-		for j := range loaded {
-			if err := s.Exec(j.slot); err != nil {
+	for range runners {
+		g.Go(func() error { // runner: every job it takes gets a result
+			for j := range loaded {
+				done[j.slot] <- s.Exec(j.slot)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { // storer
+		for j := range ordered {
+			if err := <-done[j.slot]; err != nil {
 				return err
 			}
-			select {
-			case ran <- j:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return ctx.Err()
-	})
-	g.Go(func() error { // storer
-		for j := range ran {
 			outs := bufs[j.slot][:0]
 			for _, f := range j.frames {
 				outs = append(outs, f.Out)

@@ -95,9 +95,15 @@ type slottedStyler struct {
 	maxBusy int
 	failOp  string // "load", "exec" or "store": fail the second such call
 	ops     map[string]int
+	// parallel > 1: Execs may run at once (slot 0's take longest, so later
+	// batches finish first); execs/maxExecs count them.
+	parallel        int
+	execs, maxExecs atomic.Int32
 }
 
 func (s *slottedStyler) Slots() int { return s.slots }
+
+func (s *slottedStyler) Parallel() int { return max(1, s.parallel) }
 
 func (s *slottedStyler) step(op string, slot, from, to int) error {
 	s.mu.Lock()
@@ -138,7 +144,14 @@ func (s *slottedStyler) Load(slot int, in [][]float32) error {
 }
 
 func (s *slottedStyler) Exec(slot int) error {
+	n := s.execs.Add(1)
+	defer s.execs.Add(-1)
+	for m := s.maxExecs.Load(); n > m && !s.maxExecs.CompareAndSwap(m, n); m = s.maxExecs.Load() {
+	}
 	time.Sleep(time.Millisecond) // long enough for the others to overlap
+	if s.parallel > 1 && slot == 0 {
+		time.Sleep(3 * time.Millisecond)
+	}
 	if err := s.step("exec", slot, 1, 2); err != nil {
 		return err
 	}
@@ -213,6 +226,7 @@ func TestOrderAndBatching(t *testing.T) {
 		{"empty", 0, 2, nil, true},
 		{"slotted batch 3 partial", 11, 3, []int{3, 3, 3, 2}, true},
 		{"slotted single", 6, 1, []int{1, 1, 1, 1, 1, 1}, false},
+		{"slotted parallel", 13, 2, []int{2, 2, 2, 2, 2, 2, 1}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &addStyler{batch: tc.batch}
@@ -220,6 +234,9 @@ func TestOrderAndBatching(t *testing.T) {
 			var styler Styler = st
 			if strings.HasPrefix(tc.name, "slotted") {
 				sl = &slottedStyler{addStyler: addStyler{batch: tc.batch}, slots: 2}
+				if strings.HasSuffix(tc.name, "parallel") {
+					sl.slots, sl.parallel = 3, 2
+				}
 				st, styler = &sl.addStyler, sl
 			}
 			sink := &recSink{}
@@ -256,7 +273,10 @@ func TestOrderAndBatching(t *testing.T) {
 				if sl.ops["exec"] != len(tc.wantBatches) || sl.addStyler.calls != 0 {
 					t.Fatalf("%d execs and %d Run calls for batches %v", sl.ops["exec"], sl.addStyler.calls, tc.wantBatches)
 				}
-				t.Logf("at most %d slots busy at once", sl.maxBusy)
+				t.Logf("at most %d slots busy and %d executing at once", sl.maxBusy, sl.maxExecs.Load())
+				if want := int32(max(1, sl.parallel)); sl.maxExecs.Load() != want {
+					t.Errorf("%d slots executed at once, want %d", sl.maxExecs.Load(), want)
+				}
 			}
 			if tc.withTemporal {
 				if tmp.bad.Load() || int(tmp.applied.Load()) != tc.n {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -29,10 +30,14 @@ type Options struct {
 	// Session.Fallback).
 	Device string
 	// Buffers is the number of tensor sets (slots, see Load/Exec/Store);
-	// 0 means 2 on CUDA (copies overlap inference) and 1 on the CPU (where
-	// the copies are a tiny share of the time and a second set would only
-	// cost memory).
+	// 0 means 2 on CUDA (copies overlap inference) and Parallel on the CPU.
 	Buffers int
+	// Parallel is how many slots may Exec at once, each run on
+	// Threads/Parallel intra-op threads. 0 means 2 on the CPU when Threads
+	// is 2 or more (two frames on one thread each ran 15-19% faster than
+	// one frame on two threads on a 2-core machine: no per-layer
+	// barriers) and 1 on CUDA.
+	Parallel int
 }
 
 // DefaultCUDABatch is the batch size on CUDA when Options.Batch is 0: on
@@ -43,8 +48,8 @@ const DefaultCUDABatch = 4
 // Session runs one model at one frame size. It owns all the ONNX Runtime
 // objects it creates (session options, sessions, tensors) from New until
 // Close, and the tensors' pixel memory. A Session is not safe for concurrent
-// use: one goroutine at a time may call Run, and Close must not race with
-// Run.
+// use beyond what the slots allow (below): one goroutine at a time may call
+// Run, and Close must not race with Run.
 //
 // The input and output tensors ([Batch,3,H,W] float32) are made once in New
 // and stay bound to the ORT session; Run copies pixels straight into and out
@@ -60,13 +65,16 @@ const DefaultCUDABatch = 4
 // until Close. For a model whose batch dim is fixed, the batch is padded:
 // the tail entries are run on stale data and ignored.
 //
-// Double buffering: with Buffers = 2 (the default on CUDA) the Session has
-// two slots, each with its own tensors. Load (copy frames
-// into a slot's input tensor), Exec (run the network on a slot) and Store
-// (copy a slot's output out) may then run in three goroutines at once as
-// long as each slot is used by one of them at a time, in the order Load,
-// Exec, Store: while the GPU runs batch k, the CPU fills batch k+1 and
-// drains batch k-1. Run is Load+Exec+Store on slot 0.
+// Double buffering: with Buffers = 2 (the default on CUDA, and on a CPU
+// with 2+ threads) the Session has two slots, each with its own tensors.
+// Load (copy frames into a slot's input tensor), Exec (run the network on a
+// slot) and Store (copy a slot's output out) may then run in three
+// goroutines at once as long as each slot is used by one of them at a time,
+// in the order Load, Exec, Store: while the GPU runs batch k, the CPU fills
+// batch k+1 and drains batch k-1. Up to Parallel() slots may Exec at once
+// (from different goroutines; ORT runs a session concurrently): on the CPU
+// two frames then run side by side on one thread each. Run is
+// Load+Exec+Store on slot 0.
 type Session struct {
 	info   *ModelInfo
 	w, h   int
@@ -77,6 +85,7 @@ type Session struct {
 	so             *ort.SessionOptions // owned
 	sess           *ort.DynamicAdvancedSession
 	crun           *capiRun // runs sess; owns the C names
+	parallel       int      // slots that may Exec at once
 	slots          []*slot
 	fixedBatch     bool
 	inA, inB       float32 // model = pipeline*inA + inB
@@ -192,8 +201,8 @@ func New(modelPath string, opts Options) (*Session, error) {
 	if opts.Width <= 0 || opts.Height <= 0 {
 		return nil, fmt.Errorf("%w: frame size %dx%d", ErrOptions, opts.Width, opts.Height)
 	}
-	if opts.Batch < 0 || opts.Threads < 0 || opts.Buffers < 0 || opts.Buffers > 4 {
-		return nil, fmt.Errorf("%w: batch %d, threads %d, buffers %d", ErrOptions, opts.Batch, opts.Threads, opts.Buffers)
+	if opts.Batch < 0 || opts.Threads < 0 || opts.Buffers < 0 || opts.Buffers > 4 || opts.Parallel < 0 || opts.Parallel > 4 {
+		return nil, fmt.Errorf("%w: batch %d, threads %d, buffers %d, parallel %d", ErrOptions, opts.Batch, opts.Threads, opts.Buffers, opts.Parallel)
 	}
 	if opts.Threads == 0 {
 		opts.Threads = runtime.NumCPU()
@@ -231,7 +240,17 @@ func New(modelPath string, opts Options) (*Session, error) {
 
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
-		so, err := sessionOptions(opts.Threads, dev)
+		par := opts.Parallel
+		if v, err := strconv.Atoi(os.Getenv("VIDNST_PARALLEL")); par == 0 && err == nil && v >= 1 && v <= 4 {
+			par = v // for A/B measurements (BENCHMARKS.md)
+		}
+		if par == 0 {
+			par = 1
+			if !dev.cuda && opts.Threads >= 2 {
+				par = 2
+			}
+		}
+		so, err := sessionOptions(max(1, opts.Threads/par), dev)
 		if err != nil {
 			if auto && errors.Is(err, ErrNoCUDA) {
 				s.fb = err
@@ -254,7 +273,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		s.so, s.sess, s.device = so, sess, dev
+		s.so, s.sess, s.device, s.parallel = so, sess, dev, par
 		break
 	}
 	if s.sess == nil { // unreachable: the last device returns its error
@@ -271,11 +290,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 	}
 	buffers := opts.Buffers
 	if buffers == 0 {
-		buffers = 1
+		buffers = s.parallel
 		if s.device.cuda {
 			buffers = 2
 		}
 	}
+	s.parallel = min(s.parallel, buffers)
 	if opts.Batch == 0 {
 		opts.Batch = 1
 		if s.device.cuda {
@@ -356,6 +376,9 @@ func (s *Session) Pinned() bool { return len(s.slots) > 0 && s.slots[0].pinned }
 
 // Slots is the number of tensor sets (Options.Buffers).
 func (s *Session) Slots() int { return len(s.slots) }
+
+// Parallel is how many slots may Exec at once (Options.Parallel).
+func (s *Session) Parallel() int { return s.parallel }
 
 // slot checks i and the frames' sizes.
 func (s *Session) slot(i int, frames [][]float32, what string) (*slot, error) {

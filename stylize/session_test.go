@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
@@ -243,7 +244,7 @@ func TestSlotsInterleaved(t *testing.T) {
 	p := model(t, "invert", onnxgen.Invert)
 	const w, h = 6, 4
 	if s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1}); s.Slots() != 1 {
-		t.Fatalf("cpu default: %d slots, want 1", s.Slots())
+		t.Fatalf("cpu default, 1 thread: %d slots, want 1", s.Slots())
 	}
 	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 1, Buffers: 2})
 	if s.Slots() != 2 {
@@ -283,5 +284,51 @@ func TestSlotsInterleaved(t *testing.T) {
 	}
 	if _, err := New(p, Options{Width: w, Height: h, Buffers: 9}); !errors.Is(err, ErrOptions) {
 		t.Errorf("9 buffers: %v", err)
+	}
+}
+
+// On a CPU with two or more threads the default is two slots that may
+// execute at once; concurrent Execs of the real network give each slot the
+// output a lone Run gives.
+func TestParallelExec(t *testing.T) {
+	needORT(t)
+	if s := newSession(t, model(t, "invert", onnxgen.Invert), Options{Width: 6, Height: 4, Threads: 2}); s.Slots() != 2 || s.Parallel() != 2 {
+		t.Fatalf("cpu, 2 threads: %d slots, parallel %d; want 2, 2", s.Slots(), s.Parallel())
+	}
+	p := sharedModel(t, "candy.onnx")
+	const w, h = 64, 48
+	s := newSession(t, p, Options{Width: w, Height: h, Threads: 2})
+	ref := newSession(t, p, Options{Width: w, Height: h, Threads: 1})
+	in := [][][]float32{{scene(w, h, 1)}, {scene(w, h, 7)}}
+	want := [][][]float32{zeros(1, w, h), zeros(1, w, h)}
+	for i := range in {
+		if err := ref.Run(in[i], want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := [][][]float32{zeros(1, w, h), zeros(1, w, h)}
+	for rep := 0; rep < 5; rep++ {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				if errs[i] = s.Load(i, in[i]); errs[i] == nil {
+					if errs[i] = s.Exec(i); errs[i] == nil {
+						errs[i] = s.Store(i, got[i])
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for i := range 2 {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			for j := range want[i][0] {
+				if d := got[i][0][j] - want[i][0][j]; d > 0.01 || d < -0.01 {
+					t.Fatalf("rep %d slot %d value %d: %v, want %v", rep, i, j, got[i][0][j], want[i][0][j])
+				}
+			}
+		}
 	}
 }

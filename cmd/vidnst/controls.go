@@ -24,6 +24,15 @@ func (c *controlledStyler) Slots() int {
 	return 1
 }
 
+// Parallel is how many slots the network may run at once (1 when it does
+// not say).
+func (c *controlledStyler) Parallel() int {
+	if x, ok := c.Styler.(interface{ Parallel() int }); ok {
+		return x.Parallel()
+	}
+	return 1
+}
+
 // Load, Exec and Store pass on to a Slotted network; Store then applies the
 // controls with the inputs Load saw.
 func (c *controlledStyler) Load(slot int, in [][]float32) error {
