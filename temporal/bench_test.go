@@ -3,9 +3,12 @@ package temporal
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vidnst/vidnst/internal/frame"
 )
 
 // upscale2 doubles a grey image (bilinear), to benchmark near 1 megapixel.
@@ -87,7 +90,9 @@ func BenchmarkStage(b *testing.B) {
 
 // BenchmarkStage1080: one 1920x1080 frame of the temporal stage with the
 // CLI's defaults (fast flow, weight 1, flow at half size) on all cores:
-// Prepare and Apply, gradient and blend.
+// Prepare (one frame at a time on all cores) and Apply, gradient and blend;
+// and prepare-lanes: Prepare's throughput with GOMAXPROCS/4 lanes (several
+// frames' flows at once, as the pipeline runs Blend mode on 8+ cores).
 //
 //	go test ./temporal -run '^$' -bench Stage1080 -benchtime 10x
 func BenchmarkStage1080(b *testing.B) {
@@ -112,6 +117,11 @@ func benchStage(b *testing.B, name string, W, H int, opt Options) {
 		return out
 	}
 	in0, in1, out1 := tile(ins[0]), tile(ins[1]), tile(outs[1])
+	lanes := opt
+	if lanes.Lanes == 0 {
+		lanes.Lanes = max(1, runtime.GOMAXPROCS(0)/4)
+	}
+	opt.Lanes = 1
 	s, err := NewStage(W, H, opt)
 	if err != nil {
 		b.Fatal(err)
@@ -131,6 +141,47 @@ func benchStage(b *testing.B, name string, W, H int, opt Options) {
 			s.PrepareAux(in, false, aux)
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+	})
+	b.Run(name+"/prepare-lanes", func(b *testing.B) {
+		s, err := NewStage(W, H, lanes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		const pool = 8
+		free, ready := make(chan *frame.Frame, pool), make(chan *frame.Frame, pool)
+		for range pool {
+			f := frame.New(W, H)
+			f.Aux = make([]float32, s.AuxLen())
+			free <- f
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		go func() {
+			defer close(ready)
+			for i := 0; i < b.N+1; i++ {
+				f := <-free
+				copy(f.In, in0)
+				if i%2 == 1 {
+					copy(f.In, in1)
+				}
+				f.Reset = i == 0
+				if err := s.Prepare(f); err != nil {
+					panic(err)
+				}
+				ready <- f
+			}
+		}()
+		for f := range ready {
+			if s.async != nil {
+				if err := s.async.wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			free <- f
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/frame")
+		b.ReportMetric(float64(len(s.lanes)), "lanes")
 	})
 	s.PrepareAux(in1, false, aux)
 	b.Run(name+"/apply", func(b *testing.B) {

@@ -78,6 +78,17 @@ type Options struct {
 	// two that brings the longer side to at most FlowMaxSide, and upsampled.
 	// 0 means DefaultFlowMaxSide; -1 always computes it at full size.
 	FlowMaxSide int
+	// Lanes is how many frames' flows Prepare (the pipeline API) computes
+	// at once, each lane on Workers/Lanes workers: one frame's flow stops
+	// scaling at 4-8 cores, frames are independent. With more than one
+	// lane Prepare returns once the frame's grey image is made and its
+	// flow has been handed to a lane; Apply waits for it. A Stage with
+	// several lanes must be used through Prepare/Apply only. 0 means
+	// Workers/4 in Blend mode with 8 or more workers, else 1: measured at
+	// 1080p on 16 cores (BENCHMARKS.md), 4 lanes made Blend renders ~15%
+	// faster and Gradient ones ~5% slower (its heavier Apply is then the
+	// bottleneck and the lanes take its cores).
+	Lanes int
 }
 
 const (
@@ -130,18 +141,17 @@ type Stage struct {
 	w, h int
 	opt  Options
 	// Prepare's state
-	est             *Estimator // backward flow (t -> t-1)
-	est2            *Estimator // forward flow (t-1 -> t) on its own goroutine; nil with one worker
-	fwdReq, fwdDone chan struct{}
-	f               int       // flow is computed at 1/f of the frame size
-	fw, fh          int       // flow size
-	gray, prevGray  []float32 // flow size
-	fu, fv, tmp     []float32 // flow size
-	su, sv, sconf   []float32 // backward flow and confidence at flow size (f > 1)
-	prepIn          []float32 // current PrepareAux input (for kGray)
-	prepAux         []float32 // current PrepareAux aux (for kUp)
-	havePrev        bool
-	lastOccFraction float64
+	f        int       // flow is computed at 1/f of the frame size
+	fw, fh   int       // flow size
+	lanes    []*lane   // lanes[0] also serves PrepareAux
+	gray     []float32 // current frame's grey image (PrepareAux)
+	prevGray []float32
+	grayRun  runner
+	kGray    func(lo, hi int)
+	prepIn   []float32 // current input (for kGray)
+	grayDst  []float32 // where kGray writes
+	havePrev bool
+	async    *asyncPrep // nil with one lane
 	// Apply's state
 	run                runner
 	prevOut, warped    []float32
@@ -150,13 +160,28 @@ type Stage struct {
 	aux, out           []float32 // current Apply call
 	color              int
 	kWarp, kBlend, kGS func(lo, hi int)
-	kMask1, kMask2     func(lo, hi int)
-	kGray, kUp, kKeep  func(lo, hi int)
+	kKeep              func(lo, hi int)
 	seqAux             []float32 // Process's own aux
-	maskRun            runner
-	mu, mv, mconf      []float32 // Prepare's mask job
-	maskOcc            int
-	occMu              sync.Mutex
+}
+
+// lane computes one frame's flows and confidence: two estimators
+// (backward, and forward on its own goroutine) and their buffers.
+type lane struct {
+	s               *Stage
+	est             *Estimator // backward flow (t -> t-1)
+	est2            *Estimator // forward flow (t-1 -> t) on its own goroutine; nil with one worker
+	fwdReq, fwdDone chan struct{}
+	gray, prevGray  []float32 // the job's grey images (not owned)
+	fu, fv, tmp     []float32 // flow size
+	su, sv, sconf   []float32 // backward flow and confidence at flow size (f > 1)
+	prepAux         []float32 // current aux (for kUp)
+	lastOccFraction float64
+	maskRun         runner
+	mu, mv, mconf   []float32 // the mask job
+	maskOcc         int
+	occMu           sync.Mutex
+	kUp             func(lo, hi int)
+	kMask1, kMask2  func(lo, hi int)
 }
 
 // NewStage returns a stage for w x h frames. With Mode Off it does nothing
@@ -192,31 +217,27 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.fw, s.fh = (w+s.f-1)/s.f, (h+s.f-1)/s.f
 	fn := s.fw * s.fh
-	// With two or more workers the two flows of a frame run at once, each
-	// on half of them: their phases' barriers then overlap instead of
-	// idling cores. With one worker they run one after the other.
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	s.est = NewEstimator(s.fw, s.fh, opt.Preset, max(1, workers/2))
-	if workers >= 2 {
-		s.est2 = NewEstimator(s.fw, s.fh, opt.Preset, workers/2)
-		s.fwdReq, s.fwdDone = make(chan struct{}), make(chan struct{})
-		go func(req <-chan struct{}, done chan<- struct{}) {
-			for range req {
-				s.est2.Compute(s.prevGray, s.gray, s.fu, s.fv)
-				done <- struct{}{}
-			}
-		}(s.fwdReq, s.fwdDone)
+	nl := opt.Lanes
+	if nl <= 0 {
+		nl = 1
+		if opt.Mode == Blend && workers >= 8 {
+			nl = workers / 4
+		}
+	}
+	for range nl {
+		s.lanes = append(s.lanes, s.newLane(max(1, workers/nl)))
 	}
 	s.gray, s.prevGray = make([]float32, fn), make([]float32, fn)
-	s.fu, s.fv, s.tmp = make([]float32, fn), make([]float32, fn), make([]float32, fn)
-	if s.f > 1 {
-		s.su, s.sv, s.sconf = make([]float32, fn), make([]float32, fn), make([]float32, fn)
+	s.grayRun = newRunner(opt.Workers)
+	s.kGray = s.grayRows
+	if nl > 1 {
+		s.async = newAsyncPrep(s, nl)
 	}
 	s.run = newRunner(opt.Workers)
-	s.maskRun = newRunner(opt.Workers)
 	s.prevOut, s.warped = make([]float32, 3*n), make([]float32, 3*n)
 	a := opt.Weight
 	if a >= 0.9999 {
@@ -225,9 +246,44 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 		s.lambda = 8 * a / (1 - a)
 	}
 	s.kWarp, s.kBlend, s.kGS = s.warpRows, s.blendRows, s.gsRows
-	s.kMask1, s.kMask2 = s.mask1Rows, s.mask2Rows
-	s.kGray, s.kUp, s.kKeep = s.grayRows, s.upRows, s.keepRows
+	s.kKeep = s.keepRows
 	return s, nil
+}
+
+// newLane makes a lane whose flows use workers goroutines in all. With two
+// or more, the two flows of a frame run at once, each on half of them:
+// their phases' barriers then overlap instead of idling cores. With one
+// they run one after the other.
+func (s *Stage) newLane(workers int) *lane {
+	fn := s.fw * s.fh
+	l := &lane{s: s}
+	l.est = NewEstimator(s.fw, s.fh, s.opt.Preset, max(1, workers/2))
+	if workers >= 2 {
+		l.est2 = NewEstimator(s.fw, s.fh, s.opt.Preset, workers/2)
+		l.fwdReq, l.fwdDone = make(chan struct{}), make(chan struct{})
+		go func(req <-chan struct{}, done chan<- struct{}) {
+			for range req {
+				l.est2.Compute(l.prevGray, l.gray, l.fu, l.fv)
+				done <- struct{}{}
+			}
+		}(l.fwdReq, l.fwdDone)
+	}
+	l.fu, l.fv, l.tmp = make([]float32, fn), make([]float32, fn), make([]float32, fn)
+	if s.f > 1 {
+		l.su, l.sv, l.sconf = make([]float32, fn), make([]float32, fn), make([]float32, fn)
+	}
+	l.maskRun = newRunner(workers)
+	l.kUp, l.kMask1, l.kMask2 = l.upRows, l.mask1Rows, l.mask2Rows
+	return l
+}
+
+func (l *lane) close() {
+	l.est.Close()
+	if l.est2 != nil {
+		l.est2.Close()
+		close(l.fwdReq)
+	}
+	l.maskRun.close()
 }
 
 // AuxLen is the length of the per-frame aux buffer Prepare writes (0 when
@@ -242,22 +298,27 @@ func (s *Stage) AuxLen() int {
 // Close stops the stage's worker goroutines. The stage may not be used
 // afterwards.
 func (s *Stage) Close() {
-	if s.est != nil {
-		s.est.Close()
-		if s.est2 != nil {
-			s.est2.Close()
-			close(s.fwdReq)
-		}
-		s.est = nil
+	if s.async != nil {
+		s.async.close()
+		s.async = nil
 	}
+	for _, l := range s.lanes {
+		l.close()
+	}
+	s.lanes = nil
+	s.grayRun.close()
 	s.run.close()
-	s.maskRun.close()
 }
 
 // LastOccludedFraction is the fraction of pixels that failed the
 // forward-backward check in the last PrepareAux (for diagnostics; read it
-// from Prepare's goroutine).
-func (s *Stage) LastOccludedFraction() float64 { return s.lastOccFraction }
+// from Prepare's goroutine; not kept by the asynchronous Prepare).
+func (s *Stage) LastOccludedFraction() float64 {
+	if len(s.lanes) == 0 {
+		return 0
+	}
+	return s.lanes[0].lastOccFraction
+}
 
 // Prepare is PrepareAux on a pipeline frame: it reads f.In and f.Reset and
 // writes f.Aux (which must have AuxLen floats).
@@ -267,6 +328,9 @@ func (s *Stage) Prepare(f *frame.Frame) error {
 	}
 	if f.W != s.w || f.H != s.h || len(f.Aux) < s.AuxLen() || len(f.In) < 3*s.w*s.h {
 		return errors.New("temporal: Prepare: frame size or Aux length does not match the stage")
+	}
+	if s.async != nil {
+		return s.async.prepare(f.In, f.Reset, f.Aux)
 	}
 	s.PrepareAux(f.In, f.Reset, f.Aux)
 	return nil
@@ -279,6 +343,11 @@ func (s *Stage) Apply(f *frame.Frame) error {
 	}
 	if f.W != s.w || f.H != s.h || len(f.Aux) < s.AuxLen() || len(f.Out) < 3*s.w*s.h {
 		return errors.New("temporal: Apply: frame size or Aux length does not match the stage")
+	}
+	if s.async != nil {
+		if err := s.async.wait(); err != nil {
+			return err
+		}
 	}
 	s.ApplyAux(f.Out, f.Aux)
 	return nil
@@ -294,67 +363,83 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 	if s.opt.Mode == Off {
 		return false
 	}
-	n := s.w * s.h
-	s.prepIn = in
-	s.maskRun.run(s.fh, s.kGray)
-	s.prepIn = nil
-	s.lastOccFraction = 0
-	switch {
-	case reset || !s.havePrev:
-		aux[0] = auxFlagReset
-	default:
-		bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
-		if s.f > 1 { // at flow size first, upsampled below
-			bu, bv, conf = s.su, s.sv, s.sconf
-		}
-		if s.est2 != nil {
-			s.fwdReq <- struct{}{} // forward flow into fu, fv meanwhile
-			s.est.Compute(s.gray, s.prevGray, bu, bv)
-			<-s.fwdDone
-		} else {
-			s.est.Compute(s.gray, s.prevGray, bu, bv)
-			s.est.Compute(s.prevGray, s.gray, s.fu, s.fv)
-		}
-		s.lastOccFraction = s.confidence(conf, bu, bv)
-		if s.lastOccFraction > s.opt.CutFraction {
-			aux[0] = auxFlagCut
-			cut = true
-		} else {
-			aux[0] = auxFlagNone
-		}
-		if s.f > 1 && !cut {
-			s.prepAux = aux
-			s.maskRun.run(s.h, s.kUp)
-			s.prepAux = nil
-		}
-	}
+	s.makeGray(in, s.gray)
+	first := reset || !s.havePrev
+	cut = s.lanes[0].flow(s.gray, s.prevGray, first, aux)
 	s.gray, s.prevGray = s.prevGray, s.gray
 	s.havePrev = true
 	return cut
 }
 
-// confidence is Confidence, row-parallel.
-func (s *Stage) confidence(conf, bu, bv []float32) float64 {
-	s.mu, s.mv, s.mconf = bu, bv, conf
-	s.maskOcc = 0
-	s.maskRun.run(s.fh, s.kMask1)
-	s.maskRun.run(s.fh, s.kMask2)
-	s.mu, s.mv, s.mconf = nil, nil, nil
-	return float64(s.maskOcc) / float64(s.fw*s.fh)
+// makeGray writes the flow-size grey image of in into dst.
+func (s *Stage) makeGray(in, dst []float32) {
+	s.prepIn, s.grayDst = in, dst
+	s.grayRun.run(s.fh, s.kGray)
+	s.prepIn, s.grayDst = nil, nil
 }
 
-// grayRows writes rows [lo, hi) of the flow-size grey image: the luminance
-// of s.prepIn averaged over f x f blocks (clamped at the right and bottom
-// edges).
+// flow computes the flow from grey image gray back to prevGray and its
+// confidence into aux (only the reset flag when first), and reports a
+// detected cut.
+func (l *lane) flow(gray, prevGray []float32, first bool, aux []float32) (cut bool) {
+	s := l.s
+	n := s.w * s.h
+	l.lastOccFraction = 0
+	if first {
+		aux[0] = auxFlagReset
+		return false
+	}
+	l.gray, l.prevGray = gray, prevGray
+	defer func() { l.gray, l.prevGray = nil, nil }()
+	bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
+	if s.f > 1 { // at flow size first, upsampled below
+		bu, bv, conf = l.su, l.sv, l.sconf
+	}
+	if l.est2 != nil {
+		l.fwdReq <- struct{}{} // forward flow into fu, fv meanwhile
+		l.est.Compute(gray, prevGray, bu, bv)
+		<-l.fwdDone
+	} else {
+		l.est.Compute(gray, prevGray, bu, bv)
+		l.est.Compute(prevGray, gray, l.fu, l.fv)
+	}
+	l.lastOccFraction = l.confidence(conf, bu, bv)
+	if l.lastOccFraction > s.opt.CutFraction {
+		aux[0] = auxFlagCut
+		cut = true
+	} else {
+		aux[0] = auxFlagNone
+	}
+	if s.f > 1 && !cut {
+		l.prepAux = aux
+		l.maskRun.run(s.h, l.kUp)
+		l.prepAux = nil
+	}
+	return cut
+}
+
+// confidence is Confidence, row-parallel.
+func (l *lane) confidence(conf, bu, bv []float32) float64 {
+	l.mu, l.mv, l.mconf = bu, bv, conf
+	l.maskOcc = 0
+	l.maskRun.run(l.s.fh, l.kMask1)
+	l.maskRun.run(l.s.fh, l.kMask2)
+	l.mu, l.mv, l.mconf = nil, nil, nil
+	return float64(l.maskOcc) / float64(l.s.fw*l.s.fh)
+}
+
+// grayRows writes rows [lo, hi) of the flow-size grey image s.grayDst: the
+// luminance of s.prepIn averaged over f x f blocks (clamped at the right
+// and bottom edges).
 func (s *Stage) grayRows(lo, hi int) {
 	w, h, f, n := s.w, s.h, s.f, s.w*s.h
 	if f == 1 {
-		grayRange(s.gray, s.prepIn, n, lo*w, hi*w)
+		grayRange(s.grayDst, s.prepIn, n, lo*w, hi*w)
 		return
 	}
 	r, g, b := s.prepIn[:n:n], s.prepIn[n:2*n:2*n], s.prepIn[2*n:3*n:3*n]
 	for y := lo; y < hi; y++ {
-		dst := s.gray[y*s.fw : (y+1)*s.fw : (y+1)*s.fw]
+		dst := s.grayDst[y*s.fw : (y+1)*s.fw : (y+1)*s.fw]
 		y0, y1 := y*f, min(y*f+f, h)
 		for x := range dst {
 			x0, x1 := x*f, min(x*f+f, w)
@@ -373,24 +458,26 @@ func (s *Stage) grayRows(lo, hi int) {
 // upRows upsamples the flow-size backward flow and confidence into rows
 // [lo, hi) of the aux buffer (bilinear, pixel centres aligned; vectors
 // scaled by f).
-func (s *Stage) upRows(lo, hi int) {
+func (l *lane) upRows(lo, hi int) {
+	s := l.s
 	n := s.w * s.h
-	aux := s.prepAux
+	aux := l.prepAux
 	bu, bv, conf := aux[1:1+n:1+n], aux[1+n:1+2*n:1+2*n], aux[1+2*n:1+3*n:1+3*n]
-	upsample(s.su, s.sv, s.fw, s.fh, bu, bv, s.w, lo, hi, s.f)
-	upsampleScalar(s.sconf, s.fw, s.fh, conf, s.w, lo, hi, s.f)
+	upsample(l.su, l.sv, s.fw, s.fh, bu, bv, s.w, lo, hi, s.f)
+	upsampleScalar(l.sconf, s.fw, s.fh, conf, s.w, lo, hi, s.f)
 }
 
-func (s *Stage) mask1Rows(lo, hi int) {
-	occ := hardMaskRows(s.mconf, s.mu, s.mv, s.fu, s.fv, s.fw, s.fh, lo, hi)
-	softenRows(s.tmp, s.mconf, s.fw, s.fh, lo, hi, true)
-	s.occMu.Lock()
-	s.maskOcc += occ
-	s.occMu.Unlock()
+func (l *lane) mask1Rows(lo, hi int) {
+	fw, fh := l.s.fw, l.s.fh
+	occ := hardMaskRows(l.mconf, l.mu, l.mv, l.fu, l.fv, fw, fh, lo, hi)
+	softenRows(l.tmp, l.mconf, fw, fh, lo, hi, true)
+	l.occMu.Lock()
+	l.maskOcc += occ
+	l.occMu.Unlock()
 }
 
-func (s *Stage) mask2Rows(lo, hi int) {
-	softenRows(s.mconf, s.tmp, s.fw, s.fh, lo, hi, false)
+func (l *lane) mask2Rows(lo, hi int) {
+	softenRows(l.mconf, l.tmp, l.s.fw, l.s.fh, lo, hi, false)
 }
 
 // ApplyAux combines out (the stylized frame, planar RGB 0..255, modified in
