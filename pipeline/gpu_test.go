@@ -243,30 +243,52 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 			}
 			b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "frames/s")
 		})
-		for _, mode := range []temporal.Mode{temporal.Off, temporal.Gradient, temporal.Blend} {
-			b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/%s/end-to-end/temporal-%s", w, h, batch, sess.Slots(), pinned, mode), func(b *testing.B) {
-				for range b.N {
-					cfg := Config{Width: w, Height: h, Styler: sess,
-						Source: &memSource{frames: frames, n: total},
-						Sink:   &yuvSink{w: w, h: h, y: make([]byte, w*h), u: make([]byte, w*h/4), v: make([]byte, w*h/4)}}
-					if mode != temporal.Off {
-						st, err := temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: 1, Preset: temporal.PresetFast})
+		// VIDNST_GPU_LANES="1,0": the temporal stage's lanes (0: its default)
+		// for A/B runs on one machine.
+		lanes := []int{0}
+		if v := os.Getenv("VIDNST_GPU_LANES"); v != "" {
+			lanes = lanes[:0]
+			for _, x := range strings.Split(v, ",") {
+				n, err := strconv.Atoi(x)
+				if err != nil {
+					b.Fatalf("VIDNST_GPU_LANES=%q: %v", v, err)
+				}
+				lanes = append(lanes, n)
+			}
+		}
+		for _, lane := range lanes {
+			for _, mode := range []temporal.Mode{temporal.Off, temporal.Gradient, temporal.Blend} {
+				if mode == temporal.Off && lane != lanes[0] {
+					continue
+				}
+				name := fmt.Sprintf("%dx%d/batch%d/slots%d/%s/end-to-end/temporal-%s", w, h, batch, sess.Slots(), pinned, mode)
+				if len(lanes) > 1 && mode != temporal.Off {
+					name += fmt.Sprintf("/lanes%d", lane)
+				}
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						cfg := Config{Width: w, Height: h, Styler: sess,
+							Source: &memSource{frames: frames, n: total},
+							Sink:   &yuvSink{w: w, h: h, y: make([]byte, w*h), u: make([]byte, w*h/4), v: make([]byte, w*h/4)}}
+						if mode != temporal.Off {
+							st, err := temporal.NewStage(w, h, temporal.Options{Mode: mode, Weight: 1, Preset: temporal.PresetFast, Lanes: lane})
+							if err != nil {
+								b.Fatal(err)
+							}
+							cfg.Temporal, cfg.AuxLen = st, st.AuxLen()
+							defer st.Close()
+						}
+						st, err := Run(context.Background(), cfg)
 						if err != nil {
 							b.Fatal(err)
 						}
-						cfg.Temporal, cfg.AuxLen = st, st.AuxLen()
-						defer st.Close()
+						if st.Frames != total {
+							b.Fatalf("%d frames written, want %d", st.Frames, total)
+						}
 					}
-					st, err := Run(context.Background(), cfg)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if st.Frames != total {
-						b.Fatalf("%d frames written, want %d", st.Frames, total)
-					}
-				}
-				b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "frames/s")
-			})
+					b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "frames/s")
+				})
+			}
 		}
 		sess.Close()
 	}
