@@ -10,7 +10,8 @@ car=$shared/videos/car-detection.mp4
 mkdir -p out/bench
 command -v /usr/bin/time >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -q time >/dev/null; }
 
-echo "== efficiency: car clip, candy, 384x216, 2 threads, 120 frames, temporal off and default"
+echo "== efficiency: car clip, candy, 384x216, 2 threads, 120 frames: issue 2's pipeline at 384x216 end to end; temporal off and default at the input size"
+bin/vidnst bench "$car" --style candy --max-side 384 --threads 2 --bench-frames 120 --repeats 5 --temporal off --output-size processing
 bin/vidnst bench "$car" --style candy --max-side 384 --threads 2 --bench-frames 120 --repeats 3 --temporal off
 bin/vidnst bench "$car" --style candy --max-side 384 --threads 2 --bench-frames 120 --repeats 3
 
