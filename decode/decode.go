@@ -480,7 +480,7 @@ func newGraph(desc string, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, sr
 			g.Free()
 		}
 	}()
-	g.SetThreadCount(1)
+	g.SetThreadCount(0)
 	bsrc, bsink := astiav.FindFilterByName("buffer"), astiav.FindFilterByName("buffersink")
 	if bsrc == nil || bsink == nil {
 		return nil, nil, nil, fmt.Errorf("decode: buffer/buffersink: %w", errGraphMissing)

@@ -222,16 +222,22 @@ func TestTruncatedFile(t *testing.T) {
 	}
 }
 
-func BenchmarkNext(b *testing.B) {
-	p := testmedia.Clip(b, b.TempDir(), "c.mp4", 384, 216, 25, 50, false)
-	f := frame.New(384, 216)
+func BenchmarkNext(b *testing.B) { benchNext(b, 384, 216, 384, 216) }
+
+// BenchmarkNext1080: a 768x432 clip scaled up to a 1920x1080 processing
+// size, as for a GPU render at 1080p: the filter graph's cost per frame.
+func BenchmarkNext1080(b *testing.B) { benchNext(b, 768, 432, 1920, 1080) }
+
+func benchNext(b *testing.B, cw, ch, w, h int) {
+	p := testmedia.Clip(b, b.TempDir(), "c.mp4", cw, ch, 25, 50, false)
+	f := frame.New(w, h)
 	var r *Reader
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if r == nil {
 			b.StopTimer()
 			var err error
-			if r, err = Open(p, Options{}); err != nil {
+			if r, err = Open(p, Options{Width: w, Height: h}); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()

@@ -367,7 +367,7 @@ func newGraph(desc string, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, sr
 			g.Free()
 		}
 	}()
-	g.SetThreadCount(1)
+	g.SetThreadCount(0)
 	name := "buffer"
 	sinkName := "buffersink"
 	if _, ok := srcArgs["sample_fmt"]; ok {

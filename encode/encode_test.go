@@ -296,14 +296,20 @@ func TestCPointers(t *testing.T) {
 	}
 }
 
-func BenchmarkWrite(b *testing.B) {
+func BenchmarkWrite(b *testing.B) { benchWrite(b, 384, 216) }
+
+// BenchmarkWrite1080: 1920x1080 frames (x264 ultrafast, so the conversion
+// and filter graph weigh in).
+func BenchmarkWrite1080(b *testing.B) { benchWrite(b, 1920, 1080) }
+
+func benchWrite(b *testing.B, fw, fh int) {
 	dir := b.TempDir()
-	w, err := Create(Options{Path: filepath.Join(dir, "b.mp4"), Width: 384, Height: 216, FrameW: 384, FrameH: 216, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
+	w, err := Create(Options{Path: filepath.Join(dir, "b.mp4"), Width: fw, Height: fh, FrameW: fw, FrameH: fh, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
-	f := frame.New(384, 216)
+	f := frame.New(fw, fh)
 	for i := range f.Out {
 		f.Out[i] = float32(i % 255)
 	}
