@@ -313,7 +313,7 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 		chain += fmt.Sprintf(",asetnsamples=n=%d:p=0", frameSize)
 	}
 	inLayout := t.dec.ChannelLayout().String()
-	t.graph, t.src, t.sink, err = newGraph(chain, astiav.FilterArgs{
+	t.graph, t.src, t.sink, err = newGraph(chain, 0, astiav.FilterArgs{ // audio: one thread
 		"time_base":      "1/" + strconv.Itoa(t.dec.SampleRate()),
 		"sample_rate":    strconv.Itoa(t.dec.SampleRate()),
 		"sample_fmt":     t.dec.SampleFormat().Name(),
