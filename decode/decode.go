@@ -38,8 +38,26 @@ var (
 	errGraphMissing = errors.New("filter missing from this FFmpeg build")
 )
 
+// FFmpeg's own log is off: vidnst reports errors itself, in one line.
+// VIDNST_FFMPEG_LOG=error|warning|info|verbose|debug turns it on (on
+// stderr), to see why FFmpeg refused something (an NVENC session, a
+// hardware decoder, a damaged stream).
 func init() {
-	astiav.SetLogLevel(astiav.LogLevelQuiet)
+	level := astiav.LogLevelQuiet
+	switch os.Getenv("VIDNST_FFMPEG_LOG") {
+	case "":
+	case "warning":
+		level = astiav.LogLevelWarning
+	case "info":
+		level = astiav.LogLevelInfo
+	case "verbose":
+		level = astiav.LogLevelVerbose
+	case "debug":
+		level = astiav.LogLevelDebug
+	default:
+		level = astiav.LogLevelError
+	}
+	astiav.SetLogLevel(level)
 }
 
 // Info describes an input's video stream.

@@ -51,8 +51,8 @@ run)
     run $V bench $C --style candy --fp16 --device cuda --size 1920x1080 --output-size processing --bench-frames 96 --repeats 2 --temporal off --codec h264_nvenc
     run $V bench $C --style candy --fp16 --device cuda --size 1920x1080 --output-size processing --bench-frames 96 --repeats 2 --temporal blend
     run $V $C "$out/hwaccel.mp4" --style candy --fp16 --device cuda --hwaccel cuda --frames 0-47 --progress none
-    run $V $C "$out/nvenc.mp4" --style candy --fp16 --device cuda --codec h264_nvenc --frames 0-47 --progress none
-    run $V $C "$out/hevc.mp4" --style candy --fp16 --device cuda --codec hevc_nvenc --frames 0-47 --progress none
+    VIDNST_FFMPEG_LOG=error run $V $C "$out/nvenc.mp4" --style candy --fp16 --device cuda --codec h264_nvenc --frames 0-47 --progress none
+    VIDNST_FFMPEG_LOG=error run $V $C "$out/hevc.mp4" --style candy --fp16 --device cuda --codec hevc_nvenc --frames 0-47 --progress none
     run $V $C "$out/full.mp4" --style candy --fp16 --device auto --progress none
   } 2>&1 | tee "$out/real.txt"
   rm -f "$out/full.mp4" ;;
