@@ -35,8 +35,8 @@ package stylize
 
 enum {
 	iGetErrorMessage = 2,
-	iRun = 9,
 	iCreateEnv = 3,
+	iRun = 9,
 	iReleaseEnv = 92,
 	iReleaseStatus = 93,
 	iAppendCUDAV1 = 152,

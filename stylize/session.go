@@ -51,10 +51,10 @@ const DefaultCUDABatch = 4
 // use beyond what the slots allow (below): one goroutine at a time may call
 // Run, and Close must not race with Run.
 //
-// The input and output tensors ([Batch,3,H,W] float32) are made once in New
-// and stay bound to the ORT session; Run copies pixels straight into and out
-// of their memory, converting to and from the model's Convention on the way,
-// so a Run in steady state allocates nothing.
+// The input and output tensors ([Batch,3,H,W] float32) are made once in New;
+// Run copies pixels straight into and out of their memory, converting to and
+// from the model's Convention on the way, so a Run in steady state
+// allocates nothing.
 //
 // One ORT session serves every slot and batch size (so the CUDA provider
 // tunes its convolutions and grows its memory arena once); each run names
