@@ -163,7 +163,7 @@ func NewEstimator(w, h int, p Preset, workers int) *Estimator {
 // Close stops the estimator's worker goroutines (started by the first
 // Compute with more than one worker). It is idempotent; a later Compute
 // starts them again.
-func (e *Estimator) Close() { e.run.close() }
+func (e *Estimator) Close() { e.run.Close() }
 
 // Size returns the frame size the estimator was made for.
 func (e *Estimator) Size() (w, h int) { return e.w, e.h }
@@ -184,23 +184,23 @@ func (e *Estimator) Compute(i0, i1, u, v []float32) {
 	}
 	for s := 1; s <= e.coarsest; s++ {
 		e.cur, e.coarse = &e.lv[s-1], &e.lv[s]
-		e.run.run(e.coarse.h, e.kDown)
+		e.run.Run(e.coarse.h, e.kDown)
 	}
 	for s := e.coarsest; s >= e.p.finest; s-- {
 		l := &e.lv[s]
 		e.cur = l
 		if s == e.coarsest {
-			e.run.run(l.h, e.kZero)
+			e.run.Run(l.h, e.kZero)
 		} else {
 			e.coarse = &e.lv[s+1]
-			e.run.run(l.h, e.kUp)
+			e.run.Run(l.h, e.kUp)
 		}
-		e.run.run(l.h, e.kGrad)
-		e.run.run(l.h+2*border, e.kPad)
-		e.run.run(l.hs, e.kTensor)
+		e.run.Run(l.h, e.kGrad)
+		e.run.Run(l.h+2*border, e.kPad)
+		e.run.Run(l.hs, e.kTensor)
 		e.nStripes = min(8, l.hs)
-		e.run.run(e.nStripes, e.kSearch)
-		e.run.run(l.h, e.kDensify)
+		e.run.Run(e.nStripes, e.kSearch)
+		e.run.Run(l.h, e.kDensify)
 		if e.p.varIters > 0 {
 			e.vr.refine(l.w, l.h, l.i0, l.i1, l.u, l.v)
 		}
@@ -208,7 +208,7 @@ func (e *Estimator) Compute(i0, i1, u, v []float32) {
 	if e.p.finest > 0 {
 		e.cur = &e.lv[e.p.finest]
 		e.final.u, e.final.v = u[:n:n], v[:n:n]
-		e.run.run(e.h, e.kFinal)
+		e.run.Run(e.h, e.kFinal)
 	}
 	e.lv[0].i0, e.lv[0].i1 = nil, nil
 	if e.p.finest == 0 {

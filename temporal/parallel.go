@@ -1,67 +1,9 @@
 package temporal
 
-import (
-	"runtime"
-	"sync"
-)
+import "github.com/vidnst/vidnst/internal/par"
 
-// runner splits index ranges over a fixed set of worker goroutines, started
-// on first use and stopped by close. Kernels are passed as func values built
-// once (method values stored in struct fields), so a call allocates nothing.
-// A runner is used from one goroutine at a time.
-type runner struct {
-	workers int
-	tasks   chan task
-	wg      sync.WaitGroup
-}
+// runner is the row-band worker pool all of the stage's and the flow's
+// kernels run on.
+type runner = par.Runner
 
-type task struct {
-	fn     func(lo, hi int)
-	lo, hi int
-}
-
-func newRunner(workers int) runner {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	return runner{workers: workers}
-}
-
-// run calls fn over [0, n) split into at most r.workers contiguous parts
-// (the caller's goroutine takes the first) and returns when all are done.
-func (r *runner) run(n int, fn func(lo, hi int)) {
-	k := min(r.workers, n)
-	if k <= 1 {
-		if n > 0 {
-			fn(0, n)
-		}
-		return
-	}
-	if r.tasks == nil {
-		r.tasks = make(chan task, r.workers)
-		for i := 1; i < r.workers; i++ {
-			go work(r.tasks, &r.wg)
-		}
-	}
-	r.wg.Add(k - 1)
-	for i := 1; i < k; i++ {
-		r.tasks <- task{fn, i * n / k, (i + 1) * n / k}
-	}
-	fn(0, n/k)
-	r.wg.Wait()
-}
-
-func work(tasks <-chan task, wg *sync.WaitGroup) {
-	for t := range tasks {
-		t.fn(t.lo, t.hi)
-		wg.Done()
-	}
-}
-
-// close stops the workers (idempotent); a later run starts new ones.
-func (r *runner) close() {
-	if r.tasks != nil {
-		close(r.tasks)
-		r.tasks = nil
-	}
-}
+func newRunner(workers int) runner { return par.New(workers) }

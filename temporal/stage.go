@@ -283,7 +283,7 @@ func (l *lane) close() {
 		l.est2.Close()
 		close(l.fwdReq)
 	}
-	l.maskRun.close()
+	l.maskRun.Close()
 }
 
 // AuxLen is the length of the per-frame aux buffer Prepare writes (0 when
@@ -306,8 +306,8 @@ func (s *Stage) Close() {
 		l.close()
 	}
 	s.lanes = nil
-	s.grayRun.close()
-	s.run.close()
+	s.grayRun.Close()
+	s.run.Close()
 }
 
 // LastOccludedFraction is the fraction of pixels that failed the
@@ -374,7 +374,7 @@ func (s *Stage) PrepareAux(in []float32, reset bool, aux []float32) (cut bool) {
 // makeGray writes the flow-size grey image of in into dst.
 func (s *Stage) makeGray(in, dst []float32) {
 	s.prepIn, s.grayDst = in, dst
-	s.grayRun.run(s.fh, s.kGray)
+	s.grayRun.Run(s.fh, s.kGray)
 	s.prepIn, s.grayDst = nil, nil
 }
 
@@ -412,7 +412,7 @@ func (l *lane) flow(gray, prevGray []float32, first bool, aux []float32) (cut bo
 	}
 	if s.f > 1 && !cut {
 		l.prepAux = aux
-		l.maskRun.run(s.h, l.kUp)
+		l.maskRun.Run(s.h, l.kUp)
 		l.prepAux = nil
 	}
 	return cut
@@ -422,8 +422,8 @@ func (l *lane) flow(gray, prevGray []float32, first bool, aux []float32) (cut bo
 func (l *lane) confidence(conf, bu, bv []float32) float64 {
 	l.mu, l.mv, l.mconf = bu, bv, conf
 	l.maskOcc = 0
-	l.maskRun.run(l.s.fh, l.kMask1)
-	l.maskRun.run(l.s.fh, l.kMask2)
+	l.maskRun.Run(l.s.fh, l.kMask1)
+	l.maskRun.Run(l.s.fh, l.kMask2)
 	l.mu, l.mv, l.mconf = nil, nil, nil
 	return float64(l.maskOcc) / float64(l.s.fw*l.s.fh)
 }
@@ -491,24 +491,24 @@ func (s *Stage) ApplyAux(out, aux []float32) {
 	n3 := 3 * s.w * s.h
 	if aux[0] != auxFlagNone || !s.haveOut {
 		s.out = out[:n3:n3]
-		s.run.run(s.h, s.kKeep)
+		s.run.Run(s.h, s.kKeep)
 		s.out = nil
 		s.haveOut = true
 		return
 	}
 	s.aux, s.out = aux, out[:n3:n3]
-	s.run.run(s.h, s.kWarp)
-	s.run.run(s.h, s.kBlend)
+	s.run.Run(s.h, s.kWarp)
+	s.run.Run(s.h, s.kBlend)
 	if s.opt.Mode == Gradient {
 		for k := 0; k < s.opt.GradientSweeps; k++ {
 			s.color = 0
-			s.run.run(s.h, s.kGS)
+			s.run.Run(s.h, s.kGS)
 			s.color = 1
-			s.run.run(s.h, s.kGS)
+			s.run.Run(s.h, s.kGS)
 		}
 		// warped now holds the stylized frame; out the result.
 	}
-	s.run.run(s.h, s.kKeep)
+	s.run.Run(s.h, s.kKeep)
 	s.aux, s.out = nil, nil
 }
 

@@ -73,13 +73,13 @@ func (r *varRefine) refine(w, h int, i0, i1, u, v []float32) {
 	r.i0, r.i1, r.ou, r.ov = i0, i1, u, v
 	n := (w + 2) * (h + 2)
 	clear(r.co[:n])
-	r.run.run(h, r.kPrep)
+	r.run.Run(h, r.kPrep)
 	r.frame(r.avg)
 	r.frame(r.iz)
-	r.run.run(h, r.kD1)
+	r.run.Run(h, r.kD1)
 	r.frame(r.ix)
 	r.frame(r.iy)
-	r.run.run(h, r.kD2)
+	r.run.Run(h, r.kD2)
 	// Each fixed-point iteration is one pass over the rows: stage 0 (data
 	// term and smoothness weights), stage 1 (right-hand side) and the SOR
 	// half-sweeps (stages 2, 3, ...) run as a wavefront, stage s on row
@@ -89,15 +89,15 @@ func (r *varRefine) refine(w, h int, i0, i1, u, v []float32) {
 	// each chunk first runs the part of the wavefront that needs no other
 	// chunk (a trapezoid), then the triangles at the chunk borders run.
 	r.stages = 2 + 2*r.p.sorIters
-	k := min(r.run.workers, h/(2*r.stages))
+	k := min(r.run.Workers(), h/(2*r.stages))
 	r.chunks = max(k, 1)
 	for it := 0; it < r.p.varIters; it++ {
-		r.run.run(r.chunks, r.kPipe)
+		r.run.Run(r.chunks, r.kPipe)
 		if r.chunks > 1 {
-			r.run.run(r.chunks-1, r.kTri)
+			r.run.Run(r.chunks-1, r.kTri)
 		}
 	}
-	r.run.run(h, r.kOut)
+	r.run.Run(h, r.kOut)
 	r.i0, r.i1, r.ou, r.ov = nil, nil, nil, nil
 }
 
