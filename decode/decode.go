@@ -24,6 +24,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/par"
 )
 
 // Errors callers can match with errors.Is.
@@ -349,6 +350,12 @@ type Reader struct {
 	packets, frames int64
 	decodeErrors    int
 	closed          bool
+	// conv converts the filtered frame into f.In: row bands on its
+	// workers for frames of 1 MP and more, else on the caller (its zero
+	// value).
+	conv    par.Runner
+	kConv   func(lo, hi int)
+	convDst []float32
 }
 
 // Open opens path for decoding at the size in opts.
@@ -391,6 +398,10 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	r.w, r.h = opts.Width, opts.Height
 	if r.w <= 0 || r.h <= 0 {
 		r.w, r.h = in.info.DisplayWidth, in.info.DisplayHeight
+	}
+	r.kConv = r.convRows
+	if r.w*r.h >= bigFrame {
+		r.conv = par.New(0)
 	}
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
 		// Seek to the keyframe at or before the target; frames before it
@@ -488,6 +499,10 @@ func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
 	return nil
 }
 
+// bigFrame: frames of this many pixels (1 MP) and more get their filter
+// graph and their conversion to float planes on several threads.
+const bigFrame = 1 << 20
+
 // graphThreads is the filter graph's thread count for frames of this many
 // pixels: FFmpeg's choice (one per core) from 1 MP up, where scaling and
 // colour conversion on one thread held GPU renders back (1080p: 20% and 12%
@@ -495,7 +510,7 @@ func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
 // one thread below, where the work is small and the cores belong to the
 // network.
 func graphThreads(pixels int) int {
-	if pixels >= 1<<20 {
+	if pixels >= bigFrame {
 		return 0
 	}
 	return 1
@@ -570,7 +585,9 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 			}
 			f.PTS = pts
 			f.Duration = frameDuration(r.ff)
-			toPlanar(f.In, r.ff, r.w, r.h)
+			r.convDst = f.In
+			r.conv.Run(r.h, r.kConv)
+			r.convDst = nil
 			r.ff.Unref()
 			return nil
 		}
@@ -678,14 +695,14 @@ func (r *Reader) feed() error {
 }
 
 // toPlanar converts a gbrp frame into planar RGB float32 (R, G, B planes).
-func toPlanar(dst []float32, f *astiav.Frame, w, h int) {
+func toPlanar(dst []float32, f *astiav.Frame, w, h, lo, hi int) {
 	n := w * h
 	// gbrp planes: 0 = G, 1 = B, 2 = R.
 	order := [3]int{2, 0, 1} // dst plane c comes from gbrp plane order[c]
 	for c := 0; c < 3; c++ {
 		src, ls := plane(f, order[c], h)
 		d := dst[c*n : (c+1)*n : (c+1)*n]
-		for y := 0; y < h; y++ {
+		for y := lo; y < hi; y++ {
 			row := src[y*ls : y*ls+w : y*ls+w]
 			out := d[y*w : y*w+w : y*w+w]
 			for x, v := range row {
@@ -695,12 +712,15 @@ func toPlanar(dst []float32, f *astiav.Frame, w, h int) {
 	}
 }
 
+func (r *Reader) convRows(lo, hi int) { toPlanar(r.convDst, r.ff, r.w, r.h, lo, hi) }
+
 // Close frees the decoder, filter graph and demuxer. Idempotent.
 func (r *Reader) Close() error {
 	if r == nil || r.closed {
 		return nil
 	}
 	r.closed = true
+	r.conv.Close()
 	if r.graph != nil {
 		r.graph.Free()
 	}

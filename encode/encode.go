@@ -23,6 +23,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/par"
 )
 
 // Errors callers can match with errors.Is.
@@ -130,6 +131,11 @@ type Writer struct {
 	frames       int
 	finished     bool
 	closed       bool
+	// conv converts f.Out into ef: row bands on its workers for frames of
+	// 1 MP and more, else on the caller (its zero value).
+	conv    par.Runner
+	kConv   func(lo, hi int)
+	convSrc []float32
 }
 
 // Create opens an output for writing: it checks the target, creates the
@@ -348,6 +354,10 @@ func (w *Writer) openVideo() error {
 	}
 	w.graph, w.src, w.sink = g, src, sink
 	w.ef, w.sf, w.pkt = astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocPacket()
+	w.kConv = w.convRows
+	if o.FrameW*o.FrameH >= bigFrame {
+		w.conv = par.New(0)
+	}
 	w.ef.SetWidth(o.FrameW)
 	w.ef.SetHeight(o.FrameH)
 	w.ef.SetPixelFormat(astiav.PixelFormatGbrp)
@@ -357,6 +367,10 @@ func (w *Writer) openVideo() error {
 	return nil
 }
 
+// bigFrame: frames of this many pixels (1 MP) and more get their conversion
+// from float planes and their filter graph on several threads.
+const bigFrame = 1 << 20
+
 // graphThreads is the filter graph's thread count for frames of this many
 // pixels: FFmpeg's choice (one per core) from 1 MP up, where scaling and
 // colour conversion on one thread held GPU renders back (1080p: 20% and 12%
@@ -364,7 +378,7 @@ func (w *Writer) openVideo() error {
 // one thread below, where the work is small and the cores belong to the
 // network.
 func graphThreads(pixels int) int {
-	if pixels >= 1<<20 {
+	if pixels >= bigFrame {
 		return 0
 	}
 	return 1
@@ -425,7 +439,9 @@ func (w *Writer) Write(f *frame.Frame) error {
 	if err := makeWritable(w.ef); err != nil {
 		return fmt.Errorf("encode: frame buffer: %w", err)
 	}
-	fromPlanar(w.ef, f.Out, f.W, f.H)
+	w.convSrc = f.Out
+	w.conv.Run(f.H, w.kConv)
+	w.convSrc = nil
 	pts := f.PTS - w.offset
 	w.ef.SetPts(pts)
 	dur := f.Duration
@@ -500,13 +516,13 @@ func (w *Writer) durationOf(pts int64) int64 {
 
 // fromPlanar writes planar RGB float32 (clamped to 0..255, rounded) into a
 // gbrp frame.
-func fromPlanar(dst *astiav.Frame, src []float32, w, h int) {
+func fromPlanar(dst *astiav.Frame, src []float32, w, h, lo, hi int) {
 	n := w * h
 	order := [3]int{2, 0, 1} // planar R,G,B -> gbrp planes 2,0,1
 	for c := 0; c < 3; c++ {
 		p, ls := framePlane(dst, order[c], h)
 		s := src[c*n : (c+1)*n : (c+1)*n]
-		for y := 0; y < h; y++ {
+		for y := lo; y < hi; y++ {
 			in := s[y*w : y*w+w : y*w+w]
 			out := p[y*ls : y*ls+w : y*ls+w]
 			for x, v := range in {
@@ -521,6 +537,10 @@ func fromPlanar(dst *astiav.Frame, src []float32, w, h int) {
 			}
 		}
 	}
+}
+
+func (w *Writer) convRows(lo, hi int) {
+	fromPlanar(w.ef, w.convSrc, w.opts.FrameW, w.opts.FrameH, lo, hi)
 }
 
 // LeftOut names the input streams the output container could not hold.
@@ -595,6 +615,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.conv.Close()
 	if w.copy != nil {
 		w.copy.close()
 	}
