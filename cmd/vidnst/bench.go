@@ -159,7 +159,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("bench: no frames")
 	}
-	sess, err := openStyler(ro, model, w, h, stderr)
+	sess, err := openStyler(ro, model, w, h, false, stderr)
 	if err != nil {
 		return nil, err
 	}

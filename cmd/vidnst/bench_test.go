@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -43,5 +44,29 @@ func TestInferAllSlots(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Renders and benchmarks run two frames at once on the CPU; stills, sheets
+// and image folders run one frame at a time and get all the threads.
+func TestOpenStylerParallel(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "invert.onnx")
+	if err := onnxgen.Invert(model); err != nil {
+		t.Fatal(err)
+	}
+	o := defaultRenderOpts()
+	o.threads = 2
+	for _, tc := range []struct {
+		single bool
+		want   int
+	}{{false, 2}, {true, 1}} {
+		s, err := openStyler(o, model, 32, 16, tc.single, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Parallel() != tc.want || s.Slots() != tc.want {
+			t.Errorf("single %v: parallel %d, slots %d; want %d", tc.single, s.Parallel(), s.Slots(), tc.want)
+		}
+		s.Close()
 	}
 }

@@ -149,7 +149,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		return err
 	}
 	for c, p := range paths {
-		s, err := stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device})
+		s, err := stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device, Parallel: 1})
 		if err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func sideBySideCmd(ctx context.Context, o *renderOpts, in, out string, stdout, s
 // image file at the input's size (or the processing size).
 func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writer) error {
 	t0 := time.Now()
-	sess, err := openStyler(o, j.model, j.w, j.h, stderr)
+	sess, err := openStyler(o, j.model, j.w, j.h, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -355,7 +355,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			k := key{p, w, h}
 			s := sessions[k]
 			if s == nil {
-				if s, err = stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device}); err != nil {
+				if s, err = stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device, Parallel: 1}); err != nil {
 					return err
 				}
 				sessions[k] = s

@@ -254,11 +254,18 @@ func (s runStats) fps() float64 {
 }
 
 // openStyler loads ONNX Runtime and the model at the processing size.
-func openStyler(o *renderOpts, model string, w, h int, stderr io.Writer) (*stylize.Session, error) {
+// openStyler opens the session for a render or a benchmark; single is for
+// callers that run one frame at a time (Run), which then gets all the
+// threads instead of half of them (stylize.Options.Parallel).
+func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Writer) (*stylize.Session, error) {
 	if err := stylize.Init(o.ortLib); err != nil {
 		return nil, err
 	}
-	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: o.batch, Threads: o.threads, Device: o.device})
+	par := 0
+	if single {
+		par = 1
+	}
+	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: o.batch, Threads: o.threads, Device: o.device, Parallel: par})
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +283,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	var rs runStats
 	o := j.o
 	start := time.Now()
-	sess, err := openStyler(o, j.model, j.w, j.h, stderr)
+	sess, err := openStyler(o, j.model, j.w, j.h, false, stderr)
 	if err != nil {
 		return rs, err
 	}
