@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/temporal"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -408,6 +409,56 @@ func testCancel(t *testing.T, slotted bool) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("pipeline did not stop")
+	}
+}
+
+// The real temporal stage with lanes (flows of several frames at once,
+// Apply waiting for them) under a parallel slotted styler: a whole run
+// writes every frame in order, and a cancelled one stops promptly and
+// leaves no goroutine behind once the stage is closed.
+func TestTemporalLanesInPipeline(t *testing.T) {
+	for _, cancelAt := range []time.Duration{0, 30 * time.Millisecond} {
+		st, err := temporal.NewStage(32, 24, temporal.Options{Mode: temporal.Blend, Workers: 4, Lanes: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 40
+		if cancelAt > 0 {
+			n = 1 << 30
+		}
+		sink := &recSink{}
+		styler := &slottedStyler{addStyler: addStyler{batch: 2}, slots: 3, parallel: 2}
+		done := make(chan error, 1)
+		go func() {
+			_, err := Run(ctx, Config{Width: 32, Height: 24, Source: &fakeSource{n: n, delay: time.Millisecond},
+				Styler: styler, Temporal: st, AuxLen: st.AuxLen(), Sink: sink})
+			done <- err
+		}()
+		if cancelAt > 0 {
+			time.Sleep(cancelAt)
+			cancel()
+		}
+		select {
+		case err := <-done:
+			switch {
+			case cancelAt > 0 && !errors.Is(err, context.Canceled):
+				t.Fatalf("cancelled run: %v", err)
+			case cancelAt == 0 && err != nil:
+				t.Fatal(err)
+			case cancelAt == 0 && len(sink.frames) != n:
+				t.Fatalf("%d frames written, want %d", len(sink.frames), n)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("pipeline did not stop")
+		}
+		for i, f := range sink.frames {
+			if f.Index != i {
+				t.Fatalf("frame %d written as %d", f.Index, i)
+			}
+		}
+		cancel()
+		st.Close()
 	}
 }
 
