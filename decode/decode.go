@@ -350,9 +350,8 @@ type Reader struct {
 	packets, frames int64
 	decodeErrors    int
 	closed          bool
-	// conv converts the filtered frame into f.In: row bands on its
-	// workers for frames of 1 MP and more, else on the caller (its zero
-	// value).
+	// conv converts the filtered frame into f.In in row bands, on
+	// par.FrameWorkers of the frame size (the caller alone below 1 MP).
 	conv    par.Runner
 	kConv   func(lo, hi int)
 	convDst []float32
@@ -400,9 +399,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 		r.w, r.h = in.info.DisplayWidth, in.info.DisplayHeight
 	}
 	r.kConv = r.convRows
-	if r.w*r.h >= bigFrame {
-		r.conv = par.New(0)
-	}
+	r.conv = par.New(par.FrameWorkers(r.w * r.h))
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
 		// Seek to the keyframe at or before the target; frames before it
 		// are decoded and dropped in Next.
@@ -499,23 +496,6 @@ func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
 	return nil
 }
 
-// bigFrame: frames of this many pixels (1 MP) and more get their filter
-// graph and their conversion to float planes on several threads.
-const bigFrame = 1 << 20
-
-// graphThreads is the filter graph's thread count for frames of this many
-// pixels: FFmpeg's choice (one per core) from 1 MP up, where scaling and
-// colour conversion on one thread held GPU renders back (1080p: 20% and 12%
-// faster per frame on 2 cores, BenchmarkNext1080 / BenchmarkWrite1080);
-// one thread below, where the work is small and the cores belong to the
-// network.
-func graphThreads(pixels int) int {
-	if pixels >= bigFrame {
-		return 0
-	}
-	return 1
-}
-
 func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
 	g = astiav.AllocFilterGraph()
 	if g == nil {
@@ -526,7 +506,7 @@ func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.Fil
 			g.Free()
 		}
 	}()
-	g.SetThreadCount(graphThreads(pixels))
+	g.SetThreadCount(par.FrameWorkers(pixels))
 	bsrc, bsink := astiav.FindFilterByName("buffer"), astiav.FindFilterByName("buffersink")
 	if bsrc == nil || bsink == nil {
 		return nil, nil, nil, fmt.Errorf("decode: buffer/buffersink: %w", errGraphMissing)

@@ -131,8 +131,8 @@ type Writer struct {
 	frames       int
 	finished     bool
 	closed       bool
-	// conv converts f.Out into ef: row bands on its workers for frames of
-	// 1 MP and more, else on the caller (its zero value).
+	// conv converts f.Out into ef in row bands, on par.FrameWorkers of the
+	// frame size (the caller alone below 1 MP).
 	conv    par.Runner
 	kConv   func(lo, hi int)
 	convSrc []float32
@@ -355,9 +355,7 @@ func (w *Writer) openVideo() error {
 	w.graph, w.src, w.sink = g, src, sink
 	w.ef, w.sf, w.pkt = astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocPacket()
 	w.kConv = w.convRows
-	if o.FrameW*o.FrameH >= bigFrame {
-		w.conv = par.New(0)
-	}
+	w.conv = par.New(par.FrameWorkers(o.FrameW * o.FrameH))
 	w.ef.SetWidth(o.FrameW)
 	w.ef.SetHeight(o.FrameH)
 	w.ef.SetPixelFormat(astiav.PixelFormatGbrp)
@@ -365,23 +363,6 @@ func (w *Writer) openVideo() error {
 		return fmt.Errorf("encode: alloc frame: %w", err)
 	}
 	return nil
-}
-
-// bigFrame: frames of this many pixels (1 MP) and more get their conversion
-// from float planes and their filter graph on several threads.
-const bigFrame = 1 << 20
-
-// graphThreads is the filter graph's thread count for frames of this many
-// pixels: FFmpeg's choice (one per core) from 1 MP up, where scaling and
-// colour conversion on one thread held GPU renders back (1080p: 20% and 12%
-// faster per frame on 2 cores, BenchmarkNext1080 / BenchmarkWrite1080);
-// one thread below, where the work is small and the cores belong to the
-// network.
-func graphThreads(pixels int) int {
-	if pixels >= bigFrame {
-		return 0
-	}
-	return 1
 }
 
 func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
@@ -394,7 +375,7 @@ func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.Fil
 			g.Free()
 		}
 	}()
-	g.SetThreadCount(graphThreads(pixels))
+	g.SetThreadCount(par.FrameWorkers(pixels))
 	name := "buffer"
 	sinkName := "buffersink"
 	if _, ok := srcArgs["sample_fmt"]; ok {

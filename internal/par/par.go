@@ -22,6 +22,20 @@ type task struct {
 	lo, hi int
 }
 
+// FrameWorkers is the thread count for per-frame pixel work (a Runner's
+// workers, an FFmpeg filter graph's threads) on frames of this many pixels:
+// 0, meaning one per core, from 1 MP up, where scaling and converting on one
+// thread held GPU renders back (1080p, 2 cores: filter graphs 20% and 12%
+// faster per frame, decode's conversion ~7% more; decode's
+// BenchmarkNext1080, encode's BenchmarkWrite1080); 1 below, where the work
+// is small and the cores belong to the network.
+func FrameWorkers(pixels int) int {
+	if pixels >= 1<<20 {
+		return 0
+	}
+	return 1
+}
+
 // New returns a Runner with this many workers (0 or less: GOMAXPROCS).
 func New(workers int) Runner {
 	if workers <= 0 {

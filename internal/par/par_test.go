@@ -36,3 +36,11 @@ func TestRunCoversOnce(t *testing.T) {
 		r.Close()
 	}
 }
+
+func TestFrameWorkers(t *testing.T) {
+	for _, tc := range []struct{ pixels, want int }{{384 * 216, 1}, {768 * 432, 1}, {1 << 20, 0}, {1920 * 1080, 0}} {
+		if got := FrameWorkers(tc.pixels); got != tc.want {
+			t.Errorf("FrameWorkers(%d) = %d, want %d", tc.pixels, got, tc.want)
+		}
+	}
+}
