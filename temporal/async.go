@@ -17,10 +17,8 @@ type asyncPrep struct {
 	users    []sync.WaitGroup // per ring entry: queued flows that read it
 	jobs     []prepJob        // frame t's flow in jobs[t%len(jobs)]
 	queue    chan *prepJob
-	t        int          // frames prepared (Prepare's goroutine)
-	a        int          // frames applied (Apply's goroutine)
-	prepared atomic.Int64 // t, for Apply's check
-	applied  atomic.Int64 // a, for Prepare's check
+	prepared atomic.Int64 // frames prepared (written by Prepare's goroutine)
+	applied  atomic.Int64 // frames applied (written by Apply's goroutine)
 	lanes    sync.WaitGroup
 }
 
@@ -64,16 +62,16 @@ func newAsyncPrep(s *Stage, lanes int) *asyncPrep {
 
 // prepare is Prepare for the next frame.
 func (p *asyncPrep) prepare(in []float32, reset bool, aux []float32) error {
-	if p.t-int(p.applied.Load()) >= maxPending {
-		return fmt.Errorf("temporal: Prepare is %d frames ahead of Apply (at most %d)", p.t-int(p.applied.Load()), maxPending)
+	t := int(p.prepared.Load())
+	if ahead := t - int(p.applied.Load()); ahead >= maxPending {
+		return fmt.Errorf("temporal: Prepare is %d frames ahead of Apply (at most %d)", ahead, maxPending)
 	}
 	s := p.s
-	r := p.t % len(p.ring)
+	r := t % len(p.ring)
 	p.users[r].Wait() // the flows that read the entry's last image are done
 	s.makeGray(in, p.ring[r])
-	j := &p.jobs[p.t%len(p.jobs)]
-	p.t++
-	defer p.prepared.Store(int64(p.t))
+	j := &p.jobs[t%len(p.jobs)]
+	defer p.prepared.Add(1)
 	if reset || !s.havePrev {
 		s.havePrev = true
 		aux[0] = auxFlagReset
@@ -90,14 +88,14 @@ func (p *asyncPrep) prepare(in []float32, reset bool, aux []float32) error {
 
 // wait blocks until the flow of the next frame to apply is done.
 func (p *asyncPrep) wait() error {
-	if int64(p.a) >= p.prepared.Load() {
+	a := p.applied.Load()
+	if a >= p.prepared.Load() {
 		return fmt.Errorf("temporal: Apply without Prepare")
 	}
-	j := &p.jobs[p.a%len(p.jobs)]
+	j := &p.jobs[a%int64(len(p.jobs))]
 	<-j.done
 	j.gray, j.prevGray, j.aux = nil, nil, nil
-	p.a++
-	p.applied.Store(int64(p.a))
+	p.applied.Add(1)
 	return nil
 }
 
