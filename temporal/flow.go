@@ -651,7 +651,10 @@ func upsampleScalar(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int) {
 	upsampleScaled(c, cw, ch, dst, fw, lo, hi, f, 1)
 }
 
-// upsampleScaled is upsampleScalar with the values multiplied by sc.
+// upsampleScaled is upsampleScalar with the values multiplied by sc. For an
+// even f, output pixel f*i + f/2 + k (0 <= k < f) lies at coarse i +
+// (k+0.5)/f, so each row is a walk over the coarse columns, blended
+// vertically once each, with f fixed horizontal weights.
 func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, sc float32) {
 	inv := 1 / float32(f)
 	off := 0.5*inv - 0.5
@@ -662,14 +665,35 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 		ay := cy - float32(y0)
 		r0, r1 := c[y0*cw:y0*cw+cw:y0*cw+cw], c[y1*cw:y1*cw+cw:y1*cw+cw]
 		o := dst[y*fw : y*fw+fw : y*fw+fw]
-		for x := range o {
-			cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
-			x0 := int(cx)
-			x1 := min(x0+1, cw-1)
-			ax := cx - float32(x0)
-			a := r0[x0] + ax*(r0[x1]-r0[x0])
-			b := r1[x0] + ax*(r1[x1]-r1[x0])
-			o[x] = sc * (a + ay*(b-a))
+		if f%2 != 0 {
+			for x := range o {
+				cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
+				x0 := int(cx)
+				x1 := min(x0+1, cw-1)
+				ax := cx - float32(x0)
+				a := r0[x0] + ax*(r0[x1]-r0[x0])
+				b := r1[x0] + ax*(r1[x1]-r1[x0])
+				o[x] = sc * (a + ay*(b-a))
+			}
+			continue
+		}
+		cur := sc * (r0[0] + ay*(r1[0]-r0[0]))
+		x := 0
+		for ; x < min(f/2, fw); x++ {
+			o[x] = cur
+		}
+		for i := 1; i < cw && x < fw; i++ {
+			next := sc * (r0[i] + ay*(r1[i]-r0[i]))
+			d := next - cur
+			seg := o[x:min(x+f, fw)]
+			for k := range seg {
+				seg[k] = cur + (float32(k)+0.5)*inv*d
+			}
+			x += len(seg)
+			cur = next
+		}
+		for ; x < fw; x++ {
+			o[x] = cur
 		}
 	}
 }

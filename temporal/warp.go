@@ -21,55 +21,77 @@ func Warp(dst, src []float32, nch, w, h int, u, v []float32) {
 	warpRows(dst, src, nch, w, h, u, v, 0, h)
 }
 
-// warpRows is Warp on rows [lo, hi).
+// warpRows is Warp on rows [lo, hi). Three-plane images go through the
+// SIMD kernel where the CPU has one, pixels with a tap outside the image
+// (and rows' last few pixels) through warpSpan.
 func warpRows(dst, src []float32, nch, w, h int, u, v []float32, lo, hi int) {
 	n := w * h
-	fw, fh := float32(w), float32(h)
+	if len(dst) < nch*n || len(src) < nch*n || len(u) < n || len(v) < n {
+		panic("temporal: warp: short buffers")
+	}
+	simd := haveWarpSIMD && nch == 3 && w >= 8
 	for y := lo; y < hi; y++ {
-		ur, vr := row(u, y*w, w), row(v, y*w, w)
-		for x := range ur {
-			sx := min(max(float32(x)+ur[x], -1), fw)
-			sy := min(max(float32(y)+vr[x], -1), fh)
-			ix, iy := floorInt(sx), floorInt(sy)
-			wx0, wx1, wx2, wx3 := cubicWeights(sx - float32(ix))
-			wy0, wy1, wy2, wy3 := cubicWeights(sy - float32(iy))
-			p := y*w + x
-			if ix >= 1 && ix+2 < w && iy >= 1 && iy+2 < h {
-				o := (iy-1)*w + ix - 1
-				for c := 0; c < nch; c++ {
-					s := src[c*n : (c+1)*n : (c+1)*n]
-					r0 := (*[4]float32)(s[o : o+4])
-					r1 := (*[4]float32)(s[o+w : o+w+4])
-					r2 := (*[4]float32)(s[o+2*w : o+2*w+4])
-					r3 := (*[4]float32)(s[o+3*w : o+3*w+4])
-					a := wx0*r0[0] + wx1*r0[1] + wx2*r0[2] + wx3*r0[3]
-					b := wx0*r1[0] + wx1*r1[1] + wx2*r1[2] + wx3*r1[3]
-					cc := wx0*r2[0] + wx1*r2[1] + wx2*r2[2] + wx3*r2[3]
-					d := wx0*r3[0] + wx1*r3[1] + wx2*r3[2] + wx3*r3[3]
-					dst[c*n+p] = wy0*a + wy1*b + wy2*cc + wy3*d
-				}
-				continue
-			}
-			// Border: clamp every tap.
-			var xs, ys [4]int
-			for k := 0; k < 4; k++ {
-				xs[k] = min(max(ix-1+k, 0), w-1)
-				ys[k] = min(max(iy-1+k, 0), h-1) * w
-			}
-			wxs := [4]float32{wx0, wx1, wx2, wx3}
-			wys := [4]float32{wy0, wy1, wy2, wy3}
+		if !simd {
+			warpSpan(dst, src, nch, w, h, u, v, y, 0, w)
+			continue
+		}
+		p := y * w
+		for x := 0; x < w; {
+			x = warp3AVX2(&dst[p], &src[0], n, w, h, y, &u[p], &v[p], x, w)
+			e := min(x+8, w)
+			warpSpan(dst, src, nch, w, h, u, v, y, x, e)
+			x = e
+		}
+	}
+}
+
+// warpSpan is Warp on pixels [xa, xb) of row y.
+func warpSpan(dst, src []float32, nch, w, h int, u, v []float32, y, xa, xb int) {
+	n := w * h
+	fw, fh := float32(w), float32(h)
+	ur, vr := row(u, y*w, w), row(v, y*w, w)
+	for x := xa; x < xb; x++ {
+		sx := min(max(float32(x)+ur[x], -1), fw)
+		sy := min(max(float32(y)+vr[x], -1), fh)
+		ix, iy := floorInt(sx), floorInt(sy)
+		wx0, wx1, wx2, wx3 := cubicWeights(sx - float32(ix))
+		wy0, wy1, wy2, wy3 := cubicWeights(sy - float32(iy))
+		p := y*w + x
+		if ix >= 1 && ix+2 < w && iy >= 1 && iy+2 < h {
+			o := (iy-1)*w + ix - 1
 			for c := 0; c < nch; c++ {
 				s := src[c*n : (c+1)*n : (c+1)*n]
-				var acc float32
-				for j := 0; j < 4; j++ {
-					var r float32
-					for k := 0; k < 4; k++ {
-						r += wxs[k] * s[ys[j]+xs[k]]
-					}
-					acc += wys[j] * r
-				}
-				dst[c*n+p] = acc
+				r0 := (*[4]float32)(s[o : o+4])
+				r1 := (*[4]float32)(s[o+w : o+w+4])
+				r2 := (*[4]float32)(s[o+2*w : o+2*w+4])
+				r3 := (*[4]float32)(s[o+3*w : o+3*w+4])
+				a := wx0*r0[0] + wx1*r0[1] + wx2*r0[2] + wx3*r0[3]
+				b := wx0*r1[0] + wx1*r1[1] + wx2*r1[2] + wx3*r1[3]
+				cc := wx0*r2[0] + wx1*r2[1] + wx2*r2[2] + wx3*r2[3]
+				d := wx0*r3[0] + wx1*r3[1] + wx2*r3[2] + wx3*r3[3]
+				dst[c*n+p] = wy0*a + wy1*b + wy2*cc + wy3*d
 			}
+			continue
+		}
+		// Border: clamp every tap.
+		var xs, ys [4]int
+		for k := 0; k < 4; k++ {
+			xs[k] = min(max(ix-1+k, 0), w-1)
+			ys[k] = min(max(iy-1+k, 0), h-1) * w
+		}
+		wxs := [4]float32{wx0, wx1, wx2, wx3}
+		wys := [4]float32{wy0, wy1, wy2, wy3}
+		for c := 0; c < nch; c++ {
+			s := src[c*n : (c+1)*n : (c+1)*n]
+			var acc float32
+			for j := 0; j < 4; j++ {
+				var r float32
+				for k := 0; k < 4; k++ {
+					r += wxs[k] * s[ys[j]+xs[k]]
+				}
+				acc += wys[j] * r
+			}
+			dst[c*n+p] = acc
 		}
 	}
 }
