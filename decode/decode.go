@@ -25,6 +25,7 @@ import (
 
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/internal/par"
+	"github.com/vidnst/vidnst/internal/pix"
 )
 
 // Errors callers can match with errors.Is.
@@ -683,11 +684,7 @@ func toPlanar(dst []float32, f *astiav.Frame, w, h, lo, hi int) {
 		src, ls := plane(f, order[c], h)
 		d := dst[c*n : (c+1)*n : (c+1)*n]
 		for y := lo; y < hi; y++ {
-			row := src[y*ls : y*ls+w : y*ls+w]
-			out := d[y*w : y*w+w : y*w+w]
-			for x, v := range row {
-				out[x] = float32(v)
-			}
+			pix.Widen(d[y*w:y*w+w:y*w+w], src[y*ls:y*ls+w:y*ls+w])
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/internal/par"
+	"github.com/vidnst/vidnst/internal/pix"
 )
 
 // Errors callers can match with errors.Is.
@@ -504,18 +505,7 @@ func fromPlanar(dst *astiav.Frame, src []float32, w, h, lo, hi int) {
 		p, ls := framePlane(dst, order[c], h)
 		s := src[c*n : (c+1)*n : (c+1)*n]
 		for y := lo; y < hi; y++ {
-			in := s[y*w : y*w+w : y*w+w]
-			out := p[y*ls : y*ls+w : y*ls+w]
-			for x, v := range in {
-				switch {
-				case v <= 0:
-					out[x] = 0
-				case v >= 255:
-					out[x] = 255
-				default:
-					out[x] = uint8(v + 0.5)
-				}
-			}
+			pix.Quantize(p[y*ls:y*ls+w:y*ls+w], s[y*w:y*w+w:y*w+w])
 		}
 	}
 }
