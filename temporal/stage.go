@@ -153,12 +153,17 @@ type Stage struct {
 	havePrev bool
 	async    *asyncPrep // nil with one lane
 	// Apply's state
-	run                runner
-	prevOut, warped    []float32
-	haveOut            bool
-	lambda             float32
-	aux, out           []float32 // current Apply call
-	color              int
+	run             runner
+	prevOut, warped []float32
+	haveOut         bool
+	lambda          float32
+	aux, out        []float32 // current Apply call
+	color           int
+	// Gradient mode's unpinned pixels, listed by blendRows for the sweeps:
+	// row y's even x from gsIdx[y*w] up (gsCnt[2y] of them), its odd x
+	// from gsIdx[y*w+w-1] down (gsCnt[2y+1]).
+	gsIdx              []int32
+	gsCnt              []int32
 	kWarp, kBlend, kGS func(lo, hi int)
 	kKeep              func(lo, hi int)
 	seqAux             []float32 // Process's own aux
@@ -239,6 +244,9 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	}
 	s.run = newRunner(opt.Workers)
 	s.prevOut, s.warped = make([]float32, 3*n), make([]float32, 3*n)
+	if opt.Mode == Gradient {
+		s.gsIdx, s.gsCnt = make([]int32, n), make([]int32, 2*h)
+	}
 	a := opt.Weight
 	if a >= 0.9999 {
 		s.lambda = 1e5
@@ -549,7 +557,7 @@ func (s *Stage) warpRows(lo, hi int) {
 
 // blendRows: out = (1 - a*c) * out + a*c * warped on rows [lo, hi). In
 // Gradient mode it also saves the stylized frame into prevOut (free once
-// warped is computed) for gsRows.
+// warped is computed) for gsRows, and lists the rows' unpinned pixels.
 func (s *Stage) blendRows(lo, hi int) {
 	_, _, conf := s.flowConf()
 	n := s.w * s.h
@@ -571,12 +579,41 @@ func (s *Stage) blendRows(lo, hi int) {
 			o[i] += k * (wp[i] - o[i])
 		}
 	}
+	if grad {
+		s.listUnpinned(conf, lo, hi)
+	}
+}
+
+// listUnpinned fills gsIdx and gsCnt for rows [lo, hi): the pixels the
+// sweeps update, split by the parity of x (one colour each per row).
+func (s *Stage) listUnpinned(conf []float32, lo, hi int) {
+	w := s.w
+	for y := lo; y < hi; y++ {
+		cf := row(conf, y*w, w)
+		idx := s.gsIdx[y*w : y*w+w : y*w+w]
+		ne, no := 0, 0
+		for x, c := range cf {
+			if s.lambda*c > gsFrozen {
+				continue
+			}
+			if x&1 == 0 {
+				idx[ne] = int32(x)
+				ne++
+			} else {
+				no++
+				idx[w-no] = int32(x)
+			}
+		}
+		s.gsCnt[2*y], s.gsCnt[2*y+1] = int32(ne), int32(no)
+	}
 }
 
 // gsRows runs one red-black Gauss-Seidel half-sweep (colour s.color) of
 // Gradient mode on rows [lo, hi): out(p) = (lambda*c(p)*warped(p) +
 // sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
-// with stylized kept in prevOut during Apply.
+// with stylized kept in prevOut during Apply. It visits only the unpinned
+// pixels blendRows listed; pixels of one colour do not neighbour each
+// other, so their order does not change the result.
 func (s *Stage) gsRows(lo, hi int) {
 	_, _, conf := s.flowConf()
 	w, h := s.w, s.h
@@ -587,12 +624,16 @@ func (s *Stage) gsRows(lo, hi int) {
 	w0, w1, w2 := s.warped[:n:n], s.warped[n:2*n:2*n], s.warped[2*n:3*n:3*n]
 	for y := lo; y < hi; y++ {
 		inner := y > 0 && y < h-1
-		for x := (y + s.color) & 1; x < w; x += 2 {
+		var xs []int32
+		if (y+s.color)&1 == 0 { // this colour's pixels have even x
+			xs = s.gsIdx[y*w : y*w+int(s.gsCnt[2*y])]
+		} else {
+			xs = s.gsIdx[y*w+w-int(s.gsCnt[2*y+1]) : y*w+w]
+		}
+		for _, xi := range xs {
+			x := int(xi)
 			p := y*w + x
 			l := lam * conf[p]
-			if l > gsFrozen {
-				continue // pinned to warped by blendRows
-			}
 			if inner && x > 0 && x < w-1 {
 				inv := 1 / (l + 4)
 				o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
@@ -619,8 +660,7 @@ func (s *Stage) gsRows(lo, hi int) {
 				k++
 			}
 			inv := 1 / (l + float32(k))
-			for c, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
-				_ = c
+			for _, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
 				o, st, wp := pl[0], pl[1], pl[2]
 				sum := l*wp[p] + float32(k)*st[p]
 				for _, q := range nb[:k] {

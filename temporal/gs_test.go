@@ -1,0 +1,110 @@
+package temporal
+
+import (
+	"testing"
+)
+
+// TestGSListsMatchFullScan renders a sequence in Gradient mode with the
+// sweeps over the unpinned-pixel lists and with the reference sweeps that
+// scan every pixel, at a weight that pins most pixels (the default) and one
+// that pins none, and requires bit-identical frames.
+func TestGSListsMatchFullScan(t *testing.T) {
+	ins, outs, w, h := flickerSequence(t, 6)
+	for _, weight := range []float32{1, 0.8} {
+		listed := 0
+		run := func(full bool) [][]float32 {
+			s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if full {
+				s.kGS = s.gsRowsFullScan
+			}
+			var res [][]float32
+			for i := range ins {
+				out := append([]float32(nil), outs[i]...)
+				s.Process(ins[i], out, i == 0)
+				res = append(res, out)
+			}
+			if !full {
+				for _, c := range s.gsCnt {
+					listed += int(c)
+				}
+			}
+			return res
+		}
+		got, want := run(false), run(true)
+		// The last frame's lists: most pixels pinned at weight 1, none at 0.8.
+		if weight == 1 && listed > w*h/2 || weight < 1 && listed != w*h {
+			t.Fatalf("weight %v: %d of %d pixels listed", weight, listed, w*h)
+		}
+		t.Logf("weight %v: %d of %d pixels listed in the last frame", weight, listed, w*h)
+		for i := range got {
+			for j := range got[i] {
+				if got[i][j] != want[i][j] {
+					t.Fatalf("weight %v: frame %d sample %d: %v, full scan %v", weight, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
+	}
+}
+
+// gsRowsFullScan is gsRows as it was before the unpinned lists: it runs one red-black Gauss-Seidel half-sweep (colour s.color) of
+// Gradient mode on rows [lo, hi): out(p) = (lambda*c(p)*warped(p) +
+// sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
+// with stylized kept in prevOut during Apply.
+func (s *Stage) gsRowsFullScan(lo, hi int) {
+	_, _, conf := s.flowConf()
+	w, h := s.w, s.h
+	n := w * h
+	lam := s.lambda
+	o0, o1, o2 := s.out[:n:n], s.out[n:2*n:2*n], s.out[2*n:3*n:3*n]
+	s0, s1, s2 := s.prevOut[:n:n], s.prevOut[n:2*n:2*n], s.prevOut[2*n:3*n:3*n]
+	w0, w1, w2 := s.warped[:n:n], s.warped[n:2*n:2*n], s.warped[2*n:3*n:3*n]
+	for y := lo; y < hi; y++ {
+		inner := y > 0 && y < h-1
+		for x := (y + s.color) & 1; x < w; x += 2 {
+			p := y*w + x
+			l := lam * conf[p]
+			if l > gsFrozen {
+				continue // pinned to warped by blendRows
+			}
+			if inner && x > 0 && x < w-1 {
+				inv := 1 / (l + 4)
+				o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
+				o1[p] = (l*w1[p] + 4*s1[p] + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
+				o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
+				continue
+			}
+			var nb [4]int
+			k := 0
+			if x > 0 {
+				nb[k] = p - 1
+				k++
+			}
+			if x < w-1 {
+				nb[k] = p + 1
+				k++
+			}
+			if y > 0 {
+				nb[k] = p - w
+				k++
+			}
+			if y < h-1 {
+				nb[k] = p + w
+				k++
+			}
+			inv := 1 / (l + float32(k))
+			for c, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
+				_ = c
+				o, st, wp := pl[0], pl[1], pl[2]
+				sum := l*wp[p] + float32(k)*st[p]
+				for _, q := range nb[:k] {
+					sum += o[q] - st[q]
+				}
+				o[p] = sum * inv
+			}
+		}
+	}
+}
