@@ -139,6 +139,21 @@ func bilinear(a []float32, w, h int, x, y float32) float32 {
 	return t + ay*(b-t)
 }
 
+// bilinear2 is bilinear on two planes at the same point.
+func bilinear2(a, b []float32, w, h int, x, y float32) (float32, float32) {
+	x = min(max(x, 0), float32(w-1))
+	y = min(max(y, 0), float32(h-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
+	ax, ay := x-float32(x0), y-float32(y0)
+	p00, p01, p10, p11 := y0*w+x0, y0*w+x1, y1*w+x0, y1*w+x1
+	ta := a[p00] + ax*(a[p01]-a[p00])
+	ba := a[p10] + ax*(a[p11]-a[p10])
+	tb := b[p00] + ax*(b[p01]-b[p00])
+	bb := b[p10] + ax*(b[p11]-b[p10])
+	return ta + ay*(ba-ta), tb + ay*(bb-tb)
+}
+
 // Occlusion and motion-boundary thresholds of Ruder et al. 2016.
 const (
 	occRel, occAbs = 0.01, 0.5
@@ -175,7 +190,7 @@ func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 				m[p] = 0
 				continue
 			}
-			u2, v2 := bilinear(fu, w, h, sx, sy), bilinear(fv, w, h, sx, sy)
+			u2, v2 := bilinear2(fu, fv, w, h, sx, sy)
 			du, dv := u+u2, v+v2
 			if du*du+dv*dv > occRel*(u*u+v*v+u2*u2+v2*v2)+occAbs {
 				m[p] = 0
@@ -209,6 +224,13 @@ func softenRows(dst, src []float32, w, h, lo, hi int, first bool) {
 		for y := lo; y < hi; y++ {
 			s, d := row(src, y*w, w), row(dst, y*w, w)
 			for x := range d {
+				if x == 2 && w > 4 { // interior: no clamping
+					for ; x < w-2; x++ {
+						d[x] = (s[x-2] + s[x-1] + s[x] + s[x+1] + s[x+2]) * 0.2
+					}
+					x--
+					continue
+				}
 				var acc float32
 				for k := -2; k <= 2; k++ {
 					acc += s[min(max(x+k, 0), w-1)]
@@ -220,15 +242,13 @@ func softenRows(dst, src []float32, w, h, lo, hi int, first bool) {
 	}
 	for y := lo; y < hi; y++ {
 		d := row(dst, y*w, w)
+		r0, r1, r2 := row(src, max(y-2, 0)*w, w), row(src, max(y-1, 0)*w, w), row(src, y*w, w)
+		r3, r4 := row(src, min(y+1, h-1)*w, w), row(src, min(y+2, h-1)*w, w)
 		for x := range d {
 			if d[x] == 0 {
 				continue
 			}
-			var acc float32
-			for k := -2; k <= 2; k++ {
-				acc += src[min(max(y+k, 0), h-1)*w+x]
-			}
-			d[x] *= acc * 0.2
+			d[x] *= (r0[x] + r1[x] + r2[x] + r3[x] + r4[x]) * 0.2
 		}
 	}
 }
