@@ -665,7 +665,7 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 		ay := cy - float32(y0)
 		r0, r1 := c[y0*cw:y0*cw+cw:y0*cw+cw], c[y1*cw:y1*cw+cw:y1*cw+cw]
 		o := dst[y*fw : y*fw+fw : y*fw+fw]
-		if f%2 != 0 {
+		if f%2 != 0 || f > 16 { // per pixel
 			for x := range o {
 				cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
 				x0 := int(cx)
@@ -677,6 +677,10 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 			}
 			continue
 		}
+		var wt [16]float32 // the horizontal weights (k+0.5)/f
+		for k := range f {
+			wt[k] = (float32(k) + 0.5) * inv
+		}
 		cur := sc * (r0[0] + ay*(r1[0]-r0[0]))
 		x := 0
 		for ; x < min(f/2, fw); x++ {
@@ -686,8 +690,9 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 			next := sc * (r0[i] + ay*(r1[i]-r0[i]))
 			d := next - cur
 			seg := o[x:min(x+f, fw)]
-			for k := range seg {
-				seg[k] = cur + (float32(k)+0.5)*inv*d
+			ws := wt[:len(seg)]
+			for k, wk := range ws {
+				seg[k] = cur + wk*d
 			}
 			x += len(seg)
 			cur = next
