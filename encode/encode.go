@@ -322,7 +322,10 @@ func (w *Writer) openVideo() error {
 	}
 	if err := enc.Open(codec, d); err != nil {
 		if strings.HasSuffix(o.Codec, "_nvenc") {
-			return fmt.Errorf("encode: %s: %w: it needs an NVIDIA GPU with NVENC and the driver's libnvidia-encode (%v); use --codec libx264", o.Codec, ErrHWEncoder, err)
+			// Data-centre GPUs (A100, H100, H200) decode in hardware but
+			// have no NVENC at all: NVIDIA's Video Codec SDK lists Hopper
+			// among the NVDEC GPUs only.
+			return fmt.Errorf("encode: %s: %w: it needs an NVIDIA GPU with NVENC (the A100, H100 and H200 have none) and the driver's libnvidia-encode (%v; VIDNST_FFMPEG_LOG=error shows FFmpeg's reason); use --codec libx264", o.Codec, ErrHWEncoder, err)
 		}
 		return fmt.Errorf("encode: open encoder %s: %w", o.Codec, err)
 	}
