@@ -4,7 +4,8 @@
 # libraries (243 MB) travel as two zstd parts of ~42 MB, unpacked into
 # /tmp/ff by two calls in a row on the same (warm) machine; a third call
 # brings the ONNX Runtime CUDA kit (scripts/gpu-check.sh --prepare) and runs
-# renders and benchmarks at 1080p with NVDEC, NVENC and libx264.
+# renders and benchmarks at 1080p with NVDEC, NVENC and libx264 (end to end
+# at 1080p in each temporal mode, output at the input's size and at 1080p).
 #
 #   here:  scripts/gpu-real.sh --prepare
 #   there: scripts/gpu-real.sh unpack .deps/ff/a.tar.zst   (carry .deps/ff/a.tar.zst .deps/gpu/bin)
@@ -47,9 +48,13 @@ run)
   { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
     ls /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu 2>/dev/null | grep -E 'libnvcuvid|libnvidia-encode' | sort -u
     run() { echo "== $*"; timeout 120 "$@" 2>&1 | tail -4; echo "rc=${PIPESTATUS[0]}"; }
-    run $V bench $C --style candy --fp16 --device cuda --size 1920x1080 --output-size processing --bench-frames 96 --repeats 2 --temporal off
-    run $V bench $C --style candy --fp16 --device cuda --size 1920x1080 --output-size processing --bench-frames 96 --repeats 2 --temporal off --codec h264_nvenc
-    run $V bench $C --style candy --fp16 --device cuda --size 1920x1080 --output-size processing --bench-frames 96 --repeats 2 --temporal blend
+    B="$V bench $C --style candy --fp16 --device cuda --size 1920x1080 --bench-frames 96 --repeats 2"
+    # Output at the input's size (the default): the encoder is cheap.
+    for t in off blend gradient; do run $B --temporal $t; done
+    # Output at 1080p: libx264 on the CPU (H100/H200 have no NVENC).
+    run $B --output-size processing --temporal off
+    run $B --output-size processing --temporal gradient --preset veryfast
+    VIDNST_FFMPEG_LOG=error run $B --output-size processing --temporal off --codec h264_nvenc
     run $V $C "$out/hwaccel.mp4" --style candy --fp16 --device cuda --hwaccel cuda --frames 0-47 --progress none
     VIDNST_FFMPEG_LOG=error run $V $C "$out/nvenc.mp4" --style candy --fp16 --device cuda --codec h264_nvenc --frames 0-47 --progress none
     VIDNST_FFMPEG_LOG=error run $V $C "$out/hevc.mp4" --style candy --fp16 --device cuda --codec hevc_nvenc --frames 0-47 --progress none
