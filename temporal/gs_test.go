@@ -108,3 +108,54 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 		}
 	}
 }
+
+// BenchmarkGSSweeps1080: Gradient mode's sweeps on a 1080p frame where
+// 2% of the pixels (in 24x24 blobs, as occlusions come) are not pinned,
+// about what real footage gives at the default weight.
+//
+//	go test ./temporal -run '^$' -bench GSSweeps1080 -cpu 1
+func BenchmarkGSSweeps1080(b *testing.B) {
+	const w, h = 1920, 1080
+	n := w * h
+	s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	aux := make([]float32, s.AuxLen())
+	conf := aux[1+2*n : 1+3*n]
+	for i := range conf {
+		conf[i] = 1
+	}
+	for k := 0; k < n/50/(24*24); k++ {
+		x0, y0 := (k*7919)%(w-24), (k*104729)%(h-24)
+		for y := y0; y < y0+24; y++ {
+			for x := x0; x < x0+24; x++ {
+				conf[y*w+x] = 0.05
+			}
+		}
+	}
+	out := make([]float32, 3*n)
+	for i := range out {
+		out[i] = float32(i % 251)
+	}
+	s.aux, s.out = aux, out
+	defer func() { s.aux, s.out = nil, nil }()
+	copy(s.prevOut, out)
+	copy(s.warped, out)
+	s.run.Run(h, s.kBlend) // lists the unpinned pixels
+	listed := 0
+	for _, c := range s.gsCnt {
+		listed += int(c)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for k := 0; k < s.opt.GradientSweeps; k++ {
+			s.color = 0
+			s.run.Run(h, s.kGS)
+			s.color = 1
+			s.run.Run(h, s.kGS)
+		}
+	}
+	b.ReportMetric(float64(listed)/float64(n), "listed")
+}
