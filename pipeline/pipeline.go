@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -106,6 +107,22 @@ type Config struct {
 type Stats struct {
 	Frames  int // frames written to the sink
 	Skipped int // warm-up frames processed but not written
+	// Wall is the run's duration, Busy how long each stage spent working
+	// in it (not waiting for a frame or for room downstream): a stage busy
+	// for nearly all of Wall is what holds the run back.
+	Wall time.Duration
+	Busy Busy
+}
+
+// Busy is each stage's working time in a run. Network is summed over the
+// Runners that execute the network at once (so its share of Wall can reach
+// Runners); Load and Store are the slotted styler's copies in and out (zero
+// for a plain Styler, whose Run is all Network). With several temporal
+// lanes, Prepare only hands frames to the lanes and the flow they compute
+// meanwhile shows in Apply's time, which waits for it.
+type Busy struct {
+	Decode, Prepare, Load, Network, Store, Apply, Encode time.Duration
+	Runners                                              int
 }
 
 // ErrConfig is returned for an incomplete Config.
@@ -156,9 +173,11 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	styled := make(chan *frame.Frame, depth)
 	final := make(chan *frame.Frame, depth)
 
-	g.Go(func() error { return decodeStage(ctx, cfg, pool, decoded) })
+	start := time.Now()
+	bz := &st.Busy
+	g.Go(func() error { return decodeStage(ctx, cfg, pool, decoded, &bz.Decode) })
 	g.Go(func() error {
-		return eachStage(ctx, decoded, prepared, func(f *frame.Frame) error {
+		return eachStage(ctx, decoded, prepared, &bz.Prepare, func(f *frame.Frame) error {
 			if cfg.Temporal == nil {
 				return nil
 			}
@@ -167,12 +186,13 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	})
 	g.Go(func() error {
 		if sl := slotted(cfg.Styler); sl != nil {
-			return slottedStage(ctx, cfg.Styler.Batch(), sl, prepared, styled)
+			return slottedStage(ctx, cfg.Styler.Batch(), sl, prepared, styled, bz)
 		}
-		return styleStage(ctx, cfg.Styler, prepared, styled)
+		bz.Runners = 1
+		return styleStage(ctx, cfg.Styler, prepared, styled, &bz.Network)
 	})
 	g.Go(func() error {
-		return eachStage(ctx, styled, final, func(f *frame.Frame) error {
+		return eachStage(ctx, styled, final, &bz.Apply, func(f *frame.Frame) error {
 			if cfg.Temporal == nil {
 				return nil
 			}
@@ -184,7 +204,10 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 			if f.Skip {
 				st.Skipped++
 			} else {
-				if err := cfg.Sink.Write(f); err != nil {
+				t := time.Now()
+				err := cfg.Sink.Write(f)
+				bz.Encode += time.Since(t)
+				if err != nil {
 					pool.Put(f)
 					return err
 				}
@@ -198,6 +221,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		return ctx.Err()
 	})
 	err := g.Wait()
+	st.Wall = time.Since(start)
 	return st, err
 }
 
@@ -211,14 +235,17 @@ func send(ctx context.Context, out chan<- *frame.Frame, f *frame.Frame) error {
 	}
 }
 
-func decodeStage(ctx context.Context, cfg Config, pool *frame.Pool, out chan<- *frame.Frame) error {
+func decodeStage(ctx context.Context, cfg Config, pool *frame.Pool, out chan<- *frame.Frame, busy *time.Duration) error {
 	defer close(out)
 	for i := 0; ; i++ {
 		f, err := pool.Get(ctx)
 		if err != nil {
 			return err
 		}
-		if err := cfg.Source.Next(ctx, f); err != nil {
+		t := time.Now()
+		err = cfg.Source.Next(ctx, f)
+		*busy += time.Since(t)
+		if err != nil {
 			pool.Put(f)
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -235,11 +262,15 @@ func decodeStage(ctx context.Context, cfg Config, pool *frame.Pool, out chan<- *
 	}
 }
 
-// eachStage applies fn to every frame in order and passes it on.
-func eachStage(ctx context.Context, in <-chan *frame.Frame, out chan<- *frame.Frame, fn func(*frame.Frame) error) error {
+// eachStage applies fn to every frame in order and passes it on, adding
+// the time fn takes to *busy.
+func eachStage(ctx context.Context, in <-chan *frame.Frame, out chan<- *frame.Frame, busy *time.Duration, fn func(*frame.Frame) error) error {
 	defer close(out)
 	for f := range in {
-		if err := fn(f); err != nil {
+		t := time.Now()
+		err := fn(f)
+		*busy += time.Since(t)
+		if err != nil {
 			return err
 		}
 		if err := send(ctx, out, f); err != nil {
@@ -251,7 +282,7 @@ func eachStage(ctx context.Context, in <-chan *frame.Frame, out chan<- *frame.Fr
 
 // styleStage gathers Batch() frames (fewer at the end of the input), runs
 // the network on them and passes them on in order.
-func styleStage(ctx context.Context, s Styler, in <-chan *frame.Frame, out chan<- *frame.Frame) error {
+func styleStage(ctx context.Context, s Styler, in <-chan *frame.Frame, out chan<- *frame.Frame, busy *time.Duration) error {
 	defer close(out)
 	b := s.Batch()
 	if b < 1 {
@@ -269,7 +300,10 @@ func styleStage(ctx context.Context, s Styler, in <-chan *frame.Frame, out chan<
 			ins = append(ins, f.In)
 			outs = append(outs, f.Out)
 		}
-		if err := s.Run(ins, outs); err != nil {
+		t := time.Now()
+		err := s.Run(ins, outs)
+		*busy += time.Since(t)
+		if err != nil {
 			return err
 		}
 		for _, f := range batch {
@@ -305,7 +339,7 @@ type slotJob struct {
 // Parallel() when the styler has that method: several frames through the
 // network at once), and a storer copies results out in load order and
 // passes the frames on, so all of them overlap.
-func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame, out chan<- *frame.Frame) error {
+func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame, out chan<- *frame.Frame, bz *Busy) error {
 	defer close(out)
 	if b < 1 {
 		return fmt.Errorf("pipeline: batch %d", b)
@@ -343,7 +377,10 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 			for _, f := range fs {
 				ins = append(ins, f.In)
 			}
-			if err := s.Load(slot, ins); err != nil {
+			t := time.Now()
+			err := s.Load(slot, ins)
+			bz.Load += time.Since(t)
+			if err != nil {
 				return err
 			}
 			ordered <- slotJob{slot, fs} // never blocks: n slots, capacity n
@@ -375,10 +412,15 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 		}
 		return nil
 	})
-	for range runners {
+	bz.Runners = runners
+	execBusy := make([]time.Duration, runners) // each runner's own; summed below
+	for r := range runners {
 		g.Go(func() error { // runner: every job it takes gets a result
 			for j := range loaded {
-				done[j.slot] <- s.Exec(j.slot)
+				t := time.Now()
+				err := s.Exec(j.slot)
+				execBusy[r] += time.Since(t)
+				done[j.slot] <- err
 			}
 			return nil
 		})
@@ -392,7 +434,10 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 			for _, f := range j.frames {
 				outs = append(outs, f.Out)
 			}
-			if err := s.Store(j.slot, outs); err != nil {
+			t := time.Now()
+			err := s.Store(j.slot, outs)
+			bz.Store += time.Since(t)
+			if err != nil {
 				return err
 			}
 			for _, f := range j.frames {
@@ -404,5 +449,9 @@ func slottedStage(ctx context.Context, b int, s Slotted, in <-chan *frame.Frame,
 		}
 		return ctx.Err()
 	})
-	return g.Wait()
+	err := g.Wait()
+	for _, d := range execBusy {
+		bz.Network += d
+	}
+	return err
 }

@@ -513,3 +513,75 @@ func BenchmarkPipeline(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(*frame.Frame) error { return nil }
+
+// sleepStyler, sleepSink and sleepTemporal add a fixed delay to each call.
+type sleepStyler struct {
+	addStyler
+	d time.Duration
+}
+
+func (s *sleepStyler) Run(in, out [][]float32) error {
+	time.Sleep(s.d)
+	return s.addStyler.Run(in, out)
+}
+
+type sleepSink struct {
+	recSink
+	d time.Duration
+}
+
+func (s *sleepSink) Write(f *frame.Frame) error {
+	time.Sleep(s.d)
+	return s.recSink.Write(f)
+}
+
+type sleepTemporal struct {
+	seqTemporal
+	d time.Duration
+}
+
+func (t *sleepTemporal) Apply(f *frame.Frame) error {
+	time.Sleep(t.d)
+	return t.seqTemporal.Apply(f)
+}
+
+// TestBusyNamesTheSlowStage: the stage that takes 4 ms per frame is busy
+// for most of the run's wall time, the others for little of it.
+func TestBusyNamesTheSlowStage(t *testing.T) {
+	const n, d = 20, 4 * time.Millisecond
+	for _, slow := range []string{"decode", "network", "apply", "encode"} {
+		t.Run(slow, func(t *testing.T) {
+			src := &fakeSource{n: n}
+			sty := &sleepStyler{addStyler: addStyler{batch: 1}}
+			tmp := &sleepTemporal{}
+			sink := &sleepSink{}
+			switch slow {
+			case "decode":
+				src.delay = d
+			case "network":
+				sty.d = d
+			case "apply":
+				tmp.d = d
+			case "encode":
+				sink.d = d
+			}
+			st, err := Run(context.Background(), Config{Width: 8, Height: 4, AuxLen: 1, Source: src, Styler: sty, Temporal: tmp, Sink: sink})
+			if err != nil || st.Frames != n {
+				t.Fatalf("Run: %d frames, %v", st.Frames, err)
+			}
+			b := st.Busy
+			share := map[string]float64{}
+			for name, v := range map[string]time.Duration{"decode": b.Decode, "prepare": b.Prepare, "network": b.Network, "apply": b.Apply, "encode": b.Encode} {
+				share[name] = float64(v) / float64(st.Wall)
+			}
+			if b.Runners != 1 || b.Load != 0 || b.Store != 0 {
+				t.Errorf("runners %d, load %v, store %v; want 1, 0, 0 for a plain styler", b.Runners, b.Load, b.Store)
+			}
+			for name, sh := range share {
+				if name == slow && sh < 0.6 || name != slow && sh > 0.3 {
+					t.Errorf("%s busy for %.2f of the wall time %v (slow stage %s): %+v", name, sh, st.Wall, slow, share)
+				}
+			}
+		})
+	}
+}

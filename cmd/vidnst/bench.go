@@ -42,6 +42,32 @@ type benchResult struct {
 	// CPU time of the whole process (all threads) per frame, medians.
 	InferenceCPUms float64 `json:"inference_cpu_ms_per_frame"`
 	EndToEndCPUms  float64 `json:"end_to_end_cpu_ms_per_frame,omitempty"`
+	// Busy: each pipeline stage's working time as a share of the end-to-end
+	// runs' wall time (all repeats); the network's is per runner. The stage
+	// near 1 is what holds the render back.
+	Busy    *busyShares `json:"busy,omitempty"`
+	Runners int         `json:"network_runners,omitempty"`
+}
+
+// busyShares are pipeline.Busy as shares of the wall time.
+type busyShares struct {
+	Decode  float64 `json:"decode"`
+	Prepare float64 `json:"temporal_prepare"`
+	Load    float64 `json:"load"`
+	Network float64 `json:"network"`
+	Store   float64 `json:"store"`
+	Apply   float64 `json:"temporal_apply"`
+	Encode  float64 `json:"encode"`
+}
+
+// shares turns summed busy times over a summed wall time into shares.
+func shares(b pipeline.Busy, wall time.Duration) *busyShares {
+	if wall <= 0 {
+		return nil
+	}
+	f := func(d time.Duration) float64 { return float64(d) / float64(wall) }
+	return &busyShares{Decode: f(b.Decode), Prepare: f(b.Prepare), Load: f(b.Load),
+		Network: f(b.Network) / float64(max(b.Runners, 1)), Store: f(b.Store), Apply: f(b.Apply), Encode: f(b.Encode)}
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -80,6 +106,10 @@ network alone on exactly those frames, then times a full render of the same fram
 			if res.EndToEndFPS > 0 {
 				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f; cpu per frame: network alone %.0f ms, whole pipeline %.0f ms\n",
 					res.EndToEndFPS, res.EndToEndFrames, res.TemporalMode, res.Efficiency, res.InferenceCPUms, res.EndToEndCPUms)
+			}
+			if b := res.Busy; b != nil {
+				fmt.Fprintf(stdout, "bench: busy share of the end-to-end wall time: decode %.2f, temporal prepare %.2f, load %.2f, network %.2f (%d runners), store %.2f, temporal apply %.2f, encode %.2f\n",
+					b.Decode, b.Prepare, b.Load, b.Network, res.Runners, b.Store, b.Apply, b.Encode)
 			}
 			return nil
 		},
@@ -174,6 +204,8 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	// both alike; the efficiency is the median of the per-repeat ratios.
 	var e2eRun func() (float64, int, error)
 	var tmode string
+	var busy pipeline.Busy // summed over the end-to-end runs
+	var busyWall time.Duration
 	if in != "" && e2e {
 		tmp, err := os.MkdirTemp("", "vidnst-bench-*")
 		if err != nil {
@@ -195,6 +227,16 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			if err != nil {
 				return 0, 0, err
 			}
+			b := st.stages.Busy
+			busy.Decode += b.Decode
+			busy.Prepare += b.Prepare
+			busy.Load += b.Load
+			busy.Network += b.Network
+			busy.Store += b.Store
+			busy.Apply += b.Apply
+			busy.Encode += b.Encode
+			busy.Runners = b.Runners
+			busyWall += st.stages.Wall
 			// Model loading is not part of either measurement.
 			return float64(st.frames) / st.piped.Seconds(), st.frames, nil
 		}
@@ -233,6 +275,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	res.Efficiency = median(ratios)
 	res.EndToEndCPUms = median(cpuE2E)
 	res.TemporalMode = tmode
+	res.Busy, res.Runners = shares(busy, busyWall), busy.Runners
 	return res, nil
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/internal/onnxgen"
+	"github.com/vidnst/vidnst/internal/testmedia"
 	"github.com/vidnst/vidnst/stylize"
 )
 
@@ -68,5 +70,36 @@ func TestOpenStylerParallel(t *testing.T) {
 			t.Errorf("single %v: parallel %d, slots %d; want %d", tc.single, s.Parallel(), s.Slots(), tc.want)
 		}
 		s.Close()
+	}
+}
+
+// vidnst bench --json on a real clip reports both rates, the efficiency
+// and each stage's busy share, and leaves nothing behind.
+func TestBenchJSON(t *testing.T) {
+	dir := t.TempDir()
+	identity, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 96, 64, 25, 12, false)
+	out := mustRun(t, "bench", in, "--style", identity, "--bench-frames", "8", "--repeats", "1", "--json")
+	var res benchResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if res.Frames != 8 || res.EndToEndFrames != 8 || res.InferenceFPS <= 0 || res.EndToEndFPS <= 0 || res.Efficiency <= 0 {
+		t.Fatalf("bench result %+v", res)
+	}
+	b := res.Busy
+	if b == nil || res.Runners < 1 {
+		t.Fatalf("no busy shares: %q", out)
+	}
+	for name, v := range map[string]float64{"decode": b.Decode, "prepare": b.Prepare, "load": b.Load, "network": b.Network, "store": b.Store, "apply": b.Apply, "encode": b.Encode} {
+		if v < 0 || v > 2 {
+			t.Errorf("busy %s = %v", name, v)
+		}
+	}
+	if b.Decode == 0 || b.Network == 0 || b.Encode == 0 {
+		t.Errorf("decode, network and encode must have worked: %+v", *b)
+	}
+	if got := listDir(t, dir); len(got) != 3 { // the two models and the clip
+		t.Errorf("bench left files: %v", got)
 	}
 }

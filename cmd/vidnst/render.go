@@ -244,6 +244,7 @@ type runStats struct {
 	elapsed time.Duration // the whole run, model loading included
 	piped   time.Duration // the pipeline alone (first decode to last mux)
 	device  string
+	stages  pipeline.Stats // the pipeline's own account (wall and busy time per stage)
 }
 
 func (s runStats) fps() float64 {
@@ -389,6 +390,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	rs.piped = time.Since(t0)
 	rs.frames = st.Frames
+	rs.stages = st
 	rs.dropped = r.Dropped()
 	rs.elapsed = time.Since(start)
 	if rs.dropped > 0 && !o.quiet {
