@@ -92,7 +92,7 @@ func BenchmarkStage(b *testing.B) {
 // CLI's defaults (fast flow, weight 1, flow at half size) on all cores:
 // Prepare (one frame at a time on all cores) and Apply, gradient and blend;
 // and prepare-lanes: Prepare's throughput with GOMAXPROCS/4 lanes (several
-// frames' flows at once, as the pipeline runs Blend mode on 8+ cores).
+// frames' flows at once, as the pipeline runs on 8+ cores).
 //
 //	go test ./temporal -run '^$' -bench Stage1080 -benchtime 10x
 func BenchmarkStage1080(b *testing.B) {

@@ -84,10 +84,11 @@ type Options struct {
 	// lane Prepare returns once the frame's grey image is made and its
 	// flow has been handed to a lane; Apply waits for it. A Stage with
 	// several lanes must be used through Prepare/Apply only. 0 means
-	// Workers/4 in Blend mode with 8 or more workers, else 1: measured at
-	// 1080p on 16 cores (BENCHMARKS.md), 4 lanes made Blend renders ~15%
-	// faster and Gradient ones ~5% slower (its heavier Apply is then the
-	// bottleneck and the lanes take its cores).
+	// Workers/4 with 8 or more workers, else 1: measured at 1080p on 16
+	// cores (BENCHMARKS.md), 4 lanes made Blend renders ~15% faster; they
+	// made Gradient ones ~5% slower when its Apply cost three times
+	// Blend's, which it no longer does (its sweeps skip pinned pixels), so
+	// Gradient now gets them too (not yet re-measured on 16 cores).
 	Lanes int
 }
 
@@ -229,7 +230,7 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	nl := opt.Lanes
 	if nl <= 0 {
 		nl = 1
-		if opt.Mode == Blend && workers >= 8 {
+		if workers >= 8 {
 			nl = workers / 4
 		}
 	}
