@@ -20,11 +20,13 @@ func TestWarpSIMDMatchesScalar(t *testing.T) {
 		w, h  int
 		scale float32 // flow magnitude
 		integ bool
+		edges bool // targets on the interior's limits instead
 	}{
-		{8, 8, 1, false}, {9, 7, 3, false}, {37, 23, 2, false}, {64, 48, 0.75, false},
-		{131, 67, 6, false}, {200, 9, 40, false}, {96, 54, 5, true},
+		{8, 8, 1, false, false}, {9, 7, 3, false, false}, {37, 23, 2, false, false}, {64, 48, 0.75, false, false},
+		{131, 67, 6, false, false}, {200, 9, 40, false, false}, {96, 54, 5, true, false},
+		{64, 16, 0, false, true}, {41, 33, 0, false, true},
 	} {
-		t.Run(fmt.Sprintf("%dx%d/flow=%v/integer=%v", tc.w, tc.h, tc.scale, tc.integ), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%d/flow=%v/integer=%v/edges=%v", tc.w, tc.h, tc.scale, tc.integ, tc.edges), func(t *testing.T) {
 			n := tc.w * tc.h
 			src := make([]float32, 3*n)
 			for i := range src {
@@ -36,6 +38,21 @@ func TestWarpSIMDMatchesScalar(t *testing.T) {
 				v[i] = tc.scale * (2*rng.Float32() - 1)
 				if tc.integ {
 					u[i], v[i] = float32(math.Round(float64(u[i]))), float32(math.Round(float64(v[i])))
+				}
+			}
+			if tc.edges { // land exactly on, and just beside, the interior's limits
+				xt := []float32{-2, -1, -0.5, 0, 0.999, 1, 1.001, 2.5}
+				for i := range u {
+					x, y := float32(i%tc.w), float32(i/tc.w)
+					fw, fh := float32(tc.w), float32(tc.h)
+					tx := append(xt, fw-3, fw-2.999, fw-2.001, fw-2, fw-1, fw, fw+1, 1e30, -1e30)
+					ty := append(xt, fh-3, fh-2.999, fh-2.001, fh-2, fh-1, fh, fh+1, 1e30, -1e30)
+					if i/tc.w%2 == 0 { // whole rows at the interior's very limits: the SIMD groups
+						tx = []float32{1, 1.001, 2.5, fw - 3, fw - 2.999, fw - 2.001}
+						ty = []float32{1, 1.001, 2.5, fh - 3, fh - 2.999, fh - 2.001}
+					}
+					u[i] = tx[rng.IntN(len(tx))] - x
+					v[i] = ty[rng.IntN(len(ty))] - y
 				}
 			}
 			u[0], v[n-1] = float32(math.NaN()), float32(math.Inf(1)) // must not crash either path
