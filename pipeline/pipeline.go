@@ -125,6 +125,18 @@ type Busy struct {
 	Runners                                              int
 }
 
+// Add adds o's times to b's (to sum several runs); Runners becomes o's.
+func (b *Busy) Add(o Busy) {
+	b.Decode += o.Decode
+	b.Prepare += o.Prepare
+	b.Load += o.Load
+	b.Network += o.Network
+	b.Store += o.Store
+	b.Apply += o.Apply
+	b.Encode += o.Encode
+	b.Runners = o.Runners
+}
+
 // ErrConfig is returned for an incomplete Config.
 var ErrConfig = errors.New("pipeline: incomplete config")
 

@@ -227,15 +227,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			if err != nil {
 				return 0, 0, err
 			}
-			b := st.stages.Busy
-			busy.Decode += b.Decode
-			busy.Prepare += b.Prepare
-			busy.Load += b.Load
-			busy.Network += b.Network
-			busy.Store += b.Store
-			busy.Apply += b.Apply
-			busy.Encode += b.Encode
-			busy.Runners = b.Runners
+			busy.Add(st.stages.Busy)
 			busyWall += st.stages.Wall
 			// Model loading is not part of either measurement.
 			return float64(st.frames) / st.piped.Seconds(), st.frames, nil
