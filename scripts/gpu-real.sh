@@ -51,6 +51,7 @@ run)
     B="$V bench $C --style candy --fp16 --device cuda --size 1920x1080 --bench-frames 96 --repeats 2"
     # Output at the input's size (the default): the encoder is cheap.
     for t in off blend gradient; do run $B --temporal $t; done
+    VIDNST_LANES=1 run $B --temporal gradient   # A/B: one frame's flow at a time
     # Output at 1080p: libx264 on the CPU (H100/H200 have no NVENC).
     run $B --output-size processing --temporal off
     run $B --output-size processing --temporal gradient --preset veryfast

@@ -150,7 +150,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := temporalOptions(ro); err != nil {
+			if _, err := temporalOptions(ro, true); err != nil {
 				return err
 			}
 			in := args[0]

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -471,5 +473,31 @@ func TestTemporalLowersWarpingError(t *testing.T) {
 	}
 	if on.grad < 0.85*off.grad {
 		t.Errorf("detail %.4f with temporal, %.4f without", on.grad, off.grad)
+	}
+}
+
+// The temporal stage gets half the cores beside a CPU network and all of
+// them beside a GPU one; VIDNST_LANES overrides its lanes within reason.
+func TestTemporalOptionsWorkers(t *testing.T) {
+	o := defaultRenderOpts()
+	cores := runtime.GOMAXPROCS(0)
+	for _, tc := range []struct {
+		cpu  bool
+		want int
+	}{{true, max(1, cores/2)}, {false, cores}} {
+		opt, err := temporalOptions(o, tc.cpu)
+		if err != nil || opt.Workers != tc.want || opt.Lanes != 0 {
+			t.Errorf("network on cpu %v: workers %d lanes %d (%v); want %d workers, default lanes", tc.cpu, opt.Workers, opt.Lanes, err, tc.want)
+		}
+	}
+	t.Setenv("VIDNST_LANES", "1")
+	if opt, err := temporalOptions(o, false); err != nil || opt.Lanes != 1 {
+		t.Errorf("VIDNST_LANES=1: lanes %d, %v", opt.Lanes, err)
+	}
+	for _, bad := range []string{"0", "x", strconv.Itoa(cores + 1)} {
+		t.Setenv("VIDNST_LANES", bad)
+		if _, err := temporalOptions(o, false); err == nil || !strings.Contains(err.Error(), "VIDNST_LANES") {
+			t.Errorf("VIDNST_LANES=%s: error %v", bad, err)
+		}
 	}
 }

@@ -339,7 +339,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		}
 	}
 
-	tmp, err := newTemporal(o, j.w, j.h)
+	tmp, err := newTemporal(o, j.w, j.h, rs.device == "cpu")
 	if err != nil {
 		return rs, err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,13 +36,21 @@ type temporalStage interface {
 	Close() // stops the stage's worker goroutines
 }
 
-// temporalWorkers: the flow runs beside the network, which takes the
-// cores; half of them is the measured sweet spot.
-func temporalWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+// temporalWorkers: with the network on the CPU the flow runs beside it,
+// which takes the cores, and half of them is the measured sweet spot; with
+// the network on a GPU the temporal stage is the CPU's main work and gets
+// them all.
+func temporalWorkers(networkOnCPU bool) int {
+	if networkOnCPU {
+		return max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	return runtime.GOMAXPROCS(0)
+}
 
 // temporalOptions checks the temporal flags and turns them into the
-// stage's options (Mode Off when off).
-func temporalOptions(o *renderOpts) (temporal.Options, error) {
+// stage's options (Mode Off when off) for a network on the CPU or not.
+// VIDNST_LANES=N (for A/B measurements) sets the stage's lanes.
+func temporalOptions(o *renderOpts, networkOnCPU bool) (temporal.Options, error) {
 	mode, err := temporal.ParseMode(o.temporal)
 	if err != nil {
 		return temporal.Options{}, usagef("--temporal %q: want off, blend or gradient", o.temporal)
@@ -56,12 +65,20 @@ func temporalOptions(o *renderOpts) (temporal.Options, error) {
 	if o.temporalWeight < 0 || o.temporalWeight > 1 {
 		return temporal.Options{}, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	}
-	return temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers()}, nil
+	opt := temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers(networkOnCPU)}
+	if v := os.Getenv("VIDNST_LANES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > opt.Workers {
+			return temporal.Options{}, fmt.Errorf("VIDNST_LANES=%q: want 1..%d (the temporal workers)", v, opt.Workers)
+		}
+		opt.Lanes = n
+	}
+	return opt, nil
 }
 
 // newTemporal builds the temporal stage for the flags (nil when off).
-func newTemporal(o *renderOpts, w, h int) (temporalStage, error) {
-	opt, err := temporalOptions(o)
+func newTemporal(o *renderOpts, w, h int, networkOnCPU bool) (temporalStage, error) {
+	opt, err := temporalOptions(o, networkOnCPU)
 	if err != nil || opt.Mode == temporal.Off {
 		return nil, err
 	}
