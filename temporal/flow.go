@@ -581,48 +581,8 @@ func (e *Estimator) finalRows(lo, hi int) {
 // rows [lo, hi) of (fu, fv) of width fw (bilinear, pixel centres aligned),
 // scaling the vectors by f.
 func upsample(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi, f int) {
-	if f == 2 && fw >= 2*cw && fw <= 2*cw+1 && cw >= 2 {
-		upsample2(cu, cv, cw, ch, fu, fv, fw, lo, hi)
-		return
-	}
 	upsampleScaled(cu, cw, ch, fu, fw, lo, hi, f, float32(f))
 	upsampleScaled(cv, cw, ch, fv, fw, lo, hi, f, float32(f))
-}
-
-// upsample2 is upsample for f = 2 (fine width 2*cw or 2*cw+1): fine pixel
-// 2i sits at coarse i-0.25 and 2i+1 at i+0.25, so each row is a vertical
-// blend of two coarse rows followed by fixed 3/4, 1/4 horizontal blends.
-func upsample2(cu, cv []float32, cw, ch int, fu, fv []float32, fw, lo, hi int) {
-	for y := lo; y < hi; y++ {
-		cy := min(max(float32(y)*0.5-0.25, 0), float32(ch-1))
-		y0 := int(cy)
-		y1 := min(y0+1, ch-1)
-		ay := cy - float32(y0)
-		ou, ov := fu[y*fw:y*fw+fw:y*fw+fw], fv[y*fw:y*fw+fw:y*fw+fw]
-		upRow2(ou, cu[y0*cw:y0*cw+cw:y0*cw+cw], cu[y1*cw:y1*cw+cw:y1*cw+cw], ay)
-		upRow2(ov, cv[y0*cw:y0*cw+cw:y0*cw+cw], cv[y1*cw:y1*cw+cw:y1*cw+cw], ay)
-	}
-}
-
-// upRow2 writes 2*(a + ay*(b-a)) upsampled by 2 along x into o.
-func upRow2(o, a, b []float32, ay float32) {
-	n := len(a)
-	if len(b) != n || len(o) < 2*n {
-		panic("temporal: upRow2: bad lengths")
-	}
-	prev := 2 * (a[0] + ay*(b[0]-a[0]))
-	cur := prev
-	o[0] = cur
-	for i := 1; i < n; i++ {
-		next := 2 * (a[i] + ay*(b[i]-a[i]))
-		o[2*i-1] = cur + 0.25*(next-cur)
-		o[2*i] = cur + 0.75*(next-cur)
-		cur = next
-	}
-	o[2*n-1] = cur
-	if len(o) > 2*n {
-		o[2*n] = cur
-	}
 }
 
 // Gray writes the luminance (BT.601 weights) of the planar RGB image rgb
@@ -652,12 +612,16 @@ func upsampleScalar(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int) {
 }
 
 // upsampleScaled is upsampleScalar with the values multiplied by sc. For an
-// even f, output pixel f*i + f/2 + k (0 <= k < f) lies at coarse i +
-// (k+0.5)/f, so each row is a walk over the coarse columns, blended
-// vertically once each, with f fixed horizontal weights.
+// even f (up to 16), output pixel f*i + f/2 + k (0 <= k < f) lies at coarse
+// i + (k+0.5)/f: each row is the two coarse rows blended once per column,
+// then expanded with f fixed weights (upRowEven).
 func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, sc float32) {
 	inv := 1 / float32(f)
 	off := 0.5*inv - 0.5
+	var wt [16]float32 // the horizontal weights (k+0.5)/f
+	for k := range min(f, len(wt)) {
+		wt[k] = (float32(k) + 0.5) * inv
+	}
 	for y := lo; y < hi; y++ {
 		cy := min(max(float32(y)*inv+off, 0), float32(ch-1))
 		y0 := int(cy)
@@ -665,40 +629,80 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 		ay := cy - float32(y0)
 		r0, r1 := c[y0*cw:y0*cw+cw:y0*cw+cw], c[y1*cw:y1*cw+cw:y1*cw+cw]
 		o := dst[y*fw : y*fw+fw : y*fw+fw]
-		if f%2 != 0 || f > 16 { // per pixel
-			for x := range o {
-				cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
-				x0 := int(cx)
-				x1 := min(x0+1, cw-1)
-				ax := cx - float32(x0)
-				a := r0[x0] + ax*(r0[x1]-r0[x0])
-				b := r1[x0] + ax*(r1[x1]-r1[x0])
-				o[x] = sc * (a + ay*(b-a))
-			}
+		if f%2 == 0 && f <= len(wt) {
+			upRowEven(o, r0, r1, ay, sc, f, &wt)
 			continue
 		}
-		var wt [16]float32 // the horizontal weights (k+0.5)/f
-		for k := range f {
-			wt[k] = (float32(k) + 0.5) * inv
+		for x := range o { // odd or large factors: per pixel
+			cx := min(max(float32(x)*inv+off, 0), float32(cw-1))
+			x0 := int(cx)
+			x1 := min(x0+1, cw-1)
+			ax := cx - float32(x0)
+			a := r0[x0] + ax*(r0[x1]-r0[x0])
+			b := r1[x0] + ax*(r1[x1]-r1[x0])
+			o[x] = sc * (a + ay*(b-a))
 		}
-		cur := sc * (r0[0] + ay*(r1[0]-r0[0]))
-		x := 0
-		for ; x < min(f/2, fw); x++ {
-			o[x] = cur
+	}
+}
+
+// upRowEven writes output row o of upsampleScaled for an even factor f:
+// the coarse rows r0, r1 blended (ay) and scaled (sc) in chunks of up to
+// 256 columns on the stack, then expanded with the weights wt; on amd64
+// the blend and the 2x and 4x expansions run in AVX2 (identical results).
+func upRowEven(o, r0, r1 []float32, ay, sc float32, f int, wt *[16]float32) {
+	const chunk = 256
+	cw, fw, h := len(r0), len(o), f/2
+	var tb [chunk + 1]float32
+	v := sc * (r0[0] + ay*(r1[0]-r0[0]))
+	for x := range min(h, fw) { // left of the first column's centre
+		o[x] = v
+	}
+	// Interval j (between coarse columns j and j+1) covers o[f*j+h, f*j+h+f);
+	// those with j <= full end before fw.
+	full := (fw-h)/f - 1
+	for c0 := 0; c0 < cw-1; c0 += chunk {
+		c1 := min(c0+chunk+1, cw)
+		t := tb[: c1-c0 : c1-c0]
+		lerpRow(t, r0[c0:c1], r1[c0:c1], ay, sc)
+		nj := c1 - c0 - 1
+		j := 0
+		if haveSIMD && (f == 2 || f == 4) {
+			if g := min(nj, full-c0+1) &^ 7; g > 0 {
+				if f == 2 {
+					expand2AVX2(&o[f*c0+h], &t[0], g)
+				} else {
+					expand4AVX2(&o[f*c0+h], &t[0], g)
+				}
+				j = g
+			}
 		}
-		for i := 1; i < cw && x < fw; i++ {
-			next := sc * (r0[i] + ay*(r1[i]-r0[i]))
-			d := next - cur
+		for ; j < nj; j++ {
+			x := f*(c0+j) + h
+			if x >= fw {
+				break
+			}
+			cur, d := t[j], t[j+1]-t[j]
 			seg := o[x:min(x+f, fw)]
 			ws := wt[:len(seg)]
 			for k, wk := range ws {
 				seg[k] = cur + wk*d
 			}
-			x += len(seg)
-			cur = next
 		}
-		for ; x < fw; x++ {
-			o[x] = cur
-		}
+	}
+	v = sc * (r0[cw-1] + ay*(r1[cw-1]-r0[cw-1]))
+	for x := f*(cw-1) + h; x < fw; x++ { // right of the last column's centre
+		o[x] = v
+	}
+}
+
+// lerpRow writes sc*(a[i] + ay*(b[i]-a[i])) into t.
+func lerpRow(t, a, b []float32, ay, sc float32) {
+	i := 0
+	if haveSIMD && len(t) >= 8 {
+		i = len(t) &^ 7
+		lerpAVX2(&t[0], &a[0], &b[0], i, ay, sc)
+	}
+	for ; i < len(t); i++ {
+		t[i] = sc * (a[i] + ay*(b[i]-a[i]))
 	}
 }

@@ -29,7 +29,7 @@ func warpRows(dst, src []float32, nch, w, h int, u, v []float32, lo, hi int) {
 	if len(dst) < nch*n || len(src) < nch*n || len(u) < n || len(v) < n {
 		panic("temporal: warp: short buffers")
 	}
-	simd := haveWarpSIMD && nch == 3 && w >= 8
+	simd := haveSIMD && nch == 3 && w >= 8
 	for y := lo; y < hi; y++ {
 		if !simd {
 			warpSpan(dst, src, nch, w, h, u, v, y, 0, w)

@@ -12,7 +12,7 @@ import (
 // border, at widths that leave partial groups, and on integer shifts,
 // which both must reproduce exactly.
 func TestWarpSIMDMatchesScalar(t *testing.T) {
-	if !haveWarpSIMD {
+	if !haveSIMD {
 		t.Skip("no SIMD warp on this CPU (needs amd64 with AVX2 and FMA); the scalar path is what runs")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -58,10 +58,10 @@ func TestWarpSIMDMatchesScalar(t *testing.T) {
 			u[0], v[n-1] = float32(math.NaN()), float32(math.Inf(1)) // must not crash either path
 			simd := make([]float32, 3*n)
 			Warp(simd, src, 3, tc.w, tc.h, u, v)
-			haveWarpSIMD = false
+			haveSIMD = false
 			scalar := make([]float32, 3*n)
 			Warp(scalar, src, 3, tc.w, tc.h, u, v)
-			haveWarpSIMD = true
+			haveSIMD = true
 			var worst float64
 			for i := range simd {
 				if i%n == 0 || i%n == n-1 {
@@ -96,13 +96,13 @@ func BenchmarkWarp1080(b *testing.B) {
 	for i := range u {
 		u[i], v[i] = 3*rng.Float32()-1.5, 3*rng.Float32()-1.5
 	}
-	defer func(s bool) { haveWarpSIMD = s }(haveWarpSIMD)
+	defer func(s bool) { haveSIMD = s }(haveSIMD)
 	for _, simd := range []bool{true, false} {
 		b.Run(fmt.Sprintf("simd=%v", simd), func(b *testing.B) {
-			if simd && !haveWarpSIMD {
+			if simd && !haveSIMD {
 				b.Skip("no SIMD warp on this CPU")
 			}
-			haveWarpSIMD = simd
+			haveSIMD = simd
 			b.ReportAllocs()
 			for b.Loop() {
 				Warp(dst, src, 3, w, h, u, v)
@@ -142,6 +142,36 @@ func TestUpsampleScaledMatchesBilinear(t *testing.T) {
 				if d := math.Abs(float64(got[y*tc.fw+x]) - want); d > 1e-4 {
 					t.Fatalf("%+v: (%d,%d) = %v, want %v", tc, x, y, got[y*tc.fw+x], want)
 				}
+			}
+		}
+	}
+}
+
+// TestUpsampleSIMDIdentical: the AVX2 row kernels give exactly the Go
+// loops' results, across the 256-column chunks and with fine widths that
+// cut the last interval short.
+func TestUpsampleSIMDIdentical(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA); the Go path is what runs")
+	}
+	defer func() { haveSIMD = true }()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct{ cw, ch, f, fw, fh int }{
+		{960, 9, 2, 1920, 18}, {961, 5, 2, 1921, 10}, {600, 7, 2, 1197, 13}, {240, 6, 4, 960, 24},
+		{300, 5, 4, 1195, 20}, {17, 3, 4, 66, 12}, {9, 4, 2, 18, 8}, {600, 4, 8, 4800, 32},
+	} {
+		c := make([]float32, tc.cw*tc.ch)
+		for i := range c {
+			c[i] = 40*rng.Float32() - 20
+		}
+		got, want := make([]float32, tc.fw*tc.fh), make([]float32, tc.fw*tc.fh)
+		haveSIMD = true
+		upsampleScaled(c, tc.cw, tc.ch, got, tc.fw, 0, tc.fh, tc.f, float32(tc.f))
+		haveSIMD = false
+		upsampleScaled(c, tc.cw, tc.ch, want, tc.fw, 0, tc.fh, tc.f, float32(tc.f))
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: sample %d (%d,%d): simd %v, go %v", tc, i, i%tc.fw, i/tc.fw, got[i], want[i])
 			}
 		}
 	}

@@ -1,0 +1,38 @@
+package temporal
+
+import "golang.org/x/sys/cpu"
+
+// haveSIMD: the AVX2 kernels (warp3AVX2, lerpAVX2, expand2AVX2,
+// expand4AVX2) may run. Tests turn it off to compare with the Go paths.
+var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// warp3AVX2 warps pixels [x0, x1) of row y of a three-plane image in groups
+// of eight, stopping at the first group that is not entirely interior (some
+// tap outside the image) or when fewer than eight pixels are left; it
+// returns the first pixel it did not write. dst and u, v point at the row's
+// first pixel (of dst's first plane), src at the first plane; planes are n
+// floats apart. Its results equal warpSpan's up to float rounding (fused
+// multiply-adds, another summation order).
+//
+//go:noescape
+func warp3AVX2(dst, src *float32, n, w, h, y int, u, v *float32, x0, x1 int) int
+
+// lerpAVX2 writes sc*(a[i] + ay*(b[i]-a[i])) for i < n (a multiple of 8),
+// with the same operations as the Go loop (no fused multiply-add), so the
+// results are identical.
+//
+//go:noescape
+func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)
+
+// expand2AVX2 writes, for j < n (a multiple of 8), t[j] + 0.25*(t[j+1]-t[j])
+// and t[j] + 0.75*(t[j+1]-t[j]) at o[2j] and o[2j+1] (t holds n+1 values);
+// identical to the Go loop.
+//
+//go:noescape
+func expand2AVX2(o, t *float32, n int)
+
+// expand4AVX2 is expand2AVX2 for a factor 4: weights 1/8, 3/8, 5/8, 7/8
+// at o[4j..4j+3].
+//
+//go:noescape
+func expand4AVX2(o, t *float32, n int)

@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package temporal
+
+var haveSIMD = false // no SIMD kernels here; a var so tests can set it
+
+func warp3AVX2(dst, src *float32, n, w, h, y int, u, v *float32, x0, x1 int) int { return x0 }
+func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)                         {}
+func expand2AVX2(o, t *float32, n int)                                           {}
+func expand4AVX2(o, t *float32, n int)                                           {}

@@ -1,0 +1,140 @@
+#include "textflag.h"
+
+// Horizontal weights of expand2AVX2 (0.25, 0.75) and expand4AVX2 (0.125,
+// 0.375, 0.625, 0.875), each broadcast to 8 lanes.
+DATA upW<>+0(SB)/8, $0x3e8000003e800000
+DATA upW<>+8(SB)/8, $0x3e8000003e800000
+DATA upW<>+16(SB)/8, $0x3e8000003e800000
+DATA upW<>+24(SB)/8, $0x3e8000003e800000
+DATA upW<>+32(SB)/8, $0x3f4000003f400000
+DATA upW<>+40(SB)/8, $0x3f4000003f400000
+DATA upW<>+48(SB)/8, $0x3f4000003f400000
+DATA upW<>+56(SB)/8, $0x3f4000003f400000
+DATA upW<>+64(SB)/8, $0x3e0000003e000000
+DATA upW<>+72(SB)/8, $0x3e0000003e000000
+DATA upW<>+80(SB)/8, $0x3e0000003e000000
+DATA upW<>+88(SB)/8, $0x3e0000003e000000
+DATA upW<>+96(SB)/8, $0x3ec000003ec00000
+DATA upW<>+104(SB)/8, $0x3ec000003ec00000
+DATA upW<>+112(SB)/8, $0x3ec000003ec00000
+DATA upW<>+120(SB)/8, $0x3ec000003ec00000
+DATA upW<>+128(SB)/8, $0x3f2000003f200000
+DATA upW<>+136(SB)/8, $0x3f2000003f200000
+DATA upW<>+144(SB)/8, $0x3f2000003f200000
+DATA upW<>+152(SB)/8, $0x3f2000003f200000
+DATA upW<>+160(SB)/8, $0x3f6000003f600000
+DATA upW<>+168(SB)/8, $0x3f6000003f600000
+DATA upW<>+176(SB)/8, $0x3f6000003f600000
+DATA upW<>+184(SB)/8, $0x3f6000003f600000
+GLOBL upW<>(SB), RODATA|NOPTR, $192
+
+// func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)
+TEXT ·lerpAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS ay+32(FP), Y14
+	VBROADCASTSS sc+36(FP), Y15
+	SHRQ $3, CX
+	JZ   ldone
+
+lloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VSUBPS Y0, Y1, Y1        // b - a
+	VMULPS Y14, Y1, Y1       // ay*(b - a)
+	VADDPS Y1, Y0, Y0        // a + ...
+	VMULPS Y15, Y0, Y0       // sc*(...)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  lloop
+
+ldone:
+	VZEROUPPER
+	RET
+
+// func expand2AVX2(o, t *float32, n int)
+TEXT ·expand2AVX2(SB), NOSPLIT, $0-24
+	MOVQ o+0(FP), DI
+	MOVQ t+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVUPS upW<>+0(SB), Y14
+	VMOVUPS upW<>+32(SB), Y15
+	SHRQ $3, CX
+	JZ   e2done
+
+e2loop:
+	VMOVUPS (SI), Y0         // t[j..j+8)
+	VMOVUPS 4(SI), Y1        // t[j+1..j+9)
+	VSUBPS Y0, Y1, Y1        // d
+	VMULPS Y14, Y1, Y2
+	VADDPS Y2, Y0, Y2        // L = t + 0.25 d
+	VMULPS Y15, Y1, Y3
+	VADDPS Y3, Y0, Y3        // H = t + 0.75 d
+	VUNPCKLPS Y3, Y2, Y4     // L0 H0 L1 H1 | L4 H4 L5 H5
+	VUNPCKHPS Y3, Y2, Y5     // L2 H2 L3 H3 | L6 H6 L7 H7
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VPERM2F128 $0x31, Y5, Y4, Y7
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  e2loop
+
+e2done:
+	VZEROUPPER
+	RET
+
+// func expand4AVX2(o, t *float32, n int)
+TEXT ·expand4AVX2(SB), NOSPLIT, $0-24
+	MOVQ o+0(FP), DI
+	MOVQ t+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVUPS upW<>+64(SB), Y12
+	VMOVUPS upW<>+96(SB), Y13
+	VMOVUPS upW<>+128(SB), Y14
+	VMOVUPS upW<>+160(SB), Y15
+	SHRQ $3, CX
+	JZ   e4done
+
+e4loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 4(SI), Y1
+	VSUBPS Y0, Y1, Y1        // d
+	VMULPS Y12, Y1, Y2
+	VADDPS Y2, Y0, Y2        // R0
+	VMULPS Y13, Y1, Y3
+	VADDPS Y3, Y0, Y3        // R1
+	VMULPS Y14, Y1, Y4
+	VADDPS Y4, Y0, Y4        // R2
+	VMULPS Y15, Y1, Y5
+	VADDPS Y5, Y0, Y5        // R3
+	VUNPCKLPS Y3, Y2, Y6     // R0_0 R1_0 R0_1 R1_1 | 4, 5
+	VUNPCKLPS Y5, Y4, Y7     // R2_0 R3_0 R2_1 R3_1 | 4, 5
+	VUNPCKHPS Y3, Y2, Y8     // 2, 3 | 6, 7
+	VUNPCKHPS Y5, Y4, Y9
+	VSHUFPS $0x44, Y7, Y6, Y0  // j0 | j4
+	VSHUFPS $0xee, Y7, Y6, Y1  // j1 | j5
+	VSHUFPS $0x44, Y9, Y8, Y2  // j2 | j6
+	VSHUFPS $0xee, Y9, Y8, Y3  // j3 | j7
+	VPERM2F128 $0x20, Y1, Y0, Y4 // j0 j1
+	VPERM2F128 $0x20, Y3, Y2, Y5 // j2 j3
+	VPERM2F128 $0x31, Y1, Y0, Y6 // j4 j5
+	VPERM2F128 $0x31, Y3, Y2, Y7 // j6 j7
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  e4loop
+
+e4done:
+	VZEROUPPER
+	RET
