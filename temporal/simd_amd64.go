@@ -3,7 +3,7 @@ package temporal
 import "golang.org/x/sys/cpu"
 
 // haveSIMD: the AVX2 kernels (warp3AVX2, lerpAVX2, expand2AVX2,
-// expand4AVX2) may run. Tests turn it off to compare with the Go paths.
+// expand4AVX2, box5AVX2) may run. Tests turn it off to compare with the Go paths.
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // warp3AVX2 warps pixels [x0, x1) of row y of a three-plane image in groups
@@ -36,3 +36,10 @@ func expand2AVX2(o, t *float32, n int)
 //
 //go:noescape
 func expand4AVX2(o, t *float32, n int)
+
+// box5AVX2 writes ((((a[i]+b[i])+c[i])+d[i])+e[i])*0.2 into dst[i], or with
+// mul multiplies dst[i] by it, for i < n (a multiple of 8); identical to
+// the Go loops of softenRows.
+//
+//go:noescape
+func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)

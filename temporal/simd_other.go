@@ -8,3 +8,4 @@ func warp3AVX2(dst, src *float32, n, w, h, y int, u, v *float32, x0, x1 int) int
 func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)                         {}
 func expand2AVX2(o, t *float32, n int)                                           {}
 func expand4AVX2(o, t *float32, n int)                                           {}
+func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)                      {}

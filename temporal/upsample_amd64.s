@@ -138,3 +138,47 @@ e4loop:
 e4done:
 	VZEROUPPER
 	RET
+
+DATA fifth<>+0(SB)/8, $0x3e4ccccd3e4ccccd
+DATA fifth<>+8(SB)/8, $0x3e4ccccd3e4ccccd
+DATA fifth<>+16(SB)/8, $0x3e4ccccd3e4ccccd
+DATA fifth<>+24(SB)/8, $0x3e4ccccd3e4ccccd
+GLOBL fifth<>(SB), RODATA|NOPTR, $32
+
+// func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)
+//
+// s = ((((a+b)+c)+d)+e)*0.2 for i < n (a multiple of 8); dst = s, or with
+// mul dst *= s.
+TEXT ·box5AVX2(SB), NOSPLIT, $0-57
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), R8
+	MOVQ b+16(FP), R9
+	MOVQ c+24(FP), R10
+	MOVQ d+32(FP), R11
+	MOVQ e+40(FP), R12
+	MOVQ n+48(FP), CX
+	MOVBLZX mul+56(FP), DX
+	VMOVUPS fifth<>(SB), Y15
+	XORQ AX, AX
+	SHRQ $3, CX
+	JZ   bdone
+
+bloop:
+	VMOVUPS (R8)(AX*1), Y0
+	VADDPS (R9)(AX*1), Y0, Y0
+	VADDPS (R10)(AX*1), Y0, Y0
+	VADDPS (R11)(AX*1), Y0, Y0
+	VADDPS (R12)(AX*1), Y0, Y0
+	VMULPS Y15, Y0, Y0
+	TESTQ DX, DX
+	JZ   bstore
+	VMULPS (DI)(AX*1), Y0, Y0
+bstore:
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ CX
+	JNZ  bloop
+
+bdone:
+	VZEROUPPER
+	RET

@@ -221,21 +221,28 @@ func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 // call it with dst = the hard mask and src = the horizontal pass.
 func softenRows(dst, src []float32, w, h, lo, hi int, first bool) {
 	if first {
+		clamped := func(s []float32, x int) float32 {
+			var acc float32
+			for k := -2; k <= 2; k++ {
+				acc += s[min(max(x+k, 0), w-1)]
+			}
+			return acc * 0.2
+		}
 		for y := lo; y < hi; y++ {
 			s, d := row(src, y*w, w), row(dst, y*w, w)
-			for x := range d {
-				if x == 2 && w > 4 { // interior: no clamping
-					for ; x < w-2; x++ {
-						d[x] = (s[x-2] + s[x-1] + s[x] + s[x+1] + s[x+2]) * 0.2
-					}
-					x--
-					continue
-				}
-				var acc float32
-				for k := -2; k <= 2; k++ {
-					acc += s[min(max(x+k, 0), w-1)]
-				}
-				d[x] = acc * 0.2
+			x := 0
+			for ; x < min(2, w); x++ {
+				d[x] = clamped(s, x)
+			}
+			if n := (w - 4) &^ 7; haveSIMD && n > 0 { // interior: no clamping
+				box5AVX2(&d[2], &s[0], &s[1], &s[2], &s[3], &s[4], n, false)
+				x += n
+			}
+			for ; x < w-2; x++ {
+				d[x] = (s[x-2] + s[x-1] + s[x] + s[x+1] + s[x+2]) * 0.2
+			}
+			for ; x < w; x++ {
+				d[x] = clamped(s, x)
 			}
 		}
 		return
@@ -244,7 +251,12 @@ func softenRows(dst, src []float32, w, h, lo, hi int, first bool) {
 		d := row(dst, y*w, w)
 		r0, r1, r2 := row(src, max(y-2, 0)*w, w), row(src, max(y-1, 0)*w, w), row(src, y*w, w)
 		r3, r4 := row(src, min(y+1, h-1)*w, w), row(src, min(y+2, h-1)*w, w)
-		for x := range d {
+		x0 := 0
+		if n := w &^ 7; haveSIMD && n > 0 { // d is 0 or 1: 0 times the sum stays 0
+			box5AVX2(&d[0], &r0[0], &r1[0], &r2[0], &r3[0], &r4[0], n, true)
+			x0 = n
+		}
+		for x := x0; x < w; x++ {
 			if d[x] == 0 {
 				continue
 			}

@@ -176,3 +176,49 @@ func TestUpsampleSIMDIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftenMatchesReference: the confidence's 5x5 box blur (SIMD rows,
+// unclamped interior) equals the plain clamped formula exactly.
+func TestSoftenMatchesReference(t *testing.T) {
+	defer func(s bool) { haveSIMD = s }(haveSIMD)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, w := range []int{1, 3, 5, 12, 13, 40, 97} {
+		const h = 7
+		m := make([]float32, w*h)
+		for i := range m {
+			if rng.IntN(3) > 0 {
+				m[i] = 1
+			}
+		}
+		ref := make([]float32, w*h)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if m[y*w+x] == 0 {
+					continue
+				}
+				var v float32
+				for j := -2; j <= 2; j++ {
+					var r float32
+					for k := -2; k <= 2; k++ {
+						r += m[min(max(y+j, 0), h-1)*w+min(max(x+k, 0), w-1)]
+					}
+					v += r * 0.2
+				}
+				ref[y*w+x] = v * 0.2
+			}
+		}
+		for _, simd := range []bool{true, false} {
+			haveSIMD = simd && simdCPU
+			tmp, got := make([]float32, w*h), append([]float32(nil), m...)
+			softenRows(tmp, got, w, h, 0, h, true)
+			softenRows(got, tmp, w, h, 0, h, false)
+			for i := range got {
+				if got[i] != ref[i] {
+					t.Fatalf("w=%d simd=%v: sample %d = %v, want %v", w, simd, i, got[i], ref[i])
+				}
+			}
+		}
+	}
+}
+
+var simdCPU = haveSIMD // what this CPU supports
