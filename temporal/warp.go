@@ -180,35 +180,42 @@ func Confidence(conf, tmp, bu, bv, fu, fv []float32, w, h int) (occluded float64
 // returns the number of pixels that failed the forward-backward check.
 func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 	occ := 0
+	fw, fh := float32(w)-0.5, float32(h)-0.5
 	for y := lo; y < hi; y++ {
 		ym, yp := max(y-1, 0), min(y+1, h-1)
-		for x := 0; x < w; x++ {
-			p := y*w + x
-			u, v := bu[p], bv[p]
-			sx, sy := float32(x)+u, float32(y)+v
-			if sx < -0.5 || sy < -0.5 || sx > float32(w)-0.5 || sy > float32(h)-0.5 {
-				m[p] = 0
+		scy := 1 / float32(max(yp-ym, 1)) // central differences: 1/2 inside
+		bur, bvr, mr := row(bu, y*w, w), row(bv, y*w, w), row(m, y*w, w)
+		buU, buD := row(bu, ym*w, w), row(bu, yp*w, w)
+		bvU, bvD := row(bv, ym*w, w), row(bv, yp*w, w)
+		fy := float32(y)
+		for x := range mr {
+			u, v := bur[x], bvr[x]
+			sx, sy := float32(x)+u, fy+v
+			if sx < -0.5 || sy < -0.5 || sx > fw || sy > fh {
+				mr[x] = 0
 				continue
 			}
 			u2, v2 := bilinear2(fu, fv, w, h, sx, sy)
 			du, dv := u+u2, v+v2
 			if du*du+dv*dv > occRel*(u*u+v*v+u2*u2+v2*v2)+occAbs {
-				m[p] = 0
+				mr[x] = 0
 				occ++
 				continue
 			}
 			xm, xp := max(x-1, 0), min(x+1, w-1)
-			sc := 1 / float32(max(xp-xm, 1))
-			ux := (bu[y*w+xp] - bu[y*w+xm]) * sc
-			vx := (bv[y*w+xp] - bv[y*w+xm]) * sc
-			sc = 1 / float32(max(yp-ym, 1))
-			uy := (bu[yp*w+x] - bu[ym*w+x]) * sc
-			vy := (bv[yp*w+x] - bv[ym*w+x]) * sc
+			scx := float32(0.5)
+			if xp-xm != 2 {
+				scx = 1 / float32(max(xp-xm, 1))
+			}
+			ux := (bur[xp] - bur[xm]) * scx
+			vx := (bvr[xp] - bvr[xm]) * scx
+			uy := (buD[x] - buU[x]) * scy
+			vy := (bvD[x] - bvU[x]) * scy
 			if ux*ux+uy*uy+vx*vx+vy*vy > mbRel*(u*u+v*v)+mbAbs {
-				m[p] = 0
+				mr[x] = 0
 				continue
 			}
-			m[p] = 1
+			mr[x] = 1
 		}
 	}
 	return occ
