@@ -1,6 +1,7 @@
 package temporal
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -158,4 +159,67 @@ func BenchmarkGSSweeps1080(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(listed)/float64(n), "listed")
+}
+
+// TestBlendSIMDIdentical: blendRows gives the same out, stylized copy and
+// unpinned lists with the AVX2 loop as with the Go one, in both modes,
+// with confidences on both sides of the pinning threshold.
+func TestBlendSIMDIdentical(t *testing.T) {
+	if !simdCPU {
+		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA)")
+	}
+	defer func() { haveSIMD = simdCPU }()
+	const w, h = 37, 19 // rows that leave a tail after the 8-sample steps
+	n := w * h
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, mode := range []Mode{Blend, Gradient} {
+		for _, weight := range []float32{1, 0.8} {
+			var outs [2][]float32
+			var prevs [2][]float32
+			var cnts [2][]int32
+			aux := make([]float32, 1+3*n)
+			for i := range aux {
+				aux[i] = rng.Float32()
+			}
+			conf := aux[1+2*n:]
+			for i := range conf {
+				switch rng.IntN(4) {
+				case 0:
+					conf[i] = 0
+				case 1:
+					conf[i] = 0.1 // lambda*c = 1e4 at weight 1: not pinned (strictly greater pins)
+				case 2:
+					conf[i] = 1
+				}
+			}
+			out0 := make([]float32, 3*n)
+			warped := make([]float32, 3*n)
+			for i := range out0 {
+				out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
+			}
+			for k, simd := range []bool{true, false} {
+				s, err := NewStage(w, h, Options{Mode: mode, Weight: weight, Workers: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				haveSIMD = simd
+				copy(s.warped, warped)
+				s.aux, s.out = aux, append([]float32(nil), out0...)
+				s.blendRows(0, h)
+				outs[k], prevs[k], cnts[k] = s.out, append([]float32(nil), s.prevOut...), append([]int32(nil), s.gsCnt...)
+				s.aux, s.out = nil, nil
+				s.Close()
+			}
+			for i := range outs[0] {
+				if outs[0][i] != outs[1][i] || prevs[0][i] != prevs[1][i] {
+					t.Fatalf("%v weight %v: sample %d: out %v / %v, stylized %v / %v", mode, weight, i, outs[0][i], outs[1][i], prevs[0][i], prevs[1][i])
+				}
+			}
+			for i := range cnts[0] {
+				if cnts[0][i] != cnts[1][i] {
+					t.Fatalf("%v weight %v: list counts differ at %d", mode, weight, i)
+				}
+			}
+		}
+	}
 }

@@ -3,7 +3,7 @@ package temporal
 import "golang.org/x/sys/cpu"
 
 // haveSIMD: the AVX2 kernels (warp3AVX2, lerpAVX2, expand2AVX2,
-// expand4AVX2, box5AVX2) may run. Tests turn it off to compare with the Go paths.
+// expand4AVX2, box5AVX2, blendAVX2) may run. Tests turn it off to compare with the Go paths.
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // warp3AVX2 warps pixels [x0, x1) of row y of a three-plane image in groups
@@ -43,3 +43,10 @@ func expand4AVX2(o, t *float32, n int)
 //
 //go:noescape
 func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)
+
+// blendAVX2 is blendRows' loop on n samples (a multiple of 8), with the
+// same operations (identical results): k = a*cf[i]; with grad, st[i] =
+// o[i] and k = 1 where lam*cf[i] > gsFrozen; o[i] += k*(wp[i]-o[i]).
+//
+//go:noescape
+func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)

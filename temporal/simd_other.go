@@ -9,3 +9,4 @@ func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)                        
 func expand2AVX2(o, t *float32, n int)                                           {}
 func expand4AVX2(o, t *float32, n int)                                           {}
 func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)                      {}
+func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)         {}

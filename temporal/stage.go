@@ -584,7 +584,12 @@ func (s *Stage) blendRows(lo, hi int) {
 		wp := row(s.warped, c*n+lo*s.w, (hi-lo)*s.w)
 		cf := row(conf, lo*s.w, (hi-lo)*s.w)
 		st := row(s.prevOut, c*n+lo*s.w, (hi-lo)*s.w)
-		for i := range o {
+		i0 := 0
+		if m := len(o) &^ 7; haveSIMD && m > 0 {
+			blendAVX2(&o[0], &wp[0], &cf[0], &st[0], m, a, s.lambda, grad)
+			i0 = m
+		}
+		for i := i0; i < len(o); i++ {
 			k := a * cf[i]
 			if grad {
 				st[i] = o[i]

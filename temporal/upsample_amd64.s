@@ -182,3 +182,50 @@ bstore:
 bdone:
 	VZEROUPPER
 	RET
+
+// func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)
+//
+// For i < n (a multiple of 8): k = a*cf[i]; with grad, st[i] = o[i] and
+// k = 1 where lam*cf[i] > 1e4 (gsFrozen); o[i] += k*(wp[i]-o[i]).
+TEXT ·blendAVX2(SB), NOSPLIT, $0-49
+	MOVQ o+0(FP), DI
+	MOVQ wp+8(FP), SI
+	MOVQ cf+16(FP), DX
+	MOVQ st+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS a+40(FP), Y13
+	VBROADCASTSS lam+44(FP), Y14
+	MOVBLZX grad+48(FP), R9
+	MOVL $0x461c4000, AX     // 1e4
+	VMOVD AX, X12
+	VBROADCASTSS X12, Y12
+	MOVL $0x3f800000, AX     // 1
+	VMOVD AX, X11
+	VBROADCASTSS X11, Y11
+	XORQ AX, AX
+	SHRQ $3, CX
+	JZ   bldone
+
+blloop:
+	VMOVUPS (DI)(AX*1), Y0   // o
+	VMOVUPS (DX)(AX*1), Y2   // cf
+	VMULPS Y13, Y2, Y3       // k = a*cf
+	TESTQ R9, R9
+	JZ   blmix
+	VMOVUPS Y0, (R8)(AX*1)   // st = o
+	VMULPS Y14, Y2, Y4       // lam*cf
+	VCMPPS $0x1e, Y12, Y4, Y4 // > 1e4 (GT_OQ)
+	VBLENDVPS Y4, Y11, Y3, Y3 // pinned: k = 1
+blmix:
+	VMOVUPS (SI)(AX*1), Y1   // wp
+	VSUBPS Y0, Y1, Y1        // wp - o
+	VMULPS Y3, Y1, Y1        // k*(wp - o)
+	VADDPS Y1, Y0, Y0        // o + ...
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ CX
+	JNZ  blloop
+
+bldone:
+	VZEROUPPER
+	RET
