@@ -1,5 +1,10 @@
 #include "textflag.h"
 
+// Row kernels of the temporal stage: the flow upsampling (lerpAVX2,
+// expand2AVX2, expand4AVX2), the confidence blur (box5AVX2) and the blend
+// with the warped previous output (blendAVX2). Each repeats its Go loop's
+// operations (no fused multiply-add), so results are identical.
+
 // Horizontal weights of expand2AVX2 (0.25, 0.75) and expand4AVX2 (0.125,
 // 0.375, 0.625, 0.875), each broadcast to 8 lanes.
 DATA upW<>+0(SB)/8, $0x3e8000003e800000
