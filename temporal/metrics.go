@@ -54,9 +54,7 @@ func (m *WarpError) Add(prevIn, curIn, prevOut, curOut []float32) float64 {
 			if sx < 0 || sy < 0 || sx > float32(w-1) || sy > float32(h-1) {
 				continue
 			}
-			u2, v2 := bilinear(m.fu, w, h, sx, sy), bilinear(m.fv, w, h, sx, sy)
-			du, dv := u+u2, v+v2
-			if du*du+dv*dv > occRel*(u*u+v*v+u2*u2+v2*v2)+occAbs {
+			if occluded(u, v, m.fu, m.fv, w, h, sx, sy) {
 				continue
 			}
 			var d float64

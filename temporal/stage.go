@@ -530,7 +530,8 @@ func (s *Stage) ApplyAux(out, aux []float32) {
 			s.color = 1
 			s.run.Run(s.h, s.kGS)
 		}
-		// warped now holds the stylized frame; out the result.
+		// prevOut holds the stylized frame (blendRows put it there);
+		// keepRows replaces it with the result.
 	}
 	s.run.Run(s.h, s.kKeep)
 	s.aux, s.out = nil, nil

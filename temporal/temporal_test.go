@@ -424,7 +424,7 @@ func flickerSequence(t testing.TB, frames int) (ins, outs [][]float32, w, h int)
 		for c := 0; c < 3; c++ {
 			for y := 0; y < h; y++ {
 				for x := 0; x < w; x++ {
-					nz := bilinear(grid, 9, 7, float32(x)/32, float32(y)/32)
+					nz, _ := bilinear2(grid, grid, 9, 7, float32(x)/32, float32(y)/32)
 					out[c*n+y*w+x] = gain[c]*in[c*n+y*w+x] + nz
 				}
 			}

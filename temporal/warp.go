@@ -127,19 +127,7 @@ func floorInt(f float32) int {
 	return i
 }
 
-// bilinear samples plane a (w x h) at (x, y), clamped to the image.
-func bilinear(a []float32, w, h int, x, y float32) float32 {
-	x = min(max(x, 0), float32(w-1))
-	y = min(max(y, 0), float32(h-1))
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
-	ax, ay := x-float32(x0), y-float32(y0)
-	t := a[y0*w+x0] + ax*(a[y0*w+x1]-a[y0*w+x0])
-	b := a[y1*w+x0] + ax*(a[y1*w+x1]-a[y1*w+x0])
-	return t + ay*(b-t)
-}
-
-// bilinear2 is bilinear on two planes at the same point.
+// bilinear2 samples planes a and b (w x h) at (x, y), clamped to the image.
 func bilinear2(a, b []float32, w, h int, x, y float32) (float32, float32) {
 	x = min(max(x, 0), float32(w-1))
 	y = min(max(y, 0), float32(h-1))
@@ -152,6 +140,15 @@ func bilinear2(a, b []float32, w, h int, x, y float32) (float32, float32) {
 	tb := b[p00] + ax*(b[p01]-b[p00])
 	bb := b[p10] + ax*(b[p11]-b[p10])
 	return ta + ay*(ba-ta), tb + ay*(bb-tb)
+}
+
+// occluded is the forward-backward check of pixel x with backward flow (u,
+// v), sx, sy = x + (u, v): the forward flow (fu, fv) at (sx, sy) does not
+// bring it back (Ruder et al. 2016).
+func occluded(u, v float32, fu, fv []float32, w, h int, sx, sy float32) bool {
+	u2, v2 := bilinear2(fu, fv, w, h, sx, sy)
+	du, dv := u+u2, v+v2
+	return du*du+dv*dv > occRel*(u*u+v*v+u2*u2+v2*v2)+occAbs
 }
 
 // Occlusion and motion-boundary thresholds of Ruder et al. 2016.
@@ -195,9 +192,7 @@ func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 				mr[x] = 0
 				continue
 			}
-			u2, v2 := bilinear2(fu, fv, w, h, sx, sy)
-			du, dv := u+u2, v+v2
-			if du*du+dv*dv > occRel*(u*u+v*v+u2*u2+v2*v2)+occAbs {
+			if occluded(u, v, fu, fv, w, h, sx, sy) {
 				mr[x] = 0
 				occ++
 				continue
