@@ -78,27 +78,9 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 				o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
 				continue
 			}
-			var nb [4]int
-			k := 0
-			if x > 0 {
-				nb[k] = p - 1
-				k++
-			}
-			if x < w-1 {
-				nb[k] = p + 1
-				k++
-			}
-			if y > 0 {
-				nb[k] = p - w
-				k++
-			}
-			if y < h-1 {
-				nb[k] = p + w
-				k++
-			}
+			nb, k := neighbours(p, x, y, w, h)
 			inv := 1 / (l + float32(k))
-			for c, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
-				_ = c
+			for _, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
 				o, st, wp := pl[0], pl[1], pl[2]
 				sum := l*wp[p] + float32(k)*st[p]
 				for _, q := range nb[:k] {

@@ -12,34 +12,22 @@ DATA warpLanes<>+28(SB)/4, $7
 GLOBL warpLanes<>(SB), RODATA|NOPTR, $32
 
 // warpHalf: 0.5; warpEight: 8.0; warpOne: 1.0 (float32 bits).
-DATA warpHalf<>+0(SB)/4, $0x3f000000
-DATA warpHalf<>+4(SB)/4, $0x3f000000
-DATA warpHalf<>+8(SB)/4, $0x3f000000
-DATA warpHalf<>+12(SB)/4, $0x3f000000
-DATA warpHalf<>+16(SB)/4, $0x3f000000
-DATA warpHalf<>+20(SB)/4, $0x3f000000
-DATA warpHalf<>+24(SB)/4, $0x3f000000
-DATA warpHalf<>+28(SB)/4, $0x3f000000
+DATA warpHalf<>+0(SB)/8, $0x3f0000003f000000
+DATA warpHalf<>+8(SB)/8, $0x3f0000003f000000
+DATA warpHalf<>+16(SB)/8, $0x3f0000003f000000
+DATA warpHalf<>+24(SB)/8, $0x3f0000003f000000
 GLOBL warpHalf<>(SB), RODATA|NOPTR, $32
 
-DATA warpThree<>+0(SB)/4, $0x40400000
-DATA warpThree<>+4(SB)/4, $0x40400000
-DATA warpThree<>+8(SB)/4, $0x40400000
-DATA warpThree<>+12(SB)/4, $0x40400000
-DATA warpThree<>+16(SB)/4, $0x40400000
-DATA warpThree<>+20(SB)/4, $0x40400000
-DATA warpThree<>+24(SB)/4, $0x40400000
-DATA warpThree<>+28(SB)/4, $0x40400000
+DATA warpThree<>+0(SB)/8, $0x4040000040400000
+DATA warpThree<>+8(SB)/8, $0x4040000040400000
+DATA warpThree<>+16(SB)/8, $0x4040000040400000
+DATA warpThree<>+24(SB)/8, $0x4040000040400000
 GLOBL warpThree<>(SB), RODATA|NOPTR, $32
 
-DATA warpEight<>+0(SB)/4, $0x41000000
-DATA warpEight<>+4(SB)/4, $0x41000000
-DATA warpEight<>+8(SB)/4, $0x41000000
-DATA warpEight<>+12(SB)/4, $0x41000000
-DATA warpEight<>+16(SB)/4, $0x41000000
-DATA warpEight<>+20(SB)/4, $0x41000000
-DATA warpEight<>+24(SB)/4, $0x41000000
-DATA warpEight<>+28(SB)/4, $0x41000000
+DATA warpEight<>+0(SB)/8, $0x4100000041000000
+DATA warpEight<>+8(SB)/8, $0x4100000041000000
+DATA warpEight<>+16(SB)/8, $0x4100000041000000
+DATA warpEight<>+24(SB)/8, $0x4100000041000000
 GLOBL warpEight<>(SB), RODATA|NOPTR, $32
 
 // CUBIC computes the Catmull-Rom weights of the fractions in T into W0..W3

@@ -12,9 +12,10 @@ import (
 // border, at widths that leave partial groups, and on integer shifts,
 // which both must reproduce exactly.
 func TestWarpSIMDMatchesScalar(t *testing.T) {
-	if !haveSIMD {
+	if !simdCPU {
 		t.Skip("no SIMD warp on this CPU (needs amd64 with AVX2 and FMA); the scalar path is what runs")
 	}
+	defer func() { haveSIMD = simdCPU }()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		w, h  int
@@ -61,7 +62,7 @@ func TestWarpSIMDMatchesScalar(t *testing.T) {
 			haveSIMD = false
 			scalar := make([]float32, 3*n)
 			Warp(scalar, src, 3, tc.w, tc.h, u, v)
-			haveSIMD = true
+			haveSIMD = simdCPU
 			var worst float64
 			for i := range simd {
 				if i%n == 0 || i%n == n-1 {
@@ -96,10 +97,10 @@ func BenchmarkWarp1080(b *testing.B) {
 	for i := range u {
 		u[i], v[i] = 3*rng.Float32()-1.5, 3*rng.Float32()-1.5
 	}
-	defer func(s bool) { haveSIMD = s }(haveSIMD)
+	defer func() { haveSIMD = simdCPU }()
 	for _, simd := range []bool{true, false} {
 		b.Run(fmt.Sprintf("simd=%v", simd), func(b *testing.B) {
-			if simd && !haveSIMD {
+			if simd && !simdCPU {
 				b.Skip("no SIMD warp on this CPU")
 			}
 			haveSIMD = simd
@@ -151,10 +152,10 @@ func TestUpsampleScaledMatchesBilinear(t *testing.T) {
 // loops' results, across the 256-column chunks and with fine widths that
 // cut the last interval short.
 func TestUpsampleSIMDIdentical(t *testing.T) {
-	if !haveSIMD {
+	if !simdCPU {
 		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA); the Go path is what runs")
 	}
-	defer func() { haveSIMD = true }()
+	defer func() { haveSIMD = simdCPU }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range []struct{ cw, ch, f, fw, fh int }{
 		{960, 9, 2, 1920, 18}, {961, 5, 2, 1921, 10}, {600, 7, 2, 1197, 13}, {240, 6, 4, 960, 24},
@@ -180,7 +181,7 @@ func TestUpsampleSIMDIdentical(t *testing.T) {
 // TestSoftenMatchesReference: the confidence's 5x5 box blur (SIMD rows,
 // unclamped interior) equals the plain clamped formula exactly.
 func TestSoftenMatchesReference(t *testing.T) {
-	defer func(s bool) { haveSIMD = s }(haveSIMD)
+	defer func() { haveSIMD = simdCPU }()
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, w := range []int{1, 3, 5, 12, 13, 40, 97} {
 		const h = 7
@@ -221,4 +222,5 @@ func TestSoftenMatchesReference(t *testing.T) {
 	}
 }
 
-var simdCPU = haveSIMD // what this CPU supports
+// simdCPU is what this CPU supports; tests that switch haveSIMD restore it.
+var simdCPU = haveSIMD
