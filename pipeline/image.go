@@ -14,6 +14,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/vidnst/vidnst/internal/pix"
 )
 
 // ToRGBA writes planar RGB float32 (w x h, clamped and rounded) into dst,
@@ -25,22 +27,12 @@ func ToRGBA(dst *image.RGBA, planar []float32, w, h int) {
 		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*w : y*dst.Stride+4*w]
 		o := y * w
 		for x := 0; x < w; x++ {
-			row[4*x] = clamp8(r[o+x])
-			row[4*x+1] = clamp8(g[o+x])
-			row[4*x+2] = clamp8(b[o+x])
+			row[4*x] = pix.Byte(r[o+x])
+			row[4*x+1] = pix.Byte(g[o+x])
+			row[4*x+2] = pix.Byte(b[o+x])
 			row[4*x+3] = 255
 		}
 	}
-}
-
-func clamp8(v float32) uint8 {
-	switch {
-	case v <= 0:
-		return 0
-	case v >= 255:
-		return 255
-	}
-	return uint8(v + 0.5)
 }
 
 // IsImagePath reports whether path names a still image output.

@@ -28,11 +28,13 @@ func Quantize(dst []uint8, src []float32) {
 		quantizeAVX2(&dst[0], &src[0], i)
 	}
 	for ; i < len(src); i++ {
-		dst[i] = quantize1(src[i])
+		dst[i] = Byte(src[i])
 	}
 }
 
-func quantize1(v float32) uint8 {
+// Byte is Quantize for one sample: v rounded (halves up) and clamped to
+// 0..255; NaN becomes 0.
+func Byte(v float32) uint8 {
 	switch {
 	case v >= 255:
 		return 255

@@ -59,7 +59,7 @@ wdone:
 // func quantizeAVX2(dst *uint8, src *float32, n int)
 //
 // max(v, 0) takes v as the first source, so NaN gives 0 (MAXPS returns the
-// second source when either is NaN), as quantize1; then min with 255, + 0.5
+// second source when either is NaN), as Byte; then min with 255, + 0.5
 // and truncation.
 TEXT ·quantizeAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
