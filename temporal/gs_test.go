@@ -94,7 +94,7 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 
 // BenchmarkGSSweeps1080: Gradient mode's sweeps on a 1080p frame where
 // 2% of the pixels (in 24x24 blobs, as occlusions come) are not pinned,
-// about what real footage gives at the default weight.
+// at the default weight (a synthetic setting).
 //
 //	go test ./temporal -run '^$' -bench GSSweeps1080 -cpu 1
 func BenchmarkGSSweeps1080(b *testing.B) {
