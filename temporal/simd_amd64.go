@@ -50,3 +50,28 @@ func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)
 //
 //go:noescape
 func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)
+
+// vrDataAVX2 is dataSpan on a's n pixels (a multiple of 8), identical
+// results.
+//
+//go:noescape
+func vrDataAVX2(a *vrDataArgs)
+
+// vrSmoothAVX2 is smoothSpan on n pixels (a multiple of 8), the planes'
+// pointers at the first one, down the offset of the row below in bytes;
+// identical results.
+//
+//go:noescape
+func vrSmoothAVX2(wx, wy, fu, fv, du, dv *float32, down, n int, a2 float32)
+
+// vrRHSAVX2 is rhsRow's loop on n pixels (a multiple of 8), the planes'
+// pointers at the first one, rows pitch bytes apart; identical results.
+//
+//go:noescape
+func vrRHSAVX2(a11, a22, b1, b2, wx, wy, fu, fv *float32, pitch, n int)
+
+// vrSORAVX2 is sorRow's loop on a's n pixels (a multiple of 8), identical
+// results.
+//
+//go:noescape
+func vrSORAVX2(a *vrSORArgs)

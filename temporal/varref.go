@@ -12,39 +12,39 @@ import "math"
 // All planes are stored with a one-pixel frame, so neighbours never need a
 // bounds test: pitch W = w+2, pixel (x, y) at (y+1)*W + x+1.
 //
-// The planes the fixed-point iterations read are stored interleaved (one
-// struct per pixel), so the inner loops need few base pointers.
+// Every quantity has its own plane (structure of arrays), so the AVX2 row
+// kernels (vrDataAVX2, vrSmoothAVX2, vrRHSAVX2, vrSORAVX2) load eight
+// neighbouring pixels at once; they repeat the Go loops' operations, so
+// the results are the same on every CPU.
 type varRefine struct {
 	run               *runner
 	p                 params
 	w, h, pw          int
-	f, d              []vrFlow  // base flow and increment
+	fu, fv, du, dv    []float32 // base flow and increment
 	avg, iz, ix, iy   []float32 // scratch for derivatives
-	dt                []vrData  // normalised constancy terms
-	co                []vrCoef  // linear system and smoothness weights
+	dt                vrData    // normalised constancy terms
+	co                vrCoef    // linear system and smoothness weights
 	i0, i1, ou, ov    []float32 // the current call's images and flow (w x h)
 	stages, chunks    int       // wavefront stages per iteration, row chunks
 	kPrep, kD1, kD2   func(lo, hi int)
 	kPipe, kTri, kOut func(lo, hi int)
 }
 
-// vrFlow is a flow vector.
-type vrFlow struct{ u, v float32 }
-
-// vrData holds the normalised colour constancy terms (nx, ny, nz) and the
-// x- and y-gradient constancy terms of a pixel.
+// vrData holds the planes of the normalised colour constancy terms (nx,
+// ny, nz) and of the x- and y-gradient constancy terms.
 type vrData struct {
-	nx, ny, nz    float32
-	gxx, gxy, gxz float32
-	gyx, gyy, gyz float32
+	nx, ny, nz    []float32
+	gxx, gxy, gxz []float32
+	gyx, gyy, gyz []float32
 }
 
-// vrCoef is a pixel's 2x2 system (a11, a12, a22; after the right-hand side
-// stage a11 and a22 hold the inverse diagonal), right-hand side (b1, b2),
-// and the smoothness weights of its right (wx) and down (wy) edges.
+// vrCoef holds the planes of each pixel's 2x2 system (a11, a12, a22;
+// after the right-hand side stage a11 and a22 hold the inverse diagonal),
+// right-hand side (b1, b2), and the smoothness weights of its right (wx)
+// and down (wy) edges.
 type vrCoef struct {
-	a11, a12, a22, b1, b2 float32
-	wx, wy, _             float32
+	a11, a12, a22, b1, b2 []float32
+	wx, wy                []float32
 }
 
 const (
@@ -57,11 +57,22 @@ const (
 func (r *varRefine) init(w, h int, run *runner, p params) {
 	r.run, r.p = run, p
 	n := (w + 2) * (h + 2)
-	mk := func() []float32 { return make([]float32, n) }
-	r.f, r.d = make([]vrFlow, n), make([]vrFlow, n)
+	const planes = 24
+	all := make([]float32, planes*n)
+	mk := func() []float32 {
+		a := all[:n:n]
+		all = all[n:]
+		return a
+	}
+	r.fu, r.fv, r.du, r.dv = mk(), mk(), mk(), mk()
 	r.avg, r.iz, r.ix, r.iy = mk(), mk(), mk(), mk()
-	r.dt = make([]vrData, n)
-	r.co = make([]vrCoef, n)
+	d := &r.dt
+	d.nx, d.ny, d.nz = mk(), mk(), mk()
+	d.gxx, d.gxy, d.gxz = mk(), mk(), mk()
+	d.gyx, d.gyy, d.gyz = mk(), mk(), mk()
+	c := &r.co
+	c.a11, c.a12, c.a22, c.b1, c.b2 = mk(), mk(), mk(), mk(), mk()
+	c.wx, c.wy = mk(), mk()
 	r.kPrep, r.kD1, r.kD2 = r.prepRows, r.deriv1Rows, r.deriv2Rows
 	r.kPipe, r.kTri, r.kOut = r.pipeChunks, r.triChunks, r.outRows
 }
@@ -72,7 +83,10 @@ func (r *varRefine) refine(w, h int, i0, i1, u, v []float32) {
 	r.w, r.h, r.pw = w, h, w+2
 	r.i0, r.i1, r.ou, r.ov = i0, i1, u, v
 	n := (w + 2) * (h + 2)
-	clear(r.co[:n])
+	c := &r.co
+	for _, a := range [...][]float32{c.a11, c.a12, c.a22, c.b1, c.b2, c.wx, c.wy} {
+		clear(a[:n])
+	}
 	r.run.Run(h, r.kPrep)
 	r.frame(r.avg)
 	r.frame(r.iz)
@@ -115,9 +129,6 @@ func (r *varRefine) frame(a []float32) {
 // row returns the w pixels of plane a starting at index q.
 func row(a []float32, q, w int) []float32 { return a[q:][:w:w] }
 
-// rowOf is row for planes of any pixel type.
-func rowOf[T any](a []T, q, w int) []T { return a[q:][:w:w] }
-
 // prepRows warps i1 by the flow, and stores the temporal difference, the
 // average image and the framed base flow; rows [lo, hi).
 func (r *varRefine) prepRows(lo, hi int) {
@@ -126,7 +137,7 @@ func (r *varRefine) prepRows(lo, hi int) {
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
 		u, v, z := row(r.ou, y*w, w), row(r.ov, y*w, w), row(r.i0, y*w, w)
-		fb, fd := rowOf(r.f, q, w), rowOf(r.d, q, w)
+		fu, fv, du, dv := row(r.fu, q, w), row(r.fv, q, w), row(r.du, q, w), row(r.dv, q, w)
 		avg, iz := row(r.avg, q, w), row(r.iz, q, w)
 		fy := float32(y)
 		for x := range u {
@@ -141,9 +152,11 @@ func (r *varRefine) prepRows(lo, hi int) {
 			iw := top + ay*(bot-top)
 			iz[x] = iw - z[x]
 			avg[x] = 0.5 * (iw + z[x])
-			fb[x] = vrFlow{u[x], v[x]}
-			fd[x] = vrFlow{}
 		}
+		copy(fu, u)
+		copy(fv, v)
+		clear(du)
+		clear(dv)
 	}
 }
 
@@ -158,16 +171,17 @@ func (r *varRefine) deriv1Rows(lo, hi int) {
 		aL, aR, aU, aD := row(r.avg, q-1, w), row(r.avg, q+1, w), row(r.avg, q-pw, w), row(r.avg, q+pw, w)
 		z, zL, zR, zU, zD := row(r.iz, q, w), row(r.iz, q-1, w), row(r.iz, q+1, w), row(r.iz, q-pw, w), row(r.iz, q+pw, w)
 		ix, iy := row(r.ix, q, w), row(r.iy, q, w)
-		dt := rowOf(r.dt, q, w)
+		d := &r.dt
+		nx, ny, nz := row(d.nx, q, w), row(d.ny, q, w), row(d.nz, q, w)
+		gxz, gyz := row(d.gxz, q, w), row(d.gyz, q, w)
 		for x := range ix {
 			dx := vrDerivSc * (aR[x] - aL[x])
 			dy := vrDerivSc * (aD[x] - aU[x])
 			ix[x], iy[x] = dx, dy
 			s := rsqrt(dx*dx + dy*dy + vrZeta2)
-			p := &dt[x]
-			p.nx, p.ny, p.nz = dx*s, dy*s, z[x]*s
-			p.gxz = vrDerivSc * (zR[x] - zL[x])
-			p.gyz = vrDerivSc * (zD[x] - zU[x])
+			nx[x], ny[x], nz[x] = dx*s, dy*s, z[x]*s
+			gxz[x] = vrDerivSc * (zR[x] - zL[x])
+			gyz[x] = vrDerivSc * (zD[x] - zU[x])
 		}
 	}
 }
@@ -180,16 +194,17 @@ func (r *varRefine) deriv2Rows(lo, hi int) {
 		q := (y+1)*pw + 1
 		xL, xR, xU, xD := row(r.ix, q-1, w), row(r.ix, q+1, w), row(r.ix, q-pw, w), row(r.ix, q+pw, w)
 		yU, yD := row(r.iy, q-pw, w), row(r.iy, q+pw, w)
-		dt := rowOf(r.dt, q, w)
-		for x := range dt {
+		d := &r.dt
+		gxx, gxy, gxz := row(d.gxx, q, w), row(d.gxy, q, w), row(d.gxz, q, w)
+		gyx, gyy, gyz := row(d.gyx, q, w), row(d.gyy, q, w), row(d.gyz, q, w)
+		for x := range gxx {
 			ixx := vrDerivSc * (xR[x] - xL[x])
 			ixy := vrDerivSc * (xD[x] - xU[x])
 			iyy := vrDerivSc * (yD[x] - yU[x])
 			s1 := rsqrt(ixx*ixx + ixy*ixy + vrZeta2)
 			s2 := rsqrt(iyy*iyy + ixy*ixy + vrZeta2)
-			p := &dt[x]
-			p.gxx, p.gxy, p.gxz = ixx*s1, ixy*s1, p.gxz*s1
-			p.gyx, p.gyy, p.gyz = ixy*s2, iyy*s2, p.gyz*s2
+			gxx[x], gxy[x], gxz[x] = ixx*s1, ixy*s1, gxz[x]*s1
+			gyx[x], gyy[x], gyz[x] = ixy*s2, iyy*s2, gyz[x]*s2
 		}
 	}
 }
@@ -259,14 +274,46 @@ func (r *varRefine) dataRow(y int) {
 	w, h, pw := r.w, r.h, r.pw
 	d2, g2, a2 := r.p.delta/2, r.p.gamma/2, r.p.alpha/2
 	q := (y+1)*pw + 1
-	fd, dt, co := rowOf(r.d, q, w), rowOf(r.dt, q, w), rowOf(r.co, q, w)
-	for x := range co {
-		e := fd[x]
-		eu, ev := e.u, e.v
-		m := &dt[x]
-		c := &co[x]
+	down := pw // the last row has no down edge
+	if y == h-1 {
+		down = 0
+	}
+	x0 := 0
+	if n := w &^ 7; haveSIMD && n > 0 {
+		d, c := &r.dt, &r.co
+		vrDataAVX2(&vrDataArgs{
+			a11: &c.a11[q], a12: &c.a12[q], a22: &c.a22[q], b1: &c.b1[q], b2: &c.b2[q],
+			du: &r.du[q], dv: &r.dv[q],
+			nx: &d.nx[q], ny: &d.ny[q], nz: &d.nz[q],
+			gxx: &d.gxx[q], gxy: &d.gxy[q], gxz: &d.gxz[q],
+			gyx: &d.gyx[q], gyy: &d.gyy[q], gyz: &d.gyz[q],
+			n: n, d2: d2, g2: g2,
+		})
+		vrSmoothAVX2(&c.wx[q], &c.wy[q], &r.fu[q], &r.fv[q], &r.du[q], &r.dv[q], 4*down, n, a2)
+		x0 = n
+	}
+	r.dataSpan(q, x0, w, d2, g2)
+	r.smoothSpan(q, down, x0, w, a2)
+	// The last column's right neighbour is the frame: recompute without
+	// the x difference and drop the right edge.
+	x := q + w - 1
+	cu, cv := r.fu[x]+r.du[x], r.fv[x]+r.dv[x]
+	uy := r.fu[x+down] + r.du[x+down] - cu
+	vy := r.fv[x+down] + r.dv[x+down] - cv
+	c := &r.co
+	c.wx[x], c.wy[x] = 0, a2*rsqrt(uy*uy+vy*vy+vrEps2)
+	if down == 0 {
+		clear(c.wy[q : q+w])
+	}
+}
+
+// dataSpan is dataRow's data term for pixels [x0, x1) of the row at q.
+func (r *varRefine) dataSpan(q, x0, x1 int, d2, g2 float32) {
+	d, c := &r.dt, &r.co
+	for i := q + x0; i < q+x1; i++ {
+		eu, ev := r.du[i], r.dv[i]
 		// colour constancy
-		sx, sy, sz := m.nx, m.ny, m.nz
+		sx, sy, sz := d.nx[i], d.ny[i], d.nz[i]
 		ik := sz + sx*eu + sy*ev
 		wd := d2 * rsqrt(ik*ik+vrEps2)
 		c11 := wd*sx*sx + vrZeta2
@@ -275,52 +322,45 @@ func (r *varRefine) dataRow(y int) {
 		c1 := -wd * sz * sx
 		c2 := -wd * sz * sy
 		// gradient constancy
-		p, q2, pz := m.gxx, m.gxy, m.gxz
-		s, t, tz := m.gyx, m.gyy, m.gyz
+		p, q2, pz := d.gxx[i], d.gxy[i], d.gxz[i]
+		s, t, tz := d.gyx[i], d.gyy[i], d.gyz[i]
 		kx := pz + p*eu + q2*ev
 		ky := tz + s*eu + t*ev
 		wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
-		c.a11 = c11 + wg*(p*p+s*s)
-		c.a12 = c12 + wg*(p*q2+s*t)
-		c.a22 = c22 + wg*(q2*q2+t*t)
-		c.b1 = c1 - wg*(p*pz+s*tz)
-		c.b2 = c2 - wg*(q2*pz+t*tz)
+		c.a11[i] = c11 + wg*(p*p+s*s)
+		c.a12[i] = c12 + wg*(p*q2+s*t)
+		c.a22[i] = c22 + wg*(q2*q2+t*t)
+		c.b1[i] = c1 - wg*(p*pz+s*tz)
+		c.b2[i] = c2 - wg*(q2*pz+t*tz)
 	}
-	// Smoothness weights from forward differences of u+du, v+dv; the
-	// last column has no right edge and the last row no down edge.
-	down := pw
-	if y == h-1 {
-		down = 0
-	}
-	fb, fbR, fbD := rowOf(r.f, q, w), rowOf(r.f, q+1, w), rowOf(r.f, q+down, w)
-	fdR, fdD := rowOf(r.d, q+1, w), rowOf(r.d, q+down, w)
-	for x := range co {
-		b, e := fb[x], fd[x]
-		bR, eR := fbR[x], fdR[x]
-		bD, eD := fbD[x], fdD[x]
-		cu, cv := b.u+e.u, b.v+e.v
-		ux := bR.u + eR.u - cu
-		vx := bR.v + eR.v - cv
-		uy := bD.u + eD.u - cu
-		vy := bD.v + eD.v - cv
+}
+
+// smoothSpan is dataRow's smoothness weights, from forward differences of
+// u+du, v+dv, for pixels [x0, x1) of the row at q (down: the offset of the
+// row below, 0 on the last row).
+func (r *varRefine) smoothSpan(q, down, x0, x1 int, a2 float32) {
+	fu, fv, du, dv := r.fu, r.fv, r.du, r.dv
+	c := &r.co
+	for i := q + x0; i < q+x1; i++ {
+		cu, cv := fu[i]+du[i], fv[i]+dv[i]
+		ux := fu[i+1] + du[i+1] - cu
+		vx := fv[i+1] + dv[i+1] - cv
+		uy := fu[i+down] + du[i+down] - cu
+		vy := fv[i+down] + dv[i+down] - cv
 		ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
-		c := &co[x]
-		c.wx, c.wy = ws, ws
+		c.wx[i], c.wy[i] = ws, ws
 	}
-	// The last column's right neighbour is the frame: recompute without
-	// the x difference and drop the right edge.
-	x := w - 1
-	b, e, bD, eD := fb[x], fd[x], fbD[x], fdD[x]
-	cu, cv := b.u+e.u, b.v+e.v
-	uy := bD.u + eD.u - cu
-	vy := bD.v + eD.v - cv
-	ws := a2 * rsqrt(uy*uy+vy*vy+vrEps2)
-	co[x].wx, co[x].wy = 0, ws
-	if down == 0 {
-		for x := range co {
-			co[x].wy = 0
-		}
-	}
+}
+
+// vrDataArgs are vrDataAVX2's arguments: pointers at a row's first pixel
+// in each plane, n pixels (a multiple of 8), delta/2 and gamma/2.
+type vrDataArgs struct {
+	a11, a12, a22, b1, b2        *float32
+	du, dv                       *float32
+	nx, ny, nz                   *float32
+	gxx, gxy, gxz, gyx, gyy, gyz *float32
+	n                            int
+	d2, g2                       float32
 }
 
 // rhsRow adds the smoothness terms of the base flow to the right-hand side
@@ -328,18 +368,21 @@ func (r *varRefine) dataRow(y int) {
 func (r *varRefine) rhsRow(y int) {
 	w, pw := r.w, r.pw
 	q := (y+1)*pw + 1
-	f, fL, fR, fU, fD := rowOf(r.f, q, w), rowOf(r.f, q-1, w), rowOf(r.f, q+1, w), rowOf(r.f, q-pw, w), rowOf(r.f, q+pw, w)
-	co, coL, coU := rowOf(r.co, q, w), rowOf(r.co, q-1, w), rowOf(r.co, q-pw, w)
-	for x := range co {
-		c := &co[x]
-		wl, wr, wu, wd := coL[x].wx, c.wx, coU[x].wy, c.wy
-		b, bL, bR, bU, bD := f[x], fL[x], fR[x], fU[x], fD[x]
-		uc, vc := b.u, b.v
-		c.b1 += wr*(bR.u-uc) - wl*(uc-bL.u) + wd*(bD.u-uc) - wu*(uc-bU.u)
-		c.b2 += wr*(bR.v-vc) - wl*(vc-bL.v) + wd*(bD.v-vc) - wu*(vc-bU.v)
+	c := &r.co
+	x0 := 0
+	if n := w &^ 7; haveSIMD && n > 0 {
+		vrRHSAVX2(&c.a11[q], &c.a22[q], &c.b1[q], &c.b2[q], &c.wx[q], &c.wy[q], &r.fu[q], &r.fv[q], 4*pw, n)
+		x0 = n
+	}
+	fu, fv := r.fu, r.fv
+	for i := q + x0; i < q+w; i++ {
+		wl, wr, wu, wd := c.wx[i-1], c.wx[i], c.wy[i-pw], c.wy[i]
+		uc, vc := fu[i], fv[i]
+		c.b1[i] += wr*(fu[i+1]-uc) - wl*(uc-fu[i-1]) + wd*(fu[i+pw]-uc) - wu*(uc-fu[i-pw])
+		c.b2[i] += wr*(fv[i+1]-vc) - wl*(vc-fv[i-1]) + wd*(fv[i+pw]-vc) - wu*(vc-fv[i-pw])
 		s := wl + wr + wu + wd
-		c.a11 = 1 / (c.a11 + s)
-		c.a22 = 1 / (c.a22 + s)
+		c.a11[i] = 1 / (c.a11[i] + s)
+		c.a22[i] = 1 / (c.a22[i] + s)
 	}
 }
 
@@ -347,20 +390,37 @@ func (r *varRefine) rhsRow(y int) {
 func (r *varRefine) sorRow(y, c int) {
 	w, pw := r.w, r.pw
 	q := (y+1)*pw + 1
-	d, dL, dR, dU, dD := rowOf(r.d, q, w), rowOf(r.d, q-1, w), rowOf(r.d, q+1, w), rowOf(r.d, q-pw, w), rowOf(r.d, q+pw, w)
-	co, coL, coU := rowOf(r.co, q, w), rowOf(r.co, q-1, w), rowOf(r.co, q-pw, w)
-	for x := (y + c) & 1; x < len(d); x += 2 {
-		k := &co[x]
-		wl, wr, wu, wd := coL[x].wx, k.wx, coU[x].wy, k.wy
-		nL, nR, nU, nD := dL[x], dR[x], dU[x], dD[x]
-		su := wl*nL.u + wr*nR.u + wu*nU.u + wd*nD.u
-		sv := wl*nL.v + wr*nR.v + wu*nU.v + wd*nD.v
-		p := &d[x]
-		ou, ov := p.u, p.v
-		nu := ou + vrOmega*((k.b1+su-k.a12*ov)*k.a11-ou)
-		p.u = nu
-		p.v = ov + vrOmega*((k.b2+sv-k.a12*nu)*k.a22-ov)
+	k := &r.co
+	x0 := 0
+	if n := w &^ 7; haveSIMD && n > 0 {
+		vrSORAVX2(&vrSORArgs{
+			du: &r.du[q], dv: &r.dv[q],
+			a11: &k.a11[q], a12: &k.a12[q], a22: &k.a22[q], b1: &k.b1[q], b2: &k.b2[q],
+			wx: &k.wx[q], wy: &k.wy[q],
+			pitch: 4 * pw, n: n, odd: (y + c) & 1,
+		})
+		x0 = n
 	}
+	du, dv := r.du, r.dv
+	for i := q + x0 + (y+c+x0)&1; i < q+w; i += 2 {
+		wl, wr, wu, wd := k.wx[i-1], k.wx[i], k.wy[i-pw], k.wy[i]
+		su := wl*du[i-1] + wr*du[i+1] + wu*du[i-pw] + wd*du[i+pw]
+		sv := wl*dv[i-1] + wr*dv[i+1] + wu*dv[i-pw] + wd*dv[i+pw]
+		ou, ov := du[i], dv[i]
+		nu := ou + vrOmega*((k.b1[i]+su-k.a12[i]*ov)*k.a11[i]-ou)
+		du[i] = nu
+		dv[i] = ov + vrOmega*((k.b2[i]+sv-k.a12[i]*nu)*k.a22[i]-ov)
+	}
+}
+
+// vrSORArgs are vrSORAVX2's arguments: pointers at a row's first pixel in
+// each plane, the planes' pitch in bytes, n pixels (a multiple of 8) and
+// which pixels to update (odd: those at odd x, else even x).
+type vrSORArgs struct {
+	du, dv                *float32
+	a11, a12, a22, b1, b2 *float32
+	wx, wy                *float32
+	pitch, n, odd         int
 }
 
 // outRows writes u+du, v+dv back to the caller's flow; rows [lo, hi).
@@ -368,11 +428,11 @@ func (r *varRefine) outRows(lo, hi int) {
 	w, pw := r.w, r.pw
 	for y := lo; y < hi; y++ {
 		q := (y+1)*pw + 1
-		f, d := rowOf(r.f, q, w), rowOf(r.d, q, w)
+		fu, fv, du, dv := row(r.fu, q, w), row(r.fv, q, w), row(r.du, q, w), row(r.dv, q, w)
 		ou, ov := row(r.ou, y*w, w), row(r.ov, y*w, w)
 		for x := range ou {
-			ou[x] = f[x].u + d[x].u
-			ov[x] = f[x].v + d[x].v
+			ou[x] = fu[x] + du[x]
+			ov[x] = fv[x] + dv[x]
 		}
 	}
 }

@@ -1,0 +1,420 @@
+#include "textflag.h"
+
+// Row kernels of the variational refinement (varref.go): the data term
+// (vrDataAVX2), the smoothness weights (vrSmoothAVX2), the right-hand side
+// (vrRHSAVX2) and the red-black SOR half-sweep (vrSORAVX2), eight pixels at
+// a time. Each repeats its Go loop's operations in the same order (no fused
+// multiply-add; 1/sqrt as a correctly rounded square root and a division,
+// which is what the Go code's float64 square root rounds to), so results
+// are identical.
+
+#define BCAST(imm, Y) MOVL imm, AX; VMOVD AX, X0; VBROADCASTSS X0, Y
+
+// Lanes a half-sweep updates: even x (first 32 bytes) or odd x.
+DATA sorMask<>+0(SB)/8, $0x00000000ffffffff
+DATA sorMask<>+8(SB)/8, $0x00000000ffffffff
+DATA sorMask<>+16(SB)/8, $0x00000000ffffffff
+DATA sorMask<>+24(SB)/8, $0x00000000ffffffff
+DATA sorMask<>+32(SB)/8, $0xffffffff00000000
+DATA sorMask<>+40(SB)/8, $0xffffffff00000000
+DATA sorMask<>+48(SB)/8, $0xffffffff00000000
+DATA sorMask<>+56(SB)/8, $0xffffffff00000000
+GLOBL sorMask<>(SB), RODATA|NOPTR, $64
+
+// VPERMPS indices that rotate eight lanes up by one: lane i gets lane i-1,
+// lane 0 gets lane 7.
+DATA rotUp<>+0(SB)/8, $0x0000000000000007
+DATA rotUp<>+8(SB)/8, $0x0000000200000001
+DATA rotUp<>+16(SB)/8, $0x0000000400000003
+DATA rotUp<>+24(SB)/8, $0x0000000600000005
+GLOBL rotUp<>(SB), RODATA|NOPTR, $32
+
+// func vrDataAVX2(a *vrDataArgs)
+//
+// vrDataArgs: a11 0, a12 8, a22 16, b1 24, b2 32, du 40, dv 48, nx 56,
+// ny 64, nz 72, gxx 80, gxy 88, gxz 96, gyx 104, gyy 112, gyz 120, n 128,
+// d2 136, g2 140.
+TEXT ·vrDataAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	BCAST($0x358637bd, Y15)  // vrEps2
+	BCAST($0x3c23d70a, Y14)  // vrZeta2
+	BCAST($0x3f800000, Y11)  // 1
+	BCAST($0x80000000, Y10)  // sign bit
+	VBROADCASTSS 136(DI), Y13 // d2
+	VBROADCASTSS 140(DI), Y12 // g2
+	MOVQ 40(DI), SI  // du
+	MOVQ 48(DI), DX  // dv
+	MOVQ 56(DI), R8  // nx
+	MOVQ 64(DI), R9  // ny
+	MOVQ 72(DI), R10 // nz
+	MOVQ 80(DI), R11 // gxx
+	MOVQ 88(DI), R12 // gxy
+	MOVQ 96(DI), R13 // gxz
+	MOVQ 104(DI), R14 // gyx
+	MOVQ 128(DI), CX
+	XORQ BX, BX
+	SHRQ $3, CX
+	JZ   ddone
+
+dloop:
+	// colour constancy
+	VMOVUPS (SI)(BX*1), Y0   // eu
+	VMOVUPS (DX)(BX*1), Y1   // ev
+	VMOVUPS (R8)(BX*1), Y3   // sx
+	VMOVUPS (R9)(BX*1), Y4   // sy
+	VMULPS Y0, Y3, Y2        // sx*eu
+	VADDPS (R10)(BX*1), Y2, Y2 // sz + sx*eu
+	VMULPS Y1, Y4, Y5        // sy*ev
+	VADDPS Y5, Y2, Y2        // ik
+	VMULPS Y2, Y2, Y2
+	VADDPS Y15, Y2, Y2
+	VSQRTPS Y2, Y2
+	VDIVPS Y2, Y11, Y2
+	VMULPS Y2, Y13, Y2       // wd
+	VMULPS Y3, Y2, Y5        // wd*sx
+	VMULPS Y3, Y5, Y6
+	VADDPS Y14, Y6, Y6       // c11
+	VMULPS Y4, Y5, Y5        // c12
+	VMULPS Y4, Y2, Y7
+	VMULPS Y4, Y7, Y7
+	VADDPS Y14, Y7, Y7       // c22
+	VXORPS Y10, Y2, Y2       // -wd
+	VMULPS (R10)(BX*1), Y2, Y2 // -wd*sz
+	VMULPS Y3, Y2, Y8        // c1
+	VMULPS Y4, Y2, Y9        // c2
+	MOVQ 0(DI), AX
+	VMOVUPS Y6, (AX)(BX*1)
+	MOVQ 8(DI), AX
+	VMOVUPS Y5, (AX)(BX*1)
+	MOVQ 16(DI), AX
+	VMOVUPS Y7, (AX)(BX*1)
+	MOVQ 24(DI), AX
+	VMOVUPS Y8, (AX)(BX*1)
+	MOVQ 32(DI), AX
+	VMOVUPS Y9, (AX)(BX*1)
+
+	// gradient constancy: kx = (pz + p*eu) + q2*ev, ky = (tz + s*eu) + t*ev
+	VMULPS (R11)(BX*1), Y0, Y2
+	VADDPS (R13)(BX*1), Y2, Y2
+	VMULPS (R12)(BX*1), Y1, Y3
+	VADDPS Y3, Y2, Y2        // kx
+	MOVQ 120(DI), AX         // gyz
+	VMULPS (R14)(BX*1), Y0, Y3
+	VADDPS (AX)(BX*1), Y3, Y3
+	VMOVUPS (AX)(BX*1), Y8   // tz
+	MOVQ 112(DI), AX         // gyy
+	VMOVUPS (AX)(BX*1), Y4   // t
+	VMULPS Y4, Y1, Y5
+	VADDPS Y5, Y3, Y3        // ky
+	VMULPS Y2, Y2, Y2
+	VMULPS Y3, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VADDPS Y15, Y2, Y2
+	VSQRTPS Y2, Y2
+	VDIVPS Y2, Y11, Y2
+	VMULPS Y2, Y12, Y2       // wg
+	VMOVUPS (R11)(BX*1), Y0  // p
+	VMOVUPS (R14)(BX*1), Y1  // s
+	VMOVUPS (R12)(BX*1), Y3  // q2
+	VMOVUPS (R13)(BX*1), Y7  // pz
+
+	VMULPS Y0, Y0, Y5        // a11 = c11 + wg*(p*p + s*s)
+	VMULPS Y1, Y1, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y5, Y2, Y5
+	MOVQ 0(DI), AX
+	VADDPS (AX)(BX*1), Y5, Y5
+	VMOVUPS Y5, (AX)(BX*1)
+
+	VMULPS Y3, Y0, Y5        // a12 = c12 + wg*(p*q2 + s*t)
+	VMULPS Y4, Y1, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y5, Y2, Y5
+	MOVQ 8(DI), AX
+	VADDPS (AX)(BX*1), Y5, Y5
+	VMOVUPS Y5, (AX)(BX*1)
+
+	VMULPS Y3, Y3, Y5        // a22 = c22 + wg*(q2*q2 + t*t)
+	VMULPS Y4, Y4, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y5, Y2, Y5
+	MOVQ 16(DI), AX
+	VADDPS (AX)(BX*1), Y5, Y5
+	VMOVUPS Y5, (AX)(BX*1)
+
+	VMULPS Y7, Y0, Y5        // b1 = c1 - wg*(p*pz + s*tz)
+	VMULPS Y8, Y1, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y5, Y2, Y5
+	MOVQ 24(DI), AX
+	VMOVUPS (AX)(BX*1), Y6
+	VSUBPS Y5, Y6, Y6
+	VMOVUPS Y6, (AX)(BX*1)
+
+	VMULPS Y7, Y3, Y5        // b2 = c2 - wg*(q2*pz + t*tz)
+	VMULPS Y8, Y4, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y5, Y2, Y5
+	MOVQ 32(DI), AX
+	VMOVUPS (AX)(BX*1), Y6
+	VSUBPS Y5, Y6, Y6
+	VMOVUPS Y6, (AX)(BX*1)
+
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  dloop
+
+ddone:
+	VZEROUPPER
+	RET
+
+// func vrSmoothAVX2(wx, wy, fu, fv, du, dv *float32, down, n int, a2 float32)
+//
+// With cu = fu+du, cv = fv+dv: ux, vx the differences to the right
+// neighbour's, uy, vy to the pixel down bytes further; wx = wy =
+// a2/sqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2), for n pixels (a multiple of 8).
+TEXT ·vrSmoothAVX2(SB), NOSPLIT, $0-68
+	MOVQ wx+0(FP), R8
+	MOVQ wy+8(FP), R9
+	MOVQ fu+16(FP), R10
+	MOVQ fv+24(FP), R11
+	MOVQ du+32(FP), R12
+	MOVQ dv+40(FP), R13
+	MOVQ down+48(FP), SI
+	MOVQ n+56(FP), CX
+	BCAST($0x358637bd, Y15)  // vrEps2
+	BCAST($0x3f800000, Y14)  // 1
+	VBROADCASTSS a2+64(FP), Y13
+	XORQ BX, BX
+	SHRQ $3, CX
+	JZ   sdone
+
+sloop:
+	VMOVUPS (R10)(BX*1), Y0
+	VADDPS (R12)(BX*1), Y0, Y0   // cu
+	VMOVUPS (R11)(BX*1), Y1
+	VADDPS (R13)(BX*1), Y1, Y1   // cv
+	VMOVUPS 4(R10)(BX*1), Y2
+	VADDPS 4(R12)(BX*1), Y2, Y2
+	VSUBPS Y0, Y2, Y2            // ux
+	VMOVUPS 4(R11)(BX*1), Y3
+	VADDPS 4(R13)(BX*1), Y3, Y3
+	VSUBPS Y1, Y3, Y3            // vx
+	VMOVUPS (R10)(SI*1), Y4
+	VADDPS (R12)(SI*1), Y4, Y4
+	VSUBPS Y0, Y4, Y4            // uy
+	VMOVUPS (R11)(SI*1), Y5
+	VADDPS (R13)(SI*1), Y5, Y5
+	VSUBPS Y1, Y5, Y5            // vy
+	VMULPS Y2, Y2, Y2
+	VMULPS Y3, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMULPS Y4, Y4, Y4
+	VADDPS Y4, Y2, Y2
+	VMULPS Y5, Y5, Y5
+	VADDPS Y5, Y2, Y2
+	VADDPS Y15, Y2, Y2
+	VSQRTPS Y2, Y2
+	VDIVPS Y2, Y14, Y2
+	VMULPS Y2, Y13, Y2           // ws
+	VMOVUPS Y2, (R8)(BX*1)
+	VMOVUPS Y2, (R9)(BX*1)
+	ADDQ $32, BX
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  sloop
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func vrRHSAVX2(a11, a22, b1, b2, wx, wy, fu, fv *float32, pitch, n int)
+//
+// b1 += wr*(uR-u) - wl*(u-uL) + wd*(uD-u) - wu*(u-uU) (b2 likewise with
+// v), s = wl+wr+wu+wd, a11 = 1/(a11+s), a22 = 1/(a22+s), for n pixels (a
+// multiple of 8); wl, wu are the left pixel's wx and the upper one's wy,
+// rows pitch bytes apart.
+TEXT ·vrRHSAVX2(SB), NOSPLIT, $0-80
+	MOVQ a11+0(FP), R8
+	MOVQ a22+8(FP), R9
+	MOVQ b1+16(FP), R10
+	MOVQ b2+24(FP), R11
+	MOVQ wx+32(FP), R12
+	MOVQ wy+40(FP), R13
+	MOVQ fu+48(FP), R14
+	MOVQ fv+56(FP), DX
+	MOVQ pitch+64(FP), DI    // down index
+	MOVQ n+72(FP), CX
+	XORQ BX, BX
+	MOVQ BX, SI
+	SUBQ DI, SI              // up index
+	BCAST($0x3f800000, Y15)  // 1
+	SHRQ $3, CX
+	JZ   rdone
+
+rloop:
+	VMOVUPS -4(R12)(BX*1), Y0 // wl
+	VMOVUPS (R12)(BX*1), Y1  // wr
+	VMOVUPS (R13)(SI*1), Y2  // wu
+	VMOVUPS (R13)(BX*1), Y3  // wd
+
+	VMOVUPS (R14)(BX*1), Y4  // uc
+	VMOVUPS 4(R14)(BX*1), Y5
+	VSUBPS Y4, Y5, Y5
+	VMULPS Y5, Y1, Y5        // wr*(uR-uc)
+	VSUBPS -4(R14)(BX*1), Y4, Y6
+	VMULPS Y6, Y0, Y6        // wl*(uc-uL)
+	VSUBPS Y6, Y5, Y5
+	VMOVUPS (R14)(DI*1), Y6
+	VSUBPS Y4, Y6, Y6
+	VMULPS Y6, Y3, Y6        // wd*(uD-uc)
+	VADDPS Y6, Y5, Y5
+	VSUBPS (R14)(SI*1), Y4, Y6
+	VMULPS Y6, Y2, Y6        // wu*(uc-uU)
+	VSUBPS Y6, Y5, Y5
+	VMOVUPS (R10)(BX*1), Y6
+	VADDPS Y5, Y6, Y6
+	VMOVUPS Y6, (R10)(BX*1)
+
+	VMOVUPS (DX)(BX*1), Y4   // vc
+	VMOVUPS 4(DX)(BX*1), Y5
+	VSUBPS Y4, Y5, Y5
+	VMULPS Y5, Y1, Y5
+	VSUBPS -4(DX)(BX*1), Y4, Y6
+	VMULPS Y6, Y0, Y6
+	VSUBPS Y6, Y5, Y5
+	VMOVUPS (DX)(DI*1), Y6
+	VSUBPS Y4, Y6, Y6
+	VMULPS Y6, Y3, Y6
+	VADDPS Y6, Y5, Y5
+	VSUBPS (DX)(SI*1), Y4, Y6
+	VMULPS Y6, Y2, Y6
+	VSUBPS Y6, Y5, Y5
+	VMOVUPS (R11)(BX*1), Y6
+	VADDPS Y5, Y6, Y6
+	VMOVUPS Y6, (R11)(BX*1)
+
+	VADDPS Y1, Y0, Y0        // s = ((wl+wr)+wu)+wd
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y0, Y0
+	VADDPS (R8)(BX*1), Y0, Y1
+	VDIVPS Y1, Y15, Y1
+	VMOVUPS Y1, (R8)(BX*1)
+	VADDPS (R9)(BX*1), Y0, Y1
+	VDIVPS Y1, Y15, Y1
+	VMOVUPS Y1, (R9)(BX*1)
+
+	ADDQ $32, BX
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  rloop
+
+rdone:
+	VZEROUPPER
+	RET
+
+// func vrSORAVX2(a *vrSORArgs)
+//
+// vrSORArgs: du 0, dv 8, a11 16, a12 24, a22 32, b1 40, b2 48, wx 56,
+// wy 64, pitch 72, n 80, odd 88. Updates the pixels at odd (odd = 1) or
+// even x of n (a multiple of 8); the others are stored back unchanged.
+TEXT ·vrSORAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), R8   // du
+	MOVQ 8(AX), R9   // dv
+	MOVQ 16(AX), R10 // a11
+	MOVQ 24(AX), R11 // a12
+	MOVQ 32(AX), R12 // a22
+	MOVQ 40(AX), R13 // b1
+	MOVQ 48(AX), R14 // b2
+	MOVQ 56(AX), SI  // wx
+	MOVQ 64(AX), DX  // wy
+	MOVQ 72(AX), DI  // down index = pitch
+	MOVQ 80(AX), CX
+	MOVQ 88(AX), BX
+	SHLQ $5, BX
+	LEAQ sorMask<>(SB), AX
+	VMOVUPS (AX)(BX*1), Y15
+	VMOVUPS rotUp<>(SB), Y13
+	MOVL $0x3fcccccd, AX     // vrOmega
+	VMOVD AX, X14
+	VBROADCASTSS X14, Y14
+	XORQ BX, BX
+	MOVQ BX, AX
+	SUBQ DI, AX              // up index
+	// The left neighbours come from registers, not from a load at x-1:
+	// that load would overlap the previous group's store and stall its
+	// forwarding. Y11, Y12: the previous group's du, dv as loaded (its
+	// lane 7, the left neighbour of lane 0, is only used where it was not
+	// updated); before the first group the eight pixels left of it.
+	VMOVUPS -32(R8), Y11
+	VMOVUPS -32(R9), Y12
+	SHRQ $3, CX
+	JZ   odone
+
+oloop:
+	VMOVUPS -4(SI)(BX*1), Y0 // wl
+	VMOVUPS (SI)(BX*1), Y1   // wr
+	VMOVUPS (DX)(AX*1), Y2   // wu
+	VMOVUPS (DX)(BX*1), Y3   // wd
+
+	VMOVUPS (R8)(BX*1), Y6   // ou
+	VPERMPS Y6, Y13, Y4      // ou rotated up
+	VPERMPS Y11, Y13, Y5     // previous ou rotated up
+	VBLENDPS $1, Y5, Y4, Y4  // uL
+	VMOVAPS Y6, Y11
+	VMULPS Y4, Y0, Y4        // su = ((wl*uL + wr*uR) + wu*uU) + wd*uD
+	VMULPS 4(R8)(BX*1), Y1, Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS (R8)(AX*1), Y2, Y5
+	VADDPS Y5, Y4, Y4
+	VMULPS (R8)(DI*1), Y3, Y5
+	VADDPS Y5, Y4, Y4
+
+	VMOVUPS (R9)(BX*1), Y7   // ov
+	VPERMPS Y7, Y13, Y5
+	VPERMPS Y12, Y13, Y8
+	VBLENDPS $1, Y8, Y5, Y5  // vL
+	VMOVAPS Y7, Y12
+	VMULPS Y5, Y0, Y5        // sv
+	VMULPS 4(R9)(BX*1), Y1, Y8
+	VADDPS Y8, Y5, Y5
+	VMULPS (R9)(AX*1), Y2, Y8
+	VADDPS Y8, Y5, Y5
+	VMULPS (R9)(DI*1), Y3, Y8
+	VADDPS Y8, Y5, Y5
+
+	VMOVUPS (R11)(BX*1), Y8  // a12
+
+	VMOVUPS (R13)(BX*1), Y9  // nu = ou + w*(((b1+su) - a12*ov)*a11 - ou)
+	VADDPS Y4, Y9, Y9
+	VMULPS Y7, Y8, Y10
+	VSUBPS Y10, Y9, Y9
+	VMULPS (R10)(BX*1), Y9, Y9
+	VSUBPS Y6, Y9, Y9
+	VMULPS Y14, Y9, Y9
+	VADDPS Y9, Y6, Y9
+	VBLENDVPS Y15, Y9, Y6, Y9
+	VMOVUPS Y9, (R8)(BX*1)
+
+	VMOVUPS (R14)(BX*1), Y10 // nv = ov + w*(((b2+sv) - a12*nu)*a22 - ov)
+	VADDPS Y5, Y10, Y10
+	VMULPS Y9, Y8, Y4
+	VSUBPS Y4, Y10, Y10
+	VMULPS (R12)(BX*1), Y10, Y10
+	VSUBPS Y7, Y10, Y10
+	VMULPS Y14, Y10, Y10
+	VADDPS Y10, Y7, Y10
+	VBLENDVPS Y15, Y10, Y7, Y10
+	VMOVUPS Y10, (R9)(BX*1)
+
+	ADDQ $32, BX
+	ADDQ $32, AX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  oloop
+
+odone:
+	VZEROUPPER
+	RET
