@@ -75,3 +75,9 @@ func vrRHSAVX2(a11, a22, b1, b2, wx, wy, fu, fv *float32, pitch, n int)
 //
 //go:noescape
 func vrSORAVX2(a *vrSORArgs)
+
+// hardMaskAVX2 is hardMaskRows' loop on a's n interior pixels, identical
+// results; it returns how many failed the forward-backward check.
+//
+//go:noescape
+func hardMaskAVX2(a *hardMaskArgs) int

@@ -14,3 +14,4 @@ func vrDataAVX2(a *vrDataArgs)                                                  
 func vrSmoothAVX2(wx, wy, fu, fv, du, dv *float32, down, n int, a2 float32)      {}
 func vrRHSAVX2(a11, a22, b1, b2, wx, wy, fu, fv *float32, pitch, n int)          {}
 func vrSORAVX2(a *vrSORArgs)                                                     {}
+func hardMaskAVX2(a *hardMaskArgs) int                                           { return 0 }

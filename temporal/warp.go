@@ -185,7 +185,16 @@ func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 		buU, buD := row(bu, ym*w, w), row(bu, yp*w, w)
 		bvU, bvD := row(bv, ym*w, w), row(bv, yp*w, w)
 		fy := float32(y)
-		for x := range mr {
+		for x := 0; x < w; x++ {
+			if x == 1 && haveSIMD {
+				if n := (w - 2) &^ 7; n > 0 { // interior columns: central differences
+					occ += hardMaskAVX2(&hardMaskArgs{
+						m: &mr[1], bu: &bur[1], bv: &bvr[1], buU: &buU[1], buD: &buD[1], bvU: &bvU[1], bvD: &bvD[1],
+						fu: &fu[0], fv: &fv[0], w: w, h: h, x: 1, n: n, y: fy, scy: scy,
+					})
+					x += n
+				}
+			}
 			u, v := bur[x], bvr[x]
 			sx, sy := float32(x)+u, fy+v
 			if sx < -0.5 || sy < -0.5 || sx > fw || sy > fh {
@@ -214,6 +223,17 @@ func hardMaskRows(m, bu, bv, fu, fv []float32, w, h, lo, hi int) int {
 		}
 	}
 	return occ
+}
+
+// hardMaskArgs are hardMaskAVX2's arguments: the row's mask and backward
+// flow, the backward flow of the rows above and below, all at pixel x; the
+// whole forward flow (w x h); n pixels (a multiple of 8, x >= 1, x+n <= w-1:
+// central differences); the row y and its vertical difference scale scy.
+type hardMaskArgs struct {
+	m, bu, bv, buU, buD, bvU, bvD *float32
+	fu, fv                        *float32
+	w, h, x, n                    int
+	y, scy                        float32
 }
 
 // softenRows is the soft mask, in two passes: horizontal (first=true:

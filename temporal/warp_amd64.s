@@ -208,3 +208,226 @@ done:
 	VZEROUPPER
 	MOVQ R13, ret+80(FP)
 	RET
+
+// BCASTF stores the float32 in X0 broadcast to 8 lanes at off(SP).
+#define BCASTF(off) VBROADCASTSS X0, Y0; VMOVUPS Y0, off(SP)
+
+// BCASTI stores the int32 in AX broadcast to 8 lanes at off(SP).
+#define BCASTI(off) VMOVD AX, X0; VPBROADCASTD X0, Y0; VMOVUPS Y0, off(SP)
+
+// func hardMaskAVX2(a *hardMaskArgs) int
+//
+// hardMaskArgs: m 0, bu 8, bv 16, buU 24, buD 32, bvU 40, bvD 48, fu 56,
+// fv 64, w 72, h 80, x 88, n 96, y 104, scy 108. Locals (8 lanes each):
+// 0 w-0.5, 32 h-0.5, 64 -0.5, 96 w-1, 128 h-1 (floats), 160 w, 192 w-1,
+// 224 h-1 (int32), 256 0.01 (occRel = mbRel), 288 0.5 (occAbs, and the
+// central difference scale), 320 0.002 (mbAbs), 352 scy, 384 1, 416 8;
+// 448, 480, 512, 544: the bilinear taps' indices.
+TEXT ·hardMaskAVX2(SB), $576-16
+	MOVQ a+0(FP), DI
+	MOVQ 72(DI), AX          // w
+	BCASTI(160)
+	DECQ AX
+	BCASTI(192)
+	VCVTSI2SSQ AX, X0, X0
+	BCASTF(96)
+	MOVQ 72(DI), AX
+	VCVTSI2SSQ AX, X0, X0
+	MOVL $0x3f000000, AX     // 0.5
+	VMOVD AX, X1
+	VSUBSS X1, X0, X0
+	BCASTF(0)
+	VMOVAPS X1, X0
+	BCASTF(288)
+	MOVL $0xbf000000, AX     // -0.5
+	VMOVD AX, X0
+	BCASTF(64)
+	MOVQ 80(DI), AX          // h
+	VCVTSI2SSQ AX, X0, X0
+	VSUBSS X1, X0, X0
+	BCASTF(32)
+	DECQ AX
+	BCASTI(224)
+	VCVTSI2SSQ AX, X0, X0
+	BCASTF(128)
+	MOVL $0x3c23d70a, AX     // 0.01
+	VMOVD AX, X0
+	BCASTF(256)
+	MOVL $0x3b03126f, AX     // 0.002
+	VMOVD AX, X0
+	BCASTF(320)
+	VMOVSS 108(DI), X0       // scy
+	BCASTF(352)
+	MOVL $0x3f800000, AX     // 1
+	VMOVD AX, X0
+	BCASTF(384)
+	MOVL $0x41000000, AX     // 8
+	VMOVD AX, X0
+	BCASTF(416)
+	VBROADCASTSS 104(DI), Y14 // y
+	MOVQ 88(DI), AX          // x
+	VCVTSI2SSQ AX, X0, X0
+	VBROADCASTSS X0, Y15
+	VCVTDQ2PS warpLanes<>(SB), Y0
+	VADDPS Y0, Y15, Y15      // x + lane
+	VXORPS Y13, Y13, Y13     // 0
+
+	MOVQ 0(DI), R8
+	MOVQ 8(DI), R9
+	MOVQ 16(DI), R10
+	MOVQ 24(DI), R11
+	MOVQ 32(DI), R12
+	MOVQ 40(DI), R13
+	MOVQ 48(DI), R14
+	MOVQ 56(DI), SI
+	MOVQ 64(DI), DX
+	MOVQ 96(DI), CX
+	XORQ AX, AX              // occluded count
+	XORQ BX, BX
+	SHRQ $3, CX
+	JZ   hmdone
+
+hmloop:
+	VMOVUPS (R9)(BX*1), Y0   // u
+	VMOVUPS (R10)(BX*1), Y1  // v
+	VADDPS Y0, Y15, Y2       // sx
+	VADDPS Y1, Y14, Y3       // sy
+	VCMPPS $1, 64(SP), Y2, Y4  // sx < -0.5 (LT_OS)
+	VCMPPS $1, 64(SP), Y3, Y5
+	VORPS Y5, Y4, Y4
+	VCMPPS $0x1e, 0(SP), Y2, Y5 // sx > w-0.5 (GT_OQ)
+	VORPS Y5, Y4, Y4
+	VCMPPS $0x1e, 32(SP), Y3, Y5
+	VORPS Y5, Y4, Y4         // out of the frame
+
+	// bilinear2 of the forward flow at (sx, sy), clamped to the image
+	VMAXPS Y13, Y2, Y5
+	VMINPS 96(SP), Y5, Y5    // x
+	VMAXPS Y13, Y3, Y6
+	VMINPS 128(SP), Y6, Y6   // y
+	VCVTTPS2DQ Y5, Y7        // x0
+	VCVTDQ2PS Y7, Y8
+	VSUBPS Y8, Y5, Y5        // ax
+	VCVTTPS2DQ Y6, Y8        // y0
+	VCVTDQ2PS Y8, Y9
+	VSUBPS Y9, Y6, Y6        // ay
+	VPCMPEQD Y9, Y9, Y9      // -1
+	VPSUBD Y9, Y7, Y10
+	VPMINSD 192(SP), Y10, Y10 // x1
+	VPSUBD Y9, Y8, Y11
+	VPMINSD 224(SP), Y11, Y11 // y1
+	VPMULLD 160(SP), Y8, Y8  // y0*w
+	VPMULLD 160(SP), Y11, Y11 // y1*w
+	VPADDD Y7, Y8, Y2
+	VMOVDQU Y2, 448(SP)      // p00
+	VPADDD Y10, Y8, Y2
+	VMOVDQU Y2, 480(SP)      // p01
+	VPADDD Y7, Y11, Y2
+	VMOVDQU Y2, 512(SP)      // p10
+	VPADDD Y10, Y11, Y2
+	VMOVDQU Y2, 544(SP)      // p11
+
+	VMOVDQU 448(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (SI)(Y7*4), Y9   // fu[p00]
+	VMOVDQU 480(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (SI)(Y7*4), Y10  // fu[p01]
+	VSUBPS Y9, Y10, Y10
+	VMULPS Y10, Y5, Y10
+	VADDPS Y10, Y9, Y9       // top
+	VMOVDQU 512(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (SI)(Y7*4), Y10  // fu[p10]
+	VMOVDQU 544(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (SI)(Y7*4), Y11  // fu[p11]
+	VSUBPS Y10, Y11, Y11
+	VMULPS Y11, Y5, Y11
+	VADDPS Y11, Y10, Y10     // bottom
+	VSUBPS Y9, Y10, Y10
+	VMULPS Y10, Y6, Y10
+	VADDPS Y10, Y9, Y9       // u2
+
+	VMOVDQU 448(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (DX)(Y7*4), Y2   // fv[p00]
+	VMOVDQU 480(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (DX)(Y7*4), Y10  // fv[p01]
+	VSUBPS Y2, Y10, Y10
+	VMULPS Y10, Y5, Y10
+	VADDPS Y10, Y2, Y2
+	VMOVDQU 512(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (DX)(Y7*4), Y10  // fv[p10]
+	VMOVDQU 544(SP), Y7
+	VPCMPEQD Y8, Y8, Y8
+	VGATHERDPS Y8, (DX)(Y7*4), Y11  // fv[p11]
+	VSUBPS Y10, Y11, Y11
+	VMULPS Y11, Y5, Y11
+	VADDPS Y11, Y10, Y10
+	VSUBPS Y2, Y10, Y10
+	VMULPS Y10, Y6, Y10
+	VADDPS Y10, Y2, Y2       // v2
+
+	// occluded: |(u+u2, v+v2)|^2 > 0.01*(((u*u+v*v)+u2*u2)+v2*v2) + 0.5
+	VADDPS Y9, Y0, Y3
+	VADDPS Y2, Y1, Y5
+	VMULPS Y3, Y3, Y3
+	VMULPS Y5, Y5, Y5
+	VADDPS Y5, Y3, Y3
+	VMULPS Y0, Y0, Y6
+	VMULPS Y1, Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMOVAPS Y6, Y8           // u*u+v*v
+	VMULPS Y9, Y9, Y9
+	VADDPS Y9, Y6, Y6
+	VMULPS Y2, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	VMULPS 256(SP), Y6, Y6
+	VADDPS 288(SP), Y6, Y6
+	VCMPPS $0x1e, Y6, Y3, Y3 // occluded
+
+	// motion boundary: ((ux*ux + uy*uy) + vx*vx) + vy*vy > 0.01*(u*u+v*v) + 0.002
+	VMOVUPS 4(R9)(BX*1), Y5
+	VSUBPS -4(R9)(BX*1), Y5, Y5
+	VMULPS 288(SP), Y5, Y5   // ux
+	VMOVUPS 4(R10)(BX*1), Y6
+	VSUBPS -4(R10)(BX*1), Y6, Y6
+	VMULPS 288(SP), Y6, Y6   // vx
+	VMOVUPS (R12)(BX*1), Y7
+	VSUBPS (R11)(BX*1), Y7, Y7
+	VMULPS 352(SP), Y7, Y7   // uy
+	VMOVUPS (R14)(BX*1), Y9
+	VSUBPS (R13)(BX*1), Y9, Y9
+	VMULPS 352(SP), Y9, Y9   // vy
+	VMULPS Y5, Y5, Y5
+	VMULPS Y7, Y7, Y7
+	VADDPS Y7, Y5, Y5
+	VMULPS Y6, Y6, Y6
+	VADDPS Y6, Y5, Y5
+	VMULPS Y9, Y9, Y9
+	VADDPS Y9, Y5, Y5
+	VMULPS 256(SP), Y8, Y8
+	VADDPS 320(SP), Y8, Y8
+	VCMPPS $0x1e, Y8, Y5, Y5 // motion boundary
+
+	VORPS Y4, Y5, Y5
+	VORPS Y3, Y5, Y5
+	VANDNPS 384(SP), Y5, Y6  // 1 where none failed
+	VMOVUPS Y6, (R8)(BX*1)
+	VANDNPS Y3, Y4, Y7       // in the frame and occluded
+	VMOVMSKPS Y7, DI
+	POPCNTL DI, DI
+	ADDQ DI, AX
+
+	VADDPS 416(SP), Y15, Y15
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  hmloop
+
+hmdone:
+	MOVQ AX, ret+8(FP)
+	VZEROUPPER
+	RET

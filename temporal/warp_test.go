@@ -224,3 +224,82 @@ func TestSoftenMatchesReference(t *testing.T) {
 
 // simdCPU is what this CPU supports; tests that switch haveSIMD restore it.
 var simdCPU = haveSIMD
+
+// TestHardMaskSIMDIdentical: the forward-backward and motion-boundary mask
+// of the AVX2 loop equals the Go loop's, pixel for pixel and in its count
+// of occluded pixels, on flows that leave the frame, pass and fail the
+// forward-backward check, and have motion boundaries, at widths that leave
+// a Go tail (and one too narrow for a group).
+func TestHardMaskSIMDIdentical(t *testing.T) {
+	if !simdCPU {
+		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA)")
+	}
+	defer func() { haveSIMD = simdCPU }()
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, sz := range [][2]int{{9, 7}, {10, 5}, {37, 19}, {64, 16}, {131, 67}} {
+		w, h := sz[0], sz[1]
+		n := w * h
+		bu, bv := make([]float32, n), make([]float32, n)
+		// NaN past the forward flow's end: a tap index past the image
+		// (a wrong clamp) shows, even where its weight is 0.
+		fu, fv := make([]float32, n+4*w), make([]float32, n+4*w)
+		for i := n; i < len(fu); i++ {
+			fu[i], fv[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		fu, fv = fu[:n], fv[:n]
+		for y := range h {
+			for x := range w {
+				i := y*w + x
+				// Smooth motion, a few large jumps (boundaries, leaving the frame).
+				bu[i] = 1.5*float32(x)/float32(w) - 0.5
+				bv[i] = 0.7 - float32(y)/float32(h)
+				if rng.IntN(8) == 0 {
+					bu[i] += (rng.Float32() - 0.5) * float32(w)
+				}
+				if rng.IntN(8) == 0 {
+					bv[i] += (rng.Float32() - 0.5) * 0.6 * float32(h)
+				}
+				// Targets exactly on the frame's limits (kept: the test is strict).
+				switch rng.IntN(16) {
+				case 0:
+					bu[i] = -0.5 - float32(x)
+				case 1:
+					bu[i] = float32(w) - 0.5 - float32(x)
+				case 2:
+					bv[i] = -0.5 - float32(y)
+				case 3:
+					bv[i] = float32(h) - 0.5 - float32(y)
+				}
+				// The forward flow mostly undoes it; sometimes not.
+				fu[i], fv[i] = -(1.5*float32(x)/float32(w) - 0.5), -(0.7 - float32(y)/float32(h))
+				if rng.IntN(3) == 0 {
+					fu[i] += 4 * (rng.Float32() - 0.5)
+					fv[i] += 4 * (rng.Float32() - 0.5)
+				}
+			}
+		}
+		var masks [2][]float32
+		var occs [2]int
+		for k, simd := range []bool{true, false} {
+			haveSIMD = simd
+			masks[k] = make([]float32, n)
+			occs[k] = hardMaskRows(masks[k], bu, bv, fu, fv, w, h, 0, h)
+		}
+		var kept, occ int
+		for i := range masks[0] {
+			if math.Float32bits(masks[0][i]) != math.Float32bits(masks[1][i]) {
+				t.Fatalf("%dx%d: pixel (%d, %d): mask %v with AVX2, %v without", w, h, i%w, i/w, masks[0][i], masks[1][i])
+			}
+			if masks[0][i] == 1 {
+				kept++
+			}
+		}
+		if occs[0] != occs[1] {
+			t.Fatalf("%dx%d: %d occluded with AVX2, %d without", w, h, occs[0], occs[1])
+		}
+		occ = occs[0]
+		if w >= 37 && (kept == 0 || kept == n || occ == 0) {
+			t.Fatalf("%dx%d: %d of %d kept, %d occluded: the flows do not exercise every outcome", w, h, kept, n, occ)
+		}
+	}
+}
