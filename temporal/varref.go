@@ -309,11 +309,19 @@ func (r *varRefine) dataRow(y int) {
 
 // dataSpan is dataRow's data term for pixels [x0, x1) of the row at q.
 func (r *varRefine) dataSpan(q, x0, x1 int, d2, g2 float32) {
+	n := x1 - x0
+	q += x0
 	d, c := &r.dt, &r.co
-	for i := q + x0; i < q+x1; i++ {
-		eu, ev := r.du[i], r.dv[i]
+	du, dv := row(r.du, q, n), row(r.dv, q, n)
+	nx, ny, nz := row(d.nx, q, n), row(d.ny, q, n), row(d.nz, q, n)
+	gxx, gxy, gxz := row(d.gxx, q, n), row(d.gxy, q, n), row(d.gxz, q, n)
+	gyx, gyy, gyz := row(d.gyx, q, n), row(d.gyy, q, n), row(d.gyz, q, n)
+	a11, a12, a22 := row(c.a11, q, n), row(c.a12, q, n), row(c.a22, q, n)
+	b1, b2 := row(c.b1, q, n), row(c.b2, q, n)
+	for x := range du {
+		eu, ev := du[x], dv[x]
 		// colour constancy
-		sx, sy, sz := d.nx[i], d.ny[i], d.nz[i]
+		sx, sy, sz := nx[x], ny[x], nz[x]
 		ik := sz + sx*eu + sy*ev
 		wd := d2 * rsqrt(ik*ik+vrEps2)
 		c11 := wd*sx*sx + vrZeta2
@@ -322,16 +330,16 @@ func (r *varRefine) dataSpan(q, x0, x1 int, d2, g2 float32) {
 		c1 := -wd * sz * sx
 		c2 := -wd * sz * sy
 		// gradient constancy
-		p, q2, pz := d.gxx[i], d.gxy[i], d.gxz[i]
-		s, t, tz := d.gyx[i], d.gyy[i], d.gyz[i]
+		p, q2, pz := gxx[x], gxy[x], gxz[x]
+		s, t, tz := gyx[x], gyy[x], gyz[x]
 		kx := pz + p*eu + q2*ev
 		ky := tz + s*eu + t*ev
 		wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
-		c.a11[i] = c11 + wg*(p*p+s*s)
-		c.a12[i] = c12 + wg*(p*q2+s*t)
-		c.a22[i] = c22 + wg*(q2*q2+t*t)
-		c.b1[i] = c1 - wg*(p*pz+s*tz)
-		c.b2[i] = c2 - wg*(q2*pz+t*tz)
+		a11[x] = c11 + wg*(p*p+s*s)
+		a12[x] = c12 + wg*(p*q2+s*t)
+		a22[x] = c22 + wg*(q2*q2+t*t)
+		b1[x] = c1 - wg*(p*pz+s*tz)
+		b2[x] = c2 - wg*(q2*pz+t*tz)
 	}
 }
 
@@ -339,16 +347,20 @@ func (r *varRefine) dataSpan(q, x0, x1 int, d2, g2 float32) {
 // u+du, v+dv, for pixels [x0, x1) of the row at q (down: the offset of the
 // row below, 0 on the last row).
 func (r *varRefine) smoothSpan(q, down, x0, x1 int, a2 float32) {
-	fu, fv, du, dv := r.fu, r.fv, r.du, r.dv
-	c := &r.co
-	for i := q + x0; i < q+x1; i++ {
-		cu, cv := fu[i]+du[i], fv[i]+dv[i]
-		ux := fu[i+1] + du[i+1] - cu
-		vx := fv[i+1] + dv[i+1] - cv
-		uy := fu[i+down] + du[i+down] - cu
-		vy := fv[i+down] + dv[i+down] - cv
+	n := x1 - x0
+	q += x0
+	fu, fv, du, dv := row(r.fu, q, n), row(r.fv, q, n), row(r.du, q, n), row(r.dv, q, n)
+	fuR, fvR, duR, dvR := row(r.fu, q+1, n), row(r.fv, q+1, n), row(r.du, q+1, n), row(r.dv, q+1, n)
+	fuD, fvD, duD, dvD := row(r.fu, q+down, n), row(r.fv, q+down, n), row(r.du, q+down, n), row(r.dv, q+down, n)
+	wx, wy := row(r.co.wx, q, n), row(r.co.wy, q, n)
+	for x := range wx {
+		cu, cv := fu[x]+du[x], fv[x]+dv[x]
+		ux := fuR[x] + duR[x] - cu
+		vx := fvR[x] + dvR[x] - cv
+		uy := fuD[x] + duD[x] - cu
+		vy := fvD[x] + dvD[x] - cv
 		ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
-		c.wx[i], c.wy[i] = ws, ws
+		wx[x], wy[x] = ws, ws
 	}
 }
 
@@ -374,15 +386,20 @@ func (r *varRefine) rhsRow(y int) {
 		vrRHSAVX2(&c.a11[q], &c.a22[q], &c.b1[q], &c.b2[q], &c.wx[q], &c.wy[q], &r.fu[q], &r.fv[q], 4*pw, n)
 		x0 = n
 	}
-	fu, fv := r.fu, r.fv
-	for i := q + x0; i < q+w; i++ {
-		wl, wr, wu, wd := c.wx[i-1], c.wx[i], c.wy[i-pw], c.wy[i]
-		uc, vc := fu[i], fv[i]
-		c.b1[i] += wr*(fu[i+1]-uc) - wl*(uc-fu[i-1]) + wd*(fu[i+pw]-uc) - wu*(uc-fu[i-pw])
-		c.b2[i] += wr*(fv[i+1]-vc) - wl*(vc-fv[i-1]) + wd*(fv[i+pw]-vc) - wu*(vc-fv[i-pw])
+	n := w - x0
+	q += x0
+	f, fL, fR, fU, fD := row(r.fu, q, n), row(r.fu, q-1, n), row(r.fu, q+1, n), row(r.fu, q-pw, n), row(r.fu, q+pw, n)
+	g, gL, gR, gU, gD := row(r.fv, q, n), row(r.fv, q-1, n), row(r.fv, q+1, n), row(r.fv, q-pw, n), row(r.fv, q+pw, n)
+	wx, wxL, wy, wyU := row(c.wx, q, n), row(c.wx, q-1, n), row(c.wy, q, n), row(c.wy, q-pw, n)
+	a11, a22, b1, b2 := row(c.a11, q, n), row(c.a22, q, n), row(c.b1, q, n), row(c.b2, q, n)
+	for x := range f {
+		wl, wr, wu, wd := wxL[x], wx[x], wyU[x], wy[x]
+		uc, vc := f[x], g[x]
+		b1[x] += wr*(fR[x]-uc) - wl*(uc-fL[x]) + wd*(fD[x]-uc) - wu*(uc-fU[x])
+		b2[x] += wr*(gR[x]-vc) - wl*(vc-gL[x]) + wd*(gD[x]-vc) - wu*(vc-gU[x])
 		s := wl + wr + wu + wd
-		c.a11[i] = 1 / (c.a11[i] + s)
-		c.a22[i] = 1 / (c.a22[i] + s)
+		a11[x] = 1 / (a11[x] + s)
+		a22[x] = 1 / (a22[x] + s)
 	}
 }
 
@@ -401,15 +418,20 @@ func (r *varRefine) sorRow(y, c int) {
 		})
 		x0 = n
 	}
-	du, dv := r.du, r.dv
-	for i := q + x0 + (y+c+x0)&1; i < q+w; i += 2 {
-		wl, wr, wu, wd := k.wx[i-1], k.wx[i], k.wy[i-pw], k.wy[i]
-		su := wl*du[i-1] + wr*du[i+1] + wu*du[i-pw] + wd*du[i+pw]
-		sv := wl*dv[i-1] + wr*dv[i+1] + wu*dv[i-pw] + wd*dv[i+pw]
-		ou, ov := du[i], dv[i]
-		nu := ou + vrOmega*((k.b1[i]+su-k.a12[i]*ov)*k.a11[i]-ou)
-		du[i] = nu
-		dv[i] = ov + vrOmega*((k.b2[i]+sv-k.a12[i]*nu)*k.a22[i]-ov)
+	n := w - x0
+	q += x0
+	d, dL, dR, dU, dD := row(r.du, q, n), row(r.du, q-1, n), row(r.du, q+1, n), row(r.du, q-pw, n), row(r.du, q+pw, n)
+	e, eL, eR, eU, eD := row(r.dv, q, n), row(r.dv, q-1, n), row(r.dv, q+1, n), row(r.dv, q-pw, n), row(r.dv, q+pw, n)
+	wx, wxL, wy, wyU := row(k.wx, q, n), row(k.wx, q-1, n), row(k.wy, q, n), row(k.wy, q-pw, n)
+	a11, a12, a22, b1, b2 := row(k.a11, q, n), row(k.a12, q, n), row(k.a22, q, n), row(k.b1, q, n), row(k.b2, q, n)
+	for x := (y + c + x0) & 1; x < len(d); x += 2 {
+		wl, wr, wu, wd := wxL[x], wx[x], wyU[x], wy[x]
+		su := wl*dL[x] + wr*dR[x] + wu*dU[x] + wd*dD[x]
+		sv := wl*eL[x] + wr*eR[x] + wu*eU[x] + wd*eD[x]
+		ou, ov := d[x], e[x]
+		nu := ou + vrOmega*((b1[x]+su-a12[x]*ov)*a11[x]-ou)
+		d[x] = nu
+		e[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*a22[x]-ov)
 	}
 }
 
