@@ -129,6 +129,12 @@ func (r *varRefine) frame(a []float32) {
 // row returns the w pixels of plane a starting at index q.
 func row(a []float32, q, w int) []float32 { return a[q:][:w:w] }
 
+// cross returns the rows of n pixels of plane a at q and at its left,
+// right, upper and lower neighbours (rows pw apart).
+func cross(a []float32, q, pw, n int) (c, l, r, u, d []float32) {
+	return row(a, q, n), row(a, q-1, n), row(a, q+1, n), row(a, q-pw, n), row(a, q+pw, n)
+}
+
 // prepRows warps i1 by the flow, and stores the temporal difference, the
 // average image and the framed base flow; rows [lo, hi).
 func (r *varRefine) prepRows(lo, hi int) {
@@ -388,8 +394,8 @@ func (r *varRefine) rhsRow(y int) {
 	}
 	n := w - x0
 	q += x0
-	f, fL, fR, fU, fD := row(r.fu, q, n), row(r.fu, q-1, n), row(r.fu, q+1, n), row(r.fu, q-pw, n), row(r.fu, q+pw, n)
-	g, gL, gR, gU, gD := row(r.fv, q, n), row(r.fv, q-1, n), row(r.fv, q+1, n), row(r.fv, q-pw, n), row(r.fv, q+pw, n)
+	f, fL, fR, fU, fD := cross(r.fu, q, pw, n)
+	g, gL, gR, gU, gD := cross(r.fv, q, pw, n)
 	wx, wxL, wy, wyU := row(c.wx, q, n), row(c.wx, q-1, n), row(c.wy, q, n), row(c.wy, q-pw, n)
 	a11, a22, b1, b2 := row(c.a11, q, n), row(c.a22, q, n), row(c.b1, q, n), row(c.b2, q, n)
 	for x := range f {
@@ -420,8 +426,8 @@ func (r *varRefine) sorRow(y, c int) {
 	}
 	n := w - x0
 	q += x0
-	d, dL, dR, dU, dD := row(r.du, q, n), row(r.du, q-1, n), row(r.du, q+1, n), row(r.du, q-pw, n), row(r.du, q+pw, n)
-	e, eL, eR, eU, eD := row(r.dv, q, n), row(r.dv, q-1, n), row(r.dv, q+1, n), row(r.dv, q-pw, n), row(r.dv, q+pw, n)
+	d, dL, dR, dU, dD := cross(r.du, q, pw, n)
+	e, eL, eR, eU, eD := cross(r.dv, q, pw, n)
 	wx, wxL, wy, wyU := row(k.wx, q, n), row(k.wx, q-1, n), row(k.wy, q, n), row(k.wy, q-pw, n)
 	a11, a12, a22, b1, b2 := row(k.a11, q, n), row(k.a12, q, n), row(k.a22, q, n), row(k.b1, q, n), row(k.b2, q, n)
 	for x := (y + c + x0) & 1; x < len(d); x += 2 {

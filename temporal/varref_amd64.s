@@ -29,6 +29,26 @@ DATA rotUp<>+16(SB)/8, $0x0000000400000003
 DATA rotUp<>+24(SB)/8, $0x0000000600000005
 GLOBL rotUp<>(SB), RODATA|NOPTR, $32
 
+// WGTERM sets Y5 = wg*(A*B + C*D), wg in Y2 (clobbers Y6).
+#define WGTERM(A, B, C, D) \
+	VMULPS A, B, Y5 \
+	VMULPS C, D, Y6 \
+	VADDPS Y6, Y5, Y5 \
+	VMULPS Y5, Y2, Y5
+
+// ADDTO adds Y5 to the output plane whose pointer is at off(DI);
+// SUBFROM subtracts it (clobbers AX, Y6).
+#define ADDTO(off) \
+	MOVQ off(DI), AX \
+	VADDPS (AX)(BX*1), Y5, Y5 \
+	VMOVUPS Y5, (AX)(BX*1)
+
+#define SUBFROM(off) \
+	MOVQ off(DI), AX \
+	VMOVUPS (AX)(BX*1), Y6 \
+	VSUBPS Y5, Y6, Y6 \
+	VMOVUPS Y6, (AX)(BX*1)
+
 // func vrDataAVX2(a *vrDataArgs)
 //
 // vrDataArgs: a11 0, a12 8, a22 16, b1 24, b2 32, du 40, dv 48, nx 56,
@@ -118,47 +138,16 @@ dloop:
 	VMOVUPS (R12)(BX*1), Y3  // q2
 	VMOVUPS (R13)(BX*1), Y7  // pz
 
-	VMULPS Y0, Y0, Y5        // a11 = c11 + wg*(p*p + s*s)
-	VMULPS Y1, Y1, Y6
-	VADDPS Y6, Y5, Y5
-	VMULPS Y5, Y2, Y5
-	MOVQ 0(DI), AX
-	VADDPS (AX)(BX*1), Y5, Y5
-	VMOVUPS Y5, (AX)(BX*1)
-
-	VMULPS Y3, Y0, Y5        // a12 = c12 + wg*(p*q2 + s*t)
-	VMULPS Y4, Y1, Y6
-	VADDPS Y6, Y5, Y5
-	VMULPS Y5, Y2, Y5
-	MOVQ 8(DI), AX
-	VADDPS (AX)(BX*1), Y5, Y5
-	VMOVUPS Y5, (AX)(BX*1)
-
-	VMULPS Y3, Y3, Y5        // a22 = c22 + wg*(q2*q2 + t*t)
-	VMULPS Y4, Y4, Y6
-	VADDPS Y6, Y5, Y5
-	VMULPS Y5, Y2, Y5
-	MOVQ 16(DI), AX
-	VADDPS (AX)(BX*1), Y5, Y5
-	VMOVUPS Y5, (AX)(BX*1)
-
-	VMULPS Y7, Y0, Y5        // b1 = c1 - wg*(p*pz + s*tz)
-	VMULPS Y8, Y1, Y6
-	VADDPS Y6, Y5, Y5
-	VMULPS Y5, Y2, Y5
-	MOVQ 24(DI), AX
-	VMOVUPS (AX)(BX*1), Y6
-	VSUBPS Y5, Y6, Y6
-	VMOVUPS Y6, (AX)(BX*1)
-
-	VMULPS Y7, Y3, Y5        // b2 = c2 - wg*(q2*pz + t*tz)
-	VMULPS Y8, Y4, Y6
-	VADDPS Y6, Y5, Y5
-	VMULPS Y5, Y2, Y5
-	MOVQ 32(DI), AX
-	VMOVUPS (AX)(BX*1), Y6
-	VSUBPS Y5, Y6, Y6
-	VMOVUPS Y6, (AX)(BX*1)
+	WGTERM(Y0, Y0, Y1, Y1)   // a11 = c11 + wg*(p*p + s*s)
+	ADDTO(0)
+	WGTERM(Y3, Y0, Y4, Y1)   // a12 = c12 + wg*(p*q2 + s*t)
+	ADDTO(8)
+	WGTERM(Y3, Y3, Y4, Y4)   // a22 = c22 + wg*(q2*q2 + t*t)
+	ADDTO(16)
+	WGTERM(Y7, Y0, Y8, Y1)   // b1 = c1 - wg*(p*pz + s*tz)
+	SUBFROM(24)
+	WGTERM(Y7, Y3, Y8, Y4)   // b2 = c2 - wg*(q2*pz + t*tz)
+	SUBFROM(32)
 
 	ADDQ $32, BX
 	DECQ CX
@@ -228,6 +217,28 @@ sdone:
 	VZEROUPPER
 	RET
 
+// RHSTERM adds wr*(fR-f) - wl*(f-fL) + wd*(fD-f) - wu*(f-fU) of the flow
+// plane F to the plane B (weights wl, wr, wu, wd in Y0..Y3; the rows above
+// and below at SI, DI; clobbers Y4..Y6).
+#define RHSTERM(F, B) \
+	VMOVUPS (F)(BX*1), Y4 \
+	VMOVUPS 4(F)(BX*1), Y5 \
+	VSUBPS Y4, Y5, Y5 \
+	VMULPS Y5, Y1, Y5 \
+	VSUBPS -4(F)(BX*1), Y4, Y6 \
+	VMULPS Y6, Y0, Y6 \
+	VSUBPS Y6, Y5, Y5 \
+	VMOVUPS (F)(DI*1), Y6 \
+	VSUBPS Y4, Y6, Y6 \
+	VMULPS Y6, Y3, Y6 \
+	VADDPS Y6, Y5, Y5 \
+	VSUBPS (F)(SI*1), Y4, Y6 \
+	VMULPS Y6, Y2, Y6 \
+	VSUBPS Y6, Y5, Y5 \
+	VMOVUPS (B)(BX*1), Y6 \
+	VADDPS Y5, Y6, Y6 \
+	VMOVUPS Y6, (B)(BX*1)
+
 // func vrRHSAVX2(a11, a22, b1, b2, wx, wy, fu, fv *float32, pitch, n int)
 //
 // b1 += wr*(uR-u) - wl*(u-uL) + wd*(uD-u) - wu*(u-uU) (b2 likewise with
@@ -258,41 +269,8 @@ rloop:
 	VMOVUPS (R13)(SI*1), Y2  // wu
 	VMOVUPS (R13)(BX*1), Y3  // wd
 
-	VMOVUPS (R14)(BX*1), Y4  // uc
-	VMOVUPS 4(R14)(BX*1), Y5
-	VSUBPS Y4, Y5, Y5
-	VMULPS Y5, Y1, Y5        // wr*(uR-uc)
-	VSUBPS -4(R14)(BX*1), Y4, Y6
-	VMULPS Y6, Y0, Y6        // wl*(uc-uL)
-	VSUBPS Y6, Y5, Y5
-	VMOVUPS (R14)(DI*1), Y6
-	VSUBPS Y4, Y6, Y6
-	VMULPS Y6, Y3, Y6        // wd*(uD-uc)
-	VADDPS Y6, Y5, Y5
-	VSUBPS (R14)(SI*1), Y4, Y6
-	VMULPS Y6, Y2, Y6        // wu*(uc-uU)
-	VSUBPS Y6, Y5, Y5
-	VMOVUPS (R10)(BX*1), Y6
-	VADDPS Y5, Y6, Y6
-	VMOVUPS Y6, (R10)(BX*1)
-
-	VMOVUPS (DX)(BX*1), Y4   // vc
-	VMOVUPS 4(DX)(BX*1), Y5
-	VSUBPS Y4, Y5, Y5
-	VMULPS Y5, Y1, Y5
-	VSUBPS -4(DX)(BX*1), Y4, Y6
-	VMULPS Y6, Y0, Y6
-	VSUBPS Y6, Y5, Y5
-	VMOVUPS (DX)(DI*1), Y6
-	VSUBPS Y4, Y6, Y6
-	VMULPS Y6, Y3, Y6
-	VADDPS Y6, Y5, Y5
-	VSUBPS (DX)(SI*1), Y4, Y6
-	VMULPS Y6, Y2, Y6
-	VSUBPS Y6, Y5, Y5
-	VMOVUPS (R11)(BX*1), Y6
-	VADDPS Y5, Y6, Y6
-	VMOVUPS Y6, (R11)(BX*1)
+	RHSTERM(R14, R10)        // b1
+	RHSTERM(DX, R11)         // b2
 
 	VADDPS Y1, Y0, Y0        // s = ((wl+wr)+wu)+wd
 	VADDPS Y2, Y0, Y0
@@ -313,6 +291,41 @@ rloop:
 rdone:
 	VZEROUPPER
 	RET
+
+// NEIGHBOURS loads the group of plane D into C and sets S to ((wl*left +
+// wr*right) + wu*up) + wd*down (weights in Y0..Y3, rows above and below
+// at AX, DI). The left neighbours are C rotated up a lane, with lane 0
+// from PREV (the previous group as loaded), which then takes C: a load at
+// x-1 would overlap the previous group's store and stall its forwarding.
+// Clobbers Y8.
+#define NEIGHBOURS(D, PREV, C, S) \
+	VMOVUPS (D)(BX*1), C \
+	VPERMPS C, Y13, S \
+	VPERMPS PREV, Y13, Y8 \
+	VBLENDPS $1, Y8, S, S \
+	VMOVAPS C, PREV \
+	VMULPS S, Y0, S \
+	VMULPS 4(D)(BX*1), Y1, Y8 \
+	VADDPS Y8, S, S \
+	VMULPS (D)(AX*1), Y2, Y8 \
+	VADDPS Y8, S, S \
+	VMULPS (D)(DI*1), Y3, Y8 \
+	VADDPS Y8, S, S
+
+// SORSTEP sets N = O + w*(((B+S) - a12*X)*A - O), w in Y14, a12 in Y8,
+// B and A the planes of b and of the inverse diagonal, keeps O in the
+// lanes not updated (mask Y15) and stores N to the plane D (clobbers T).
+#define SORSTEP(B, A, D, S, O, X, N, T) \
+	VMOVUPS (B)(BX*1), N \
+	VADDPS S, N, N \
+	VMULPS X, Y8, T \
+	VSUBPS T, N, N \
+	VMULPS (A)(BX*1), N, N \
+	VSUBPS O, N, N \
+	VMULPS Y14, N, N \
+	VADDPS N, O, N \
+	VBLENDVPS Y15, N, O, N \
+	VMOVUPS N, (D)(BX*1)
 
 // func vrSORAVX2(a *vrSORArgs)
 //
@@ -359,55 +372,13 @@ oloop:
 	VMOVUPS (DX)(AX*1), Y2   // wu
 	VMOVUPS (DX)(BX*1), Y3   // wd
 
-	VMOVUPS (R8)(BX*1), Y6   // ou
-	VPERMPS Y6, Y13, Y4      // ou rotated up
-	VPERMPS Y11, Y13, Y5     // previous ou rotated up
-	VBLENDPS $1, Y5, Y4, Y4  // uL
-	VMOVAPS Y6, Y11
-	VMULPS Y4, Y0, Y4        // su = ((wl*uL + wr*uR) + wu*uU) + wd*uD
-	VMULPS 4(R8)(BX*1), Y1, Y5
-	VADDPS Y5, Y4, Y4
-	VMULPS (R8)(AX*1), Y2, Y5
-	VADDPS Y5, Y4, Y4
-	VMULPS (R8)(DI*1), Y3, Y5
-	VADDPS Y5, Y4, Y4
-
-	VMOVUPS (R9)(BX*1), Y7   // ov
-	VPERMPS Y7, Y13, Y5
-	VPERMPS Y12, Y13, Y8
-	VBLENDPS $1, Y8, Y5, Y5  // vL
-	VMOVAPS Y7, Y12
-	VMULPS Y5, Y0, Y5        // sv
-	VMULPS 4(R9)(BX*1), Y1, Y8
-	VADDPS Y8, Y5, Y5
-	VMULPS (R9)(AX*1), Y2, Y8
-	VADDPS Y8, Y5, Y5
-	VMULPS (R9)(DI*1), Y3, Y8
-	VADDPS Y8, Y5, Y5
+	NEIGHBOURS(R8, Y11, Y6, Y4) // ou, su
+	NEIGHBOURS(R9, Y12, Y7, Y5) // ov, sv
 
 	VMOVUPS (R11)(BX*1), Y8  // a12
 
-	VMOVUPS (R13)(BX*1), Y9  // nu = ou + w*(((b1+su) - a12*ov)*a11 - ou)
-	VADDPS Y4, Y9, Y9
-	VMULPS Y7, Y8, Y10
-	VSUBPS Y10, Y9, Y9
-	VMULPS (R10)(BX*1), Y9, Y9
-	VSUBPS Y6, Y9, Y9
-	VMULPS Y14, Y9, Y9
-	VADDPS Y9, Y6, Y9
-	VBLENDVPS Y15, Y9, Y6, Y9
-	VMOVUPS Y9, (R8)(BX*1)
-
-	VMOVUPS (R14)(BX*1), Y10 // nv = ov + w*(((b2+sv) - a12*nu)*a22 - ov)
-	VADDPS Y5, Y10, Y10
-	VMULPS Y9, Y8, Y4
-	VSUBPS Y4, Y10, Y10
-	VMULPS (R12)(BX*1), Y10, Y10
-	VSUBPS Y7, Y10, Y10
-	VMULPS Y14, Y10, Y10
-	VADDPS Y10, Y7, Y10
-	VBLENDVPS Y15, Y10, Y7, Y10
-	VMOVUPS Y10, (R9)(BX*1)
+	SORSTEP(R13, R10, R8, Y4, Y6, Y7, Y9, Y10)  // nu = ou + w*(((b1+su) - a12*ov)*a11 - ou)
+	SORSTEP(R14, R12, R9, Y5, Y7, Y9, Y10, Y4)  // nv = ov + w*(((b2+sv) - a12*nu)*a22 - ov)
 
 	ADDQ $32, BX
 	ADDQ $32, AX

@@ -212,8 +212,37 @@ done:
 // BCASTF stores the float32 in X0 broadcast to 8 lanes at off(SP).
 #define BCASTF(off) VBROADCASTSS X0, Y0; VMOVUPS Y0, off(SP)
 
+// BCASTK stores the float32 with bits imm broadcast to 8 lanes at off(SP).
+#define BCASTK(imm, off) MOVL imm, AX; VMOVD AX, X0; BCASTF(off)
+
 // BCASTI stores the int32 in AX broadcast to 8 lanes at off(SP).
 #define BCASTI(off) VMOVD AX, X0; VPBROADCASTD X0, Y0; VMOVUPS Y0, off(SP)
+
+// GATHER loads the plane at BASE at the eight indices stored at off(SP)
+// into D (clobbers Y7, Y8).
+#define GATHER(BASE, off, D) \
+	VMOVDQU off(SP), Y7 \
+	VPCMPEQD Y8, Y8, Y8 \
+	VGATHERDPS Y8, (BASE)(Y7*4), D
+
+// BILINEAR sets D to bilinear2's value of the plane at BASE: taps at the
+// indices stored at 448..544(SP), weights ax in Y5 and ay in Y6, as
+// top + ay*(bottom - top), top = a00 + ax*(a01 - a00) (clobbers Y7, Y8,
+// Y10, Y11).
+#define BILINEAR(BASE, D) \
+	GATHER(BASE, 448, D) \
+	GATHER(BASE, 480, Y10) \
+	VSUBPS D, Y10, Y10 \
+	VMULPS Y10, Y5, Y10 \
+	VADDPS Y10, D, D \
+	GATHER(BASE, 512, Y10) \
+	GATHER(BASE, 544, Y11) \
+	VSUBPS Y10, Y11, Y11 \
+	VMULPS Y11, Y5, Y11 \
+	VADDPS Y11, Y10, Y10 \
+	VSUBPS D, Y10, Y10 \
+	VMULPS Y10, Y6, Y10 \
+	VADDPS Y10, D, D
 
 // func hardMaskAVX2(a *hardMaskArgs) int
 //
@@ -239,9 +268,7 @@ TEXT ·hardMaskAVX2(SB), $576-16
 	BCASTF(0)
 	VMOVAPS X1, X0
 	BCASTF(288)
-	MOVL $0xbf000000, AX     // -0.5
-	VMOVD AX, X0
-	BCASTF(64)
+	BCASTK($0xbf000000, 64) // -0.5
 	MOVQ 80(DI), AX          // h
 	VCVTSI2SSQ AX, X0, X0
 	VSUBSS X1, X0, X0
@@ -250,20 +277,12 @@ TEXT ·hardMaskAVX2(SB), $576-16
 	BCASTI(224)
 	VCVTSI2SSQ AX, X0, X0
 	BCASTF(128)
-	MOVL $0x3c23d70a, AX     // 0.01
-	VMOVD AX, X0
-	BCASTF(256)
-	MOVL $0x3b03126f, AX     // 0.002
-	VMOVD AX, X0
-	BCASTF(320)
+	BCASTK($0x3c23d70a, 256) // 0.01
+	BCASTK($0x3b03126f, 320) // 0.002
 	VMOVSS 108(DI), X0       // scy
 	BCASTF(352)
-	MOVL $0x3f800000, AX     // 1
-	VMOVD AX, X0
-	BCASTF(384)
-	MOVL $0x41000000, AX     // 8
-	VMOVD AX, X0
-	BCASTF(416)
+	BCASTK($0x3f800000, 384) // 1
+	BCASTK($0x41000000, 416) // 8
 	VBROADCASTSS 104(DI), Y14 // y
 	MOVQ 88(DI), AX          // x
 	VCVTSI2SSQ AX, X0, X0
@@ -327,49 +346,8 @@ hmloop:
 	VPADDD Y10, Y11, Y2
 	VMOVDQU Y2, 544(SP)      // p11
 
-	VMOVDQU 448(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (SI)(Y7*4), Y9   // fu[p00]
-	VMOVDQU 480(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (SI)(Y7*4), Y10  // fu[p01]
-	VSUBPS Y9, Y10, Y10
-	VMULPS Y10, Y5, Y10
-	VADDPS Y10, Y9, Y9       // top
-	VMOVDQU 512(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (SI)(Y7*4), Y10  // fu[p10]
-	VMOVDQU 544(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (SI)(Y7*4), Y11  // fu[p11]
-	VSUBPS Y10, Y11, Y11
-	VMULPS Y11, Y5, Y11
-	VADDPS Y11, Y10, Y10     // bottom
-	VSUBPS Y9, Y10, Y10
-	VMULPS Y10, Y6, Y10
-	VADDPS Y10, Y9, Y9       // u2
-
-	VMOVDQU 448(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (DX)(Y7*4), Y2   // fv[p00]
-	VMOVDQU 480(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (DX)(Y7*4), Y10  // fv[p01]
-	VSUBPS Y2, Y10, Y10
-	VMULPS Y10, Y5, Y10
-	VADDPS Y10, Y2, Y2
-	VMOVDQU 512(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (DX)(Y7*4), Y10  // fv[p10]
-	VMOVDQU 544(SP), Y7
-	VPCMPEQD Y8, Y8, Y8
-	VGATHERDPS Y8, (DX)(Y7*4), Y11  // fv[p11]
-	VSUBPS Y10, Y11, Y11
-	VMULPS Y11, Y5, Y11
-	VADDPS Y11, Y10, Y10
-	VSUBPS Y2, Y10, Y10
-	VMULPS Y10, Y6, Y10
-	VADDPS Y10, Y2, Y2       // v2
+	BILINEAR(SI, Y9)         // u2
+	BILINEAR(DX, Y2)         // v2
 
 	// occluded: |(u+u2, v+v2)|^2 > 0.01*(((u*u+v*v)+u2*u2)+v2*v2) + 0.5
 	VADDPS Y9, Y0, Y3
