@@ -61,11 +61,12 @@ func TestVarRefineSIMDIdentical(t *testing.T) {
 	}
 }
 
-// TestVarRefineArgsLayout pins the argument structs' field offsets that
-// varref_amd64.s reads.
-func TestVarRefineArgsLayout(t *testing.T) {
+// TestKernelArgsLayout pins the argument structs' field offsets that
+// varref_amd64.s and warp_amd64.s (hardMaskAVX2) read.
+func TestKernelArgsLayout(t *testing.T) {
 	var d vrDataArgs
 	var s vrSORArgs
+	var m hardMaskArgs
 	for _, c := range []struct {
 		name      string
 		got, want uintptr
@@ -78,9 +79,14 @@ func TestVarRefineArgsLayout(t *testing.T) {
 		{"vrSORArgs.wy", unsafe.Offsetof(s.wy), 64},
 		{"vrSORArgs.pitch", unsafe.Offsetof(s.pitch), 72},
 		{"vrSORArgs.odd", unsafe.Offsetof(s.odd), 88},
+		{"hardMaskArgs.fv", unsafe.Offsetof(m.fv), 64},
+		{"hardMaskArgs.w", unsafe.Offsetof(m.w), 72},
+		{"hardMaskArgs.n", unsafe.Offsetof(m.n), 96},
+		{"hardMaskArgs.y", unsafe.Offsetof(m.y), 104},
+		{"hardMaskArgs.scy", unsafe.Offsetof(m.scy), 108},
 	} {
 		if c.got != c.want {
-			t.Errorf("%s at offset %d, varref_amd64.s reads it at %d", c.name, c.got, c.want)
+			t.Errorf("%s at offset %d, the assembly reads it at %d", c.name, c.got, c.want)
 		}
 	}
 }
