@@ -8,6 +8,15 @@ import (
 	"testing"
 )
 
+// VIDNST_NOSIMD=1 runs the package's benchmarks on the Go loops (what
+// CPUs without AVX2 run): VIDNST_NOSIMD=1 go test ./temporal -run '^$'
+// -bench ... (the SIMD-vs-Go tests set haveSIMD themselves).
+func init() {
+	if os.Getenv("VIDNST_NOSIMD") == "1" {
+		haveSIMD = false
+	}
+}
+
 // sharedDir returns the shared data folder (flow pairs, notes), or "" when
 // absent: $VIDNST_SHARED, else ../shared relative to the repository root.
 func sharedDir() string {

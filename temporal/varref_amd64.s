@@ -217,6 +217,15 @@ sdone:
 	VZEROUPPER
 	RET
 
+// WEIGHTS loads a group's smoothness weights into Y0..Y3: wl (the left
+// pixel's wx), wr (wx), wu (the upper pixel's wy, row index UP) and wd
+// (wy), from the planes WX and WY.
+#define WEIGHTS(WX, WY, UP) \
+	VMOVUPS -4(WX)(BX*1), Y0 \
+	VMOVUPS (WX)(BX*1), Y1 \
+	VMOVUPS (WY)(UP*1), Y2 \
+	VMOVUPS (WY)(BX*1), Y3
+
 // RHSTERM adds wr*(fR-f) - wl*(f-fL) + wd*(fD-f) - wu*(f-fU) of the flow
 // plane F to the plane B (weights wl, wr, wu, wd in Y0..Y3; the rows above
 // and below at SI, DI; clobbers Y4..Y6).
@@ -264,10 +273,7 @@ TEXT ·vrRHSAVX2(SB), NOSPLIT, $0-80
 	JZ   rdone
 
 rloop:
-	VMOVUPS -4(R12)(BX*1), Y0 // wl
-	VMOVUPS (R12)(BX*1), Y1  // wr
-	VMOVUPS (R13)(SI*1), Y2  // wu
-	VMOVUPS (R13)(BX*1), Y3  // wd
+	WEIGHTS(R12, R13, SI)
 
 	RHSTERM(R14, R10)        // b1
 	RHSTERM(DX, R11)         // b2
@@ -367,10 +373,7 @@ TEXT ·vrSORAVX2(SB), NOSPLIT, $0-8
 	JZ   odone
 
 oloop:
-	VMOVUPS -4(SI)(BX*1), Y0 // wl
-	VMOVUPS (SI)(BX*1), Y1   // wr
-	VMOVUPS (DX)(AX*1), Y2   // wu
-	VMOVUPS (DX)(BX*1), Y3   // wd
+	WEIGHTS(SI, DX, AX)
 
 	NEIGHBOURS(R8, Y11, Y6, Y4) // ou, su
 	NEIGHBOURS(R9, Y12, Y7, Y5) // ov, sv
