@@ -1,50 +1,174 @@
 package temporal
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
 // TestGSListsMatchFullScan renders a sequence in Gradient mode with the
-// sweeps over the unpinned-pixel lists and with the reference sweeps that
-// scan every pixel, at a weight that pins most pixels (the default) and one
-// that pins none, and requires bit-identical frames.
+// sweeps over the unpinned-pixel lists (gsRows), with the compact sweeps
+// (gsCompact) and with the reference sweeps that scan every pixel, at a
+// weight that pins most pixels (the CLI's default) and one that pins none,
+// on two and three workers, and requires bit-identical frames.
 func TestGSListsMatchFullScan(t *testing.T) {
+	defer func() { gsForce = 0 }()
 	ins, outs, w, h := flickerSequence(t, 6)
 	for _, weight := range []float32{1, 0.8} {
-		listed := 0
-		run := func(full bool) [][]float32 {
-			s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: 2})
+		for _, workers := range []int{2, 3} {
+			listed := 0
+			run := func(path string) [][]float32 {
+				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: workers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				gsForce = 1
+				switch path {
+				case "full":
+					s.kGS = s.gsRowsFullScan
+				case "compact":
+					gsForce = 2
+				}
+				var res [][]float32
+				for i := range ins {
+					out := append([]float32(nil), outs[i]...)
+					s.Process(ins[i], out, i == 0)
+					res = append(res, out)
+				}
+				if path == "compact" {
+					if s.gsc == nil {
+						t.Fatal("the compact sweeps did not run")
+					}
+					for _, c := range s.gsCnt {
+						listed += int(c)
+					}
+				}
+				return res
+			}
+			want := run("full")
+			// The last frame's lists: most pixels pinned at weight 1, none at 0.8.
+			for _, path := range []string{"rows", "compact"} {
+				got := run(path)
+				for i := range got {
+					for j := range got[i] {
+						if got[i][j] != want[i][j] {
+							t.Fatalf("weight %v, %d workers, %s: frame %d sample %d: %v, full scan %v", weight, workers, path, i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			}
+			if weight == 1 && listed > w*h/2 || weight < 1 && listed != w*h {
+				t.Fatalf("weight %v: %d of %d pixels listed", weight, listed, w*h)
+			}
+			t.Logf("weight %v, %d workers: %d of %d pixels listed in the last frame", weight, workers, listed, w*h)
+		}
+	}
+}
+
+// TestGSCompactMatchesRows: the compact sweeps give the same frame as
+// gsRows on random planes where a quarter of the confidences sit exactly
+// on the pinning threshold (lambda*c = 1e4, not pinned), so a neighbour
+// taken for pinned there, or one pinned taken for swept, shows.
+func TestGSCompactMatchesRows(t *testing.T) {
+	defer func() { gsForce = 0 }()
+	const w, h = 37, 19
+	n := w * h
+	rng := rand.New(rand.NewPCG(13, 14))
+	aux := make([]float32, 1+3*n)
+	conf := aux[1+2*n:]
+	for i := range conf {
+		conf[i] = [4]float32{0, 0.1, 1, rng.Float32()}[rng.IntN(4)]
+	}
+	out0, warped := make([]float32, 3*n), make([]float32, 3*n)
+	for i := range out0 {
+		out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
+	}
+	for _, workers := range []int{1, 3} {
+		var outs [2][]float32
+		for k, force := range []int{1, 2} {
+			s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1, Workers: workers})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			if full {
-				s.kGS = s.gsRowsFullScan
+			gsForce = force
+			copy(s.warped, warped)
+			s.aux, s.out = aux, append([]float32(nil), out0...)
+			s.blendRows(0, h)
+			s.gsSweep()
+			outs[k] = s.out
+			s.aux, s.out = nil, nil
+			s.Close()
+		}
+		changed := 0
+		for i := range outs[0] {
+			if outs[0][i] != outs[1][i] {
+				t.Fatalf("%d workers: sample %d: compact %v, rows %v", workers, i, outs[1][i], outs[0][i])
 			}
-			var res [][]float32
-			for i := range ins {
-				out := append([]float32(nil), outs[i]...)
-				s.Process(ins[i], out, i == 0)
-				res = append(res, out)
+			if outs[0][i] != out0[i] {
+				changed++
 			}
-			if !full {
-				for _, c := range s.gsCnt {
-					listed += int(c)
+		}
+		if changed < n/4 {
+			t.Fatalf("%d workers: the sweeps changed only %d of %d samples", workers, changed, 3*n)
+		}
+	}
+}
+
+// TestGSRowsSIMDIdentical: gsRows gives the same frame with gsAVX2 as
+// with the Go loop alone, on rows whose listed pixels come in runs of
+// every length (one to the whole row, touching both edges), widths that
+// leave a remainder after the groups of eight, and one or three workers.
+func TestGSRowsSIMDIdentical(t *testing.T) {
+	if !simdCPU {
+		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA)")
+	}
+	defer func() { haveSIMD, gsForce = simdCPU, 0 }()
+	gsForce = 1
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, w := range []int{45, 64, 83} {
+		const h = 17
+		n := w * h
+		aux := make([]float32, 1+3*n)
+		conf := aux[1+2*n:]
+		for y := range h {
+			for x := 0; x < w; {
+				k := 1 + rng.IntN(2*w/3)
+				if y%5 == 0 {
+					k = w // the whole row listed
+				}
+				c := float32(1) // pinned at weight 1
+				if rng.IntN(3) > 0 || y%5 == 0 {
+					c = 0.1 * rng.Float32()
+				}
+				for ; k > 0 && x < w; k, x = k-1, x+1 {
+					conf[y*w+x] = c
 				}
 			}
-			return res
 		}
-		got, want := run(false), run(true)
-		// The last frame's lists: most pixels pinned at weight 1, none at 0.8.
-		if weight == 1 && listed > w*h/2 || weight < 1 && listed != w*h {
-			t.Fatalf("weight %v: %d of %d pixels listed", weight, listed, w*h)
+		out0, warped := make([]float32, 3*n), make([]float32, 3*n)
+		for i := range out0 {
+			out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
 		}
-		t.Logf("weight %v: %d of %d pixels listed in the last frame", weight, listed, w*h)
-		for i := range got {
-			for j := range got[i] {
-				if got[i][j] != want[i][j] {
-					t.Fatalf("weight %v: frame %d sample %d: %v, full scan %v", weight, i, j, got[i][j], want[i][j])
+		for _, workers := range []int{1, 3} {
+			var outs [2][]float32
+			for k, simd := range []bool{true, false} {
+				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1, Workers: workers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				haveSIMD = simd
+				copy(s.warped, warped)
+				s.aux, s.out = aux, append([]float32(nil), out0...)
+				s.blendRows(0, h)
+				s.gsSweep()
+				outs[k] = s.out
+				s.aux, s.out = nil, nil
+				s.Close()
+			}
+			for i := range outs[0] {
+				if outs[0][i] != outs[1][i] {
+					t.Fatalf("w %d, %d workers: sample %d (x %d, y %d): AVX2 %v, Go %v", w, workers, i, i%w, i/w%h, outs[0][i], outs[1][i])
 				}
 			}
 		}
@@ -92,12 +216,16 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 	}
 }
 
-// BenchmarkGSSweeps1080: Gradient mode's sweeps on a 1080p frame where
-// 2% of the pixels (in 24x24 blobs, as occlusions come) are not pinned,
-// at the default weight (a synthetic setting).
+// BenchmarkGSSweeps1080: Gradient mode's sweeps (gsSweep: for the compact
+// path its copies in and out included) on a 1080p frame at the CLI's
+// default weight (1) where 2%, 10%, 30% or all of the pixels (in 24x24
+// blobs, as occlusions come) are not pinned, over the lists (rows) and
+// compact (a synthetic setting; a real clip's occlusions are thinner and
+// more scattered).
 //
 //	go test ./temporal -run '^$' -bench GSSweeps1080 -cpu 1
 func BenchmarkGSSweeps1080(b *testing.B) {
+	defer func() { gsForce = 0 }()
 	const w, h = 1920, 1080
 	n := w * h
 	s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1})
@@ -107,40 +235,46 @@ func BenchmarkGSSweeps1080(b *testing.B) {
 	defer s.Close()
 	aux := make([]float32, s.AuxLen())
 	conf := aux[1+2*n : 1+3*n]
-	for i := range conf {
-		conf[i] = 1
-	}
-	for k := 0; k < n/50/(24*24); k++ {
-		x0, y0 := (k*7919)%(w-24), (k*104729)%(h-24)
-		for y := y0; y < y0+24; y++ {
-			for x := x0; x < x0+24; x++ {
-				conf[y*w+x] = 0.05
+	out := make([]float32, 3*n)
+	for _, pct := range []int{2, 10, 30, 100} {
+		for i := range conf {
+			conf[i] = 1
+		}
+		for k := 0; k < n*pct/100/(24*24); k++ {
+			x0, y0 := (k*7919)%(w-24), (k*104729)%(h-24)
+			for y := y0; y < y0+24; y++ {
+				for x := x0; x < x0+24; x++ {
+					conf[y*w+x] = 0.05
+				}
 			}
 		}
-	}
-	out := make([]float32, 3*n)
-	for i := range out {
-		out[i] = float32(i % 251)
-	}
-	s.aux, s.out = aux, out
-	defer func() { s.aux, s.out = nil, nil }()
-	copy(s.prevOut, out)
-	copy(s.warped, out)
-	s.run.Run(h, s.kBlend) // lists the unpinned pixels
-	listed := 0
-	for _, c := range s.gsCnt {
-		listed += int(c)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		for k := 0; k < s.opt.GradientSweeps; k++ {
-			s.color = 0
-			s.run.Run(h, s.kGS)
-			s.color = 1
-			s.run.Run(h, s.kGS)
+		if pct == 100 {
+			clear(conf)
 		}
+		for i := range out {
+			out[i] = float32(i % 251)
+		}
+		s.aux, s.out = aux, out
+		copy(s.prevOut, out)
+		copy(s.warped, out)
+		s.run.Run(h, s.kBlend) // lists the unpinned pixels
+		listed := 0
+		for _, c := range s.gsCnt {
+			listed += int(c)
+		}
+		for _, path := range []string{"rows", "compact"} {
+			b.Run(fmt.Sprintf("%s/%d%%", path, pct), func(b *testing.B) {
+				gsForce = map[string]int{"rows": 1, "compact": 2}[path]
+				s.gsSweep() // sizes the compact state
+				b.ReportAllocs()
+				for b.Loop() {
+					s.gsSweep()
+				}
+				b.ReportMetric(float64(listed)/float64(n), "listed")
+			})
+		}
+		s.aux, s.out = nil, nil
 	}
-	b.ReportMetric(float64(listed)/float64(n), "listed")
 }
 
 // TestBlendSIMDIdentical: blendRows gives the same out, stylized copy and

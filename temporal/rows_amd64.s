@@ -234,3 +234,95 @@ blmix:
 bldone:
 	VZEROUPPER
 	RET
+
+// VPERMPS indices that rotate eight lanes up by one: lane i gets lane i-1,
+// lane 0 gets lane 7.
+DATA gsRot<>+0(SB)/8, $0x0000000000000007
+DATA gsRot<>+8(SB)/8, $0x0000000200000001
+DATA gsRot<>+16(SB)/8, $0x0000000400000003
+DATA gsRot<>+24(SB)/8, $0x0000000600000005
+GLOBL gsRot<>(SB), RODATA|NOPTR, $32
+
+// GSCH updates the even lanes of one channel's group: planes at R11
+// (output), R12 (stylized), R13 (warped); l in Y7, inv in Y6, 4 in Y12;
+// the left neighbours are the group rotated up a lane with lane 0 from
+// PREV (the previous group as loaded, rotated), which then takes it: a
+// load at x-1 would overlap the previous group's store and stall its
+// forwarding. Moves R11..R13 to the next plane. Clobbers Y0..Y4.
+#define GSCH(PREV) \
+	VMOVUPS (R11)(BX*1), Y0 \
+	VPERMPS Y0, Y13, Y1 \
+	VBLENDPS $1, PREV, Y1, Y2 \
+	VMOVAPS Y1, PREV \
+	VMULPS (R13)(BX*1), Y7, Y3 \
+	VMULPS (R12)(BX*1), Y12, Y4 \
+	VADDPS Y4, Y3, Y3 \
+	VADDPS Y2, Y3, Y3 \
+	VADDPS 4(R11)(BX*1), Y3, Y3 \
+	VADDPS (R11)(AX*1), Y3, Y3 \
+	VADDPS (R11)(R10*1), Y3, Y3 \
+	VSUBPS -4(R12)(BX*1), Y3, Y3 \
+	VSUBPS 4(R12)(BX*1), Y3, Y3 \
+	VSUBPS (R12)(AX*1), Y3, Y3 \
+	VSUBPS (R12)(R10*1), Y3, Y3 \
+	VMULPS Y6, Y3, Y3 \
+	VMASKMOVPS Y3, Y15, (R11)(BX*1) \
+	ADDQ R9, R11 \
+	ADDQ R9, R12 \
+	ADDQ R9, R13
+
+// func gsAVX2(o, st, wp, cf *float32, plane, pitch, groups int, lam float32)
+//
+// gsRows' interior update, (((((((((l*wp + 4*st) + oL) + oR) + oU) + oD)
+// - sL) - sR) - sU) - sD) * (1/(l + 4)) with l = lam*cf, for the pixels
+// at even offsets of n groups of eight from o (the first plane's output;
+// st, wp, cf likewise), each group's three planes plane bytes apart, rows
+// pitch bytes apart. Only those pixels are stored (masked), so the odd
+// ones, which the other colour's half-sweep owns, are never written.
+TEXT ·gsAVX2(SB), NOSPLIT, $0-60
+	MOVQ cf+24(FP), R8
+	MOVQ plane+32(FP), R9
+	MOVQ pitch+40(FP), R10   // down index
+	MOVQ groups+48(FP), CX
+	VBROADCASTSS lam+56(FP), Y14
+	VMOVUPS gsRot<>(SB), Y13
+	VPCMPEQD Y15, Y15, Y15
+	VPXOR Y0, Y0, Y0
+	VPBLENDD $0x55, Y15, Y0, Y15 // even lanes
+	MOVL $0x40800000, AX     // 4
+	VMOVD AX, X12
+	VBROADCASTSS X12, Y12
+	MOVL $0x3f800000, AX     // 1
+	VMOVD AX, X11
+	VBROADCASTSS X11, Y11
+	XORQ BX, BX
+	MOVQ BX, AX
+	SUBQ R10, AX             // up index
+	MOVQ o+0(FP), R11
+	VBROADCASTSS -4(R11), Y10 // lane 0: the left neighbour of the first group
+	ADDQ R9, R11
+	VBROADCASTSS -4(R11), Y9
+	ADDQ R9, R11
+	VBROADCASTSS -4(R11), Y8
+	TESTQ CX, CX
+	JZ   gdone
+
+gloop:
+	VMULPS (R8)(BX*1), Y14, Y7 // l = lam*cf
+	VADDPS Y12, Y7, Y6
+	VDIVPS Y6, Y11, Y6       // inv = 1/(l + 4)
+	MOVQ o+0(FP), R11
+	MOVQ st+8(FP), R12
+	MOVQ wp+16(FP), R13
+	GSCH(Y10)
+	GSCH(Y9)
+	GSCH(Y8)
+	ADDQ $32, BX
+	ADDQ $32, AX
+	ADDQ $32, R10
+	DECQ CX
+	JNZ  gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -51,6 +51,14 @@ func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)
 //go:noescape
 func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)
 
+// gsAVX2 is gsRows' update of interior pixels on n groups of eight from
+// o (st, wp, cf: the same pixel's stylized, warped and confidence), the
+// pixels at even offsets only; planes plane bytes apart, rows pitch bytes
+// apart; identical results.
+//
+//go:noescape
+func gsAVX2(o, st, wp, cf *float32, plane, pitch, groups int, lam float32)
+
 // vrDataAVX2 is dataSpan on a's n pixels (a multiple of 8), identical
 // results.
 //
