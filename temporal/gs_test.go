@@ -7,28 +7,23 @@ import (
 )
 
 // TestGSListsMatchFullScan renders a sequence in Gradient mode with the
-// sweeps over the unpinned-pixel lists (gsRows), with the compact sweeps
-// (gsCompact) and with the reference sweeps that scan every pixel, at a
-// weight that pins most pixels (the CLI's default) and one that pins none,
-// on two and three workers, and requires bit-identical frames.
+// wavefront sweeps over the unpinned-pixel lists (gsWave) and with the
+// reference sweeps (one half-sweep after the other, scanning every pixel),
+// at a weight that pins most pixels (the CLI's default) and one that pins
+// none, on two to five workers, and requires bit-identical frames.
 func TestGSListsMatchFullScan(t *testing.T) {
-	defer func() { gsForce = 0 }()
 	ins, outs, w, h := flickerSequence(t, 6)
 	for _, weight := range []float32{1, 0.8} {
-		for _, workers := range []int{2, 3} {
+		for _, workers := range []int{2, 3, 5} {
 			listed := 0
-			run := func(path string) [][]float32 {
+			run := func(ref bool) [][]float32 {
 				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: workers})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				gsForce = 1
-				switch path {
-				case "full":
-					s.kGS = s.gsRowsFullScan
-				case "compact":
-					gsForce = 2
+				if ref {
+					s.gsRef = s.gsSweepReference
 				}
 				var res [][]float32
 				for i := range ins {
@@ -36,28 +31,22 @@ func TestGSListsMatchFullScan(t *testing.T) {
 					s.Process(ins[i], out, i == 0)
 					res = append(res, out)
 				}
-				if path == "compact" {
-					if s.gsc == nil {
-						t.Fatal("the compact sweeps did not run")
-					}
+				if !ref {
 					for _, c := range s.gsCnt {
 						listed += int(c)
 					}
 				}
 				return res
 			}
-			want := run("full")
-			// The last frame's lists: most pixels pinned at weight 1, none at 0.8.
-			for _, path := range []string{"rows", "compact"} {
-				got := run(path)
-				for i := range got {
-					for j := range got[i] {
-						if got[i][j] != want[i][j] {
-							t.Fatalf("weight %v, %d workers, %s: frame %d sample %d: %v, full scan %v", weight, workers, path, i, j, got[i][j], want[i][j])
-						}
+			want, got := run(true), run(false)
+			for i := range got {
+				for j := range got[i] {
+					if got[i][j] != want[i][j] {
+						t.Fatalf("weight %v, %d workers: frame %d sample %d: %v, full scan %v", weight, workers, i, j, got[i][j], want[i][j])
 					}
 				}
 			}
+			// The last frame's lists: most pixels pinned at weight 1, none at 0.8.
 			if weight == 1 && listed > w*h/2 || weight < 1 && listed != w*h {
 				t.Fatalf("weight %v: %d of %d pixels listed", weight, listed, w*h)
 			}
@@ -66,51 +55,47 @@ func TestGSListsMatchFullScan(t *testing.T) {
 	}
 }
 
-// TestGSCompactMatchesRows: the compact sweeps give the same frame as
-// gsRows on random planes where a quarter of the confidences sit exactly
-// on the pinning threshold (lambda*c = 1e4, not pinned), so a neighbour
-// taken for pinned there, or one pinned taken for swept, shows.
-func TestGSCompactMatchesRows(t *testing.T) {
-	defer func() { gsForce = 0 }()
-	const w, h = 37, 19
+// TestGSWaveMatchesReference: the wavefront gives the frame of the plain
+// sweeps on random planes for every band layout from one band to one row
+// per band, with most pixels pinned and with none, and confidences exactly
+// on the pinning threshold (lambda*c = 1e4 at weight 1: not pinned).
+func TestGSWaveMatchesReference(t *testing.T) {
+	const w, h = 29, 19
 	n := w * h
-	rng := rand.New(rand.NewPCG(13, 14))
-	aux := make([]float32, 1+3*n)
-	conf := aux[1+2*n:]
-	for i := range conf {
-		conf[i] = [4]float32{0, 0.1, 1, rng.Float32()}[rng.IntN(4)]
-	}
-	out0, warped := make([]float32, 3*n), make([]float32, 3*n)
-	for i := range out0 {
-		out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
-	}
-	for _, workers := range []int{1, 3} {
-		var outs [2][]float32
-		for k, force := range []int{1, 2} {
-			s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1, Workers: workers})
-			if err != nil {
-				t.Fatal(err)
-			}
-			gsForce = force
-			copy(s.warped, warped)
-			s.aux, s.out = aux, append([]float32(nil), out0...)
-			s.blendRows(0, h)
-			s.gsSweep()
-			outs[k] = s.out
-			s.aux, s.out = nil, nil
-			s.Close()
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, weight := range []float32{1, 0.8} {
+		aux := make([]float32, 1+3*n)
+		conf := aux[1+2*n:]
+		for i := range conf {
+			conf[i] = [4]float32{0.05, 0.1, 1, rng.Float32()}[rng.IntN(4)]
 		}
-		changed := 0
-		for i := range outs[0] {
-			if outs[0][i] != outs[1][i] {
-				t.Fatalf("%d workers: sample %d: compact %v, rows %v", workers, i, outs[1][i], outs[0][i])
-			}
-			if outs[0][i] != out0[i] {
-				changed++
-			}
+		out0, warped := make([]float32, 3*n), make([]float32, 3*n)
+		for i := range out0 {
+			out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
 		}
-		if changed < n/4 {
-			t.Fatalf("%d workers: the sweeps changed only %d of %d samples", workers, changed, 3*n)
+		for _, workers := range []int{1, 2, 3, 4, 7, 10, h} {
+			var outs [2][]float32
+			for k := range outs {
+				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: workers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k == 1 {
+					s.gsRef = s.gsSweepReference
+				}
+				copy(s.warped, warped)
+				s.aux, s.out = aux, append([]float32(nil), out0...)
+				s.blendRows(0, h)
+				s.gsSweep()
+				outs[k] = s.out
+				s.aux, s.out = nil, nil
+				s.Close()
+			}
+			for i := range outs[0] {
+				if outs[0][i] != outs[1][i] {
+					t.Fatalf("weight %v, %d workers: sample %d (x %d, y %d): wavefront %v, reference %v", weight, workers, i, i%w, i/w%h, outs[0][i], outs[1][i])
+				}
+			}
 		}
 	}
 }
@@ -123,8 +108,7 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 	if !simdCPU {
 		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA)")
 	}
-	defer func() { haveSIMD, gsForce = simdCPU, 0 }()
-	gsForce = 1
+	defer func() { haveSIMD = simdCPU }()
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, w := range []int{45, 64, 83} {
 		const h = 17
@@ -175,11 +159,23 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 	}
 }
 
-// gsRowsFullScan is gsRows as it was before the unpinned lists: it runs one red-black Gauss-Seidel half-sweep (colour s.color) of
-// Gradient mode on rows [lo, hi): out(p) = (lambda*c(p)*warped(p) +
+// gsSweepReference runs the sweeps the plain way: one half-sweep after
+// the other over the whole frame, each scanning every pixel, on one
+// goroutine.
+func (s *Stage) gsSweepReference() {
+	for range s.opt.GradientSweeps {
+		for c := range 2 {
+			s.gsRowsFullScan(c)
+		}
+	}
+}
+
+// gsRowsFullScan is gsRow as it was before the unpinned lists, on the
+// whole frame: one red-black Gauss-Seidel half-sweep (colour color) of
+// Gradient mode: out(p) = (lambda*c(p)*warped(p) +
 // sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
 // with stylized kept in prevOut during Apply.
-func (s *Stage) gsRowsFullScan(lo, hi int) {
+func (s *Stage) gsRowsFullScan(color int) {
 	_, _, conf := s.flowConf()
 	w, h := s.w, s.h
 	n := w * h
@@ -187,9 +183,9 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 	o0, o1, o2 := s.out[:n:n], s.out[n:2*n:2*n], s.out[2*n:3*n:3*n]
 	s0, s1, s2 := s.prevOut[:n:n], s.prevOut[n:2*n:2*n], s.prevOut[2*n:3*n:3*n]
 	w0, w1, w2 := s.warped[:n:n], s.warped[n:2*n:2*n], s.warped[2*n:3*n:3*n]
-	for y := lo; y < hi; y++ {
+	for y := range h {
 		inner := y > 0 && y < h-1
-		for x := (y + s.color) & 1; x < w; x += 2 {
+		for x := (y + color) & 1; x < w; x += 2 {
 			p := y*w + x
 			l := lam * conf[p]
 			if l > gsFrozen {
@@ -216,56 +212,70 @@ func (s *Stage) gsRowsFullScan(lo, hi int) {
 	}
 }
 
-// BenchmarkGSSweeps1080: Gradient mode's sweeps (gsSweep: for the compact
-// path its copies in and out included) on a 1080p frame at the CLI's
-// default weight (1) where 2%, 10%, 30% or all of the pixels (in 24x24
-// blobs, as occlusions come) are not pinned, over the lists (rows) and
-// compact (a synthetic setting; a real clip's occlusions are thinner and
-// more scattered).
+// BenchmarkGSSweeps1080: Gradient mode's sweeps on a 1080p frame at the
+// CLI's default weight (1) where 2%, 10%, 30% or all of the pixels (in
+// 24x24 blobs, as occlusions come) are not pinned (a synthetic setting),
+// as gsSweep runs them (wave) and as plain half-sweeps, one after the
+// other over the whole frame (plain: the order before the wavefront;
+// with VIDNST_NOSIMD=1 also without gsAVX2, as before it). The stage uses
+// GOMAXPROCS workers (the -cpu flag does not reach it here):
 //
-//	go test ./temporal -run '^$' -bench GSSweeps1080 -cpu 1
+//	GOMAXPROCS=1 go test ./temporal -run '^$' -bench GSSweeps1080 -benchtime 10x
 func BenchmarkGSSweeps1080(b *testing.B) {
-	defer func() { gsForce = 0 }()
 	const w, h = 1920, 1080
 	n := w * h
-	s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	aux := make([]float32, s.AuxLen())
+	aux := make([]float32, 1+3*n)
 	conf := aux[1+2*n : 1+3*n]
 	out := make([]float32, 3*n)
 	for _, pct := range []int{2, 10, 30, 100} {
-		for i := range conf {
-			conf[i] = 1
-		}
-		for k := 0; k < n*pct/100/(24*24); k++ {
-			x0, y0 := (k*7919)%(w-24), (k*104729)%(h-24)
-			for y := y0; y < y0+24; y++ {
-				for x := x0; x < x0+24; x++ {
-					conf[y*w+x] = 0.05
+		for _, order := range []string{"wave", "plain"} {
+			b.Run(fmt.Sprintf("%s/%d%%", order, pct), func(b *testing.B) {
+				for i := range conf {
+					conf[i] = 1
 				}
-			}
-		}
-		if pct == 100 {
-			clear(conf)
-		}
-		for i := range out {
-			out[i] = float32(i % 251)
-		}
-		s.aux, s.out = aux, out
-		copy(s.prevOut, out)
-		copy(s.warped, out)
-		s.run.Run(h, s.kBlend) // lists the unpinned pixels
-		listed := 0
-		for _, c := range s.gsCnt {
-			listed += int(c)
-		}
-		for _, path := range []string{"rows", "compact"} {
-			b.Run(fmt.Sprintf("%s/%d%%", path, pct), func(b *testing.B) {
-				gsForce = map[string]int{"rows": 1, "compact": 2}[path]
-				s.gsSweep() // sizes the compact state
+				for k := 0; k < n*pct/100/(24*24); k++ {
+					x0, y0 := (k*7919)%(w-24), (k*104729)%(h-24)
+					for y := y0; y < y0+24; y++ {
+						for x := x0; x < x0+24; x++ {
+							conf[y*w+x] = 0.05
+						}
+					}
+				}
+				if pct == 100 {
+					clear(conf)
+				}
+				for i := range out {
+					out[i] = float32(i % 251)
+				}
+				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				s.aux, s.out = aux, out
+				defer func() { s.aux, s.out = nil, nil }()
+				copy(s.prevOut, out)
+				copy(s.warped, out)
+				s.run.Run(h, s.kBlend) // lists the unpinned pixels
+				listed := 0
+				for _, c := range s.gsCnt {
+					listed += int(c)
+				}
+				if order == "plain" {
+					var c int
+					half := func(lo, hi int) {
+						for y := lo; y < hi; y++ {
+							s.gsRow(y, c)
+						}
+					}
+					s.gsRef = func() {
+						for range s.opt.GradientSweeps {
+							for c = range 2 {
+								s.run.Run(h, half)
+							}
+						}
+					}
+				}
 				b.ReportAllocs()
 				for b.Loop() {
 					s.gsSweep()
@@ -273,7 +283,6 @@ func BenchmarkGSSweeps1080(b *testing.B) {
 				b.ReportMetric(float64(listed)/float64(n), "listed")
 			})
 		}
-		s.aux, s.out = nil, nil
 	}
 }
 

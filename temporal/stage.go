@@ -159,16 +159,16 @@ type Stage struct {
 	haveOut         bool
 	lambda          float32
 	aux, out        []float32 // current Apply call
-	color           int
 	// Gradient mode's unpinned pixels, listed by blendRows for the sweeps:
 	// row y's even x from gsIdx[y*w] up (gsCnt[2y] of them), its odd x
 	// from gsIdx[y*w+w-1] down (gsCnt[2y+1]).
-	gsIdx              []int32
-	gsCnt              []int32
-	kWarp, kBlend, kGS func(lo, hi int)
-	gsc                *gsCompact // the compact sweeps' state, nil until used
-	kKeep              func(lo, hi int)
-	seqAux             []float32 // Process's own aux
+	gsIdx                []int32
+	gsCnt                []int32
+	kWarp, kBlend, kWave func(lo, hi int)
+	gsTok                []gsBoundary // gsWave's tokens between bands
+	gsRef                func()       // tests: replaces the sweeps
+	kKeep                func(lo, hi int)
+	seqAux               []float32 // Process's own aux
 }
 
 // lane computes one frame's flows and confidence: two estimators
@@ -255,7 +255,7 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	} else {
 		s.lambda = 8 * a / (1 - a)
 	}
-	s.kWarp, s.kBlend, s.kGS = s.warpRows, s.blendRows, s.gsRows
+	s.kWarp, s.kBlend, s.kWave = s.warpRows, s.blendRows, s.gsWave
 	s.kKeep = s.keepRows
 	return s, nil
 }
@@ -646,86 +646,4 @@ func neighbours(p, x, y, w, h int) (nb [4]int, k int) {
 		k++
 	}
 	return nb, k
-}
-
-// gsRows runs one red-black Gauss-Seidel half-sweep (colour s.color) of
-// Gradient mode on rows [lo, hi): out(p) = (lambda*c(p)*warped(p) +
-// sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
-// with stylized kept in prevOut during Apply. It visits only the unpinned
-// pixels blendRows listed; pixels of one colour do not neighbour each
-// other, so their order does not change the result. Runs of listed
-// pixels in interior rows go to gsAVX2 where it may run, eight pixels
-// (four of the colour) at a time; the rest to gsList.
-func (s *Stage) gsRows(lo, hi int) {
-	w, h := s.w, s.h
-	n := w * h
-	for y := lo; y < hi; y++ {
-		xs := s.gsRowList(y, s.color)
-		if !haveSIMD || y == 0 || y == h-1 || len(xs) < 4 {
-			s.gsList(y, xs)
-			continue
-		}
-		_, _, conf := s.flowConf()
-		for i := 0; i < len(xs); {
-			j := i + 1 // xs[i:j]: a run of the colour's pixels, x two apart
-			for j < len(xs) && (xs[j]-xs[j-1] == 2 || xs[j]-xs[j-1] == -2) {
-				j++
-			}
-			run := xs[i:j]
-			i = j
-			xlo, xhi := int(min(run[0], run[len(run)-1])), int(max(run[0], run[len(run)-1]))
-			xa := xlo // the run's first interior pixel
-			if xa == 0 {
-				xa = 2
-			}
-			g := (min(xhi, w-2) - xa + 2) / 8
-			if g <= 0 {
-				s.gsList(y, run)
-				continue
-			}
-			p := y*w + xa
-			gsAVX2(&s.out[p], &s.prevOut[p], &s.warped[p], &conf[p], 4*n, 4*w, g, s.lambda)
-			// The run's pixels left of xa and right of the groups.
-			left, right := (xa-xlo)/2, (xhi-(xa+8*g-2))/2
-			if run[0] > run[len(run)-1] { // odd x are listed right to left
-				left, right = right, left
-			}
-			s.gsList(y, run[:left])
-			s.gsList(y, run[len(run)-right:])
-		}
-	}
-}
-
-// gsList is gsRows' Go loop on the listed pixels xs of row y.
-func (s *Stage) gsList(y int, xs []int32) {
-	_, _, conf := s.flowConf()
-	w, h := s.w, s.h
-	n := w * h
-	lam := s.lambda
-	o0, o1, o2 := s.out[:n:n], s.out[n:2*n:2*n], s.out[2*n:3*n:3*n]
-	s0, s1, s2 := s.prevOut[:n:n], s.prevOut[n:2*n:2*n], s.prevOut[2*n:3*n:3*n]
-	w0, w1, w2 := s.warped[:n:n], s.warped[n:2*n:2*n], s.warped[2*n:3*n:3*n]
-	inner := y > 0 && y < h-1
-	for _, xi := range xs {
-		x := int(xi)
-		p := y*w + x
-		l := lam * conf[p]
-		if inner && x > 0 && x < w-1 {
-			inv := 1 / (l + 4)
-			o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
-			o1[p] = (l*w1[p] + 4*s1[p] + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
-			o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
-			continue
-		}
-		nb, k := neighbours(p, x, y, w, h)
-		inv := 1 / (l + float32(k))
-		for _, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
-			o, st, wp := pl[0], pl[1], pl[2]
-			sum := l*wp[p] + float32(k)*st[p]
-			for _, q := range nb[:k] {
-				sum += o[q] - st[q]
-			}
-			o[p] = sum * inv
-		}
-	}
 }
