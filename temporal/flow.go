@@ -638,9 +638,9 @@ func upsampleScaled(c []float32, cw, ch int, dst []float32, fw, lo, hi, f int, s
 			x0 := int(cx)
 			x1 := min(x0+1, cw-1)
 			ax := cx - float32(x0)
-			a := r0[x0] + ax*(r0[x1]-r0[x0])
-			b := r1[x0] + ax*(r1[x1]-r1[x0])
-			o[x] = sc * (a + ay*(b-a))
+			a := r0[x0] + float32(ax*(r0[x1]-r0[x0]))
+			b := r1[x0] + float32(ax*(r1[x1]-r1[x0]))
+			o[x] = sc * (a + float32(ay*(b-a)))
 		}
 	}
 }
@@ -653,7 +653,7 @@ func upRowEven(o, r0, r1 []float32, ay, sc float32, f int, wt *[16]float32) {
 	const chunk = 256
 	cw, fw, h := len(r0), len(o), f/2
 	var tb [chunk + 1]float32
-	v := sc * (r0[0] + ay*(r1[0]-r0[0]))
+	v := sc * (r0[0] + float32(ay*(r1[0]-r0[0])))
 	for x := range min(h, fw) { // left of the first column's centre
 		o[x] = v
 	}
@@ -685,11 +685,11 @@ func upRowEven(o, r0, r1 []float32, ay, sc float32, f int, wt *[16]float32) {
 			seg := o[x:min(x+f, fw)]
 			ws := wt[:len(seg)]
 			for k, wk := range ws {
-				seg[k] = cur + wk*d
+				seg[k] = cur + float32(wk*d)
 			}
 		}
 	}
-	v = sc * (r0[cw-1] + ay*(r1[cw-1]-r0[cw-1]))
+	v = sc * (r0[cw-1] + float32(ay*(r1[cw-1]-r0[cw-1])))
 	for x := f*(cw-1) + h; x < fw; x++ { // right of the last column's centre
 		o[x] = v
 	}
@@ -703,6 +703,6 @@ func lerpRow(t, a, b []float32, ay, sc float32) {
 		lerpAVX2(&t[0], &a[0], &b[0], i, ay, sc)
 	}
 	for ; i < len(t); i++ {
-		t[i] = sc * (a[i] + ay*(b[i]-a[i]))
+		t[i] = sc * (a[i] + float32(ay*(b[i]-a[i])))
 	}
 }

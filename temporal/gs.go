@@ -47,9 +47,10 @@ func (s *Stage) gsWaveSetup() {
 	}
 }
 
-// gsBoundary carries, between the bands above and below one boundary,
-// one token per half-sweep done on the row next to it: down from the band
-// above (its last row), up from the band below (its first row).
+// gsBoundary carries, between the bands above and below one boundary, a
+// token for each half-sweep done on the row next to it (but the last,
+// which nothing waits for): down from the band above (its last row), up
+// from the band below (its first row).
 type gsBoundary struct{ down, up chan struct{} }
 
 // gsWave runs all the half-sweeps on the band of rows [lo, hi) as a
@@ -94,7 +95,11 @@ func (s *Stage) gsWave(lo, hi int) {
 					<-below.up
 				}
 			}
-			s.gsRow(y, hs&1)
+			// A band's rows next to another band's go through the Go loop:
+			// gsAVX2's discarded loads would read the row across while
+			// its band writes it (harmless, but a data race).
+			edge := y == lo && above != nil || y == hi-1 && below != nil
+			s.gsRow(y, hs&1, edge)
 			if hs < half-1 {
 				if y == lo && above != nil {
 					above.up <- struct{}{}
@@ -113,13 +118,13 @@ func (s *Stage) gsWave(lo, hi int) {
 // with stylized kept in prevOut during Apply. It visits only the unpinned
 // pixels blendRows listed; pixels of one colour do not neighbour each
 // other, so their order does not change the result. Runs of listed pixels
-// in interior rows go to gsAVX2 where it may run, eight pixels (four of
-// the colour) at a time; the rest to gsList.
-func (s *Stage) gsRow(y, c int) {
+// in interior rows go to gsAVX2 where it may run (not with goOnly),
+// eight pixels (four of the colour) at a time; the rest to gsList.
+func (s *Stage) gsRow(y, c int, goOnly bool) {
 	w, h := s.w, s.h
 	n := w * h
 	xs := s.gsRowList(y, c)
-	if !haveSIMD || y == 0 || y == h-1 || len(xs) < 4 {
+	if !haveSIMD || goOnly || y == 0 || y == h-1 || len(xs) < 4 {
 		s.gsList(y, xs)
 		return
 	}
@@ -153,7 +158,9 @@ func (s *Stage) gsRow(y, c int) {
 	}
 }
 
-// gsList is gsRow's Go loop on the listed pixels xs of row y.
+// gsList is gsRow's Go loop on the listed pixels xs of row y. The
+// float32 conversions round each product, as gsAVX2 does, where a build
+// for FMA CPUs (GOAMD64=v3) would otherwise fuse it with the addition.
 func (s *Stage) gsList(y int, xs []int32) {
 	_, _, conf := s.flowConf()
 	w, h := s.w, s.h
@@ -166,19 +173,19 @@ func (s *Stage) gsList(y int, xs []int32) {
 	for _, xi := range xs {
 		x := int(xi)
 		p := y*w + x
-		l := lam * conf[p]
+		l := float32(lam * conf[p])
 		if inner && x > 0 && x < w-1 {
 			inv := 1 / (l + 4)
-			o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
-			o1[p] = (l*w1[p] + 4*s1[p] + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
-			o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
+			o0[p] = (float32(l*w0[p]) + float32(4*s0[p]) + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
+			o1[p] = (float32(l*w1[p]) + float32(4*s1[p]) + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
+			o2[p] = (float32(l*w2[p]) + float32(4*s2[p]) + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
 			continue
 		}
 		nb, k := neighbours(p, x, y, w, h)
 		inv := 1 / (l + float32(k))
 		for _, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
 			o, st, wp := pl[0], pl[1], pl[2]
-			sum := l*wp[p] + float32(k)*st[p]
+			sum := float32(l*wp[p]) + float32(float32(k)*st[p])
 			for _, q := range nb[:k] {
 				sum += o[q] - st[q]
 			}

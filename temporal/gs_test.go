@@ -100,10 +100,11 @@ func TestGSWaveMatchesReference(t *testing.T) {
 	}
 }
 
-// TestGSRowsSIMDIdentical: gsRows gives the same frame with gsAVX2 as
+// TestGSRowsSIMDIdentical: gsRow gives the same frame with gsAVX2 as
 // with the Go loop alone, on rows whose listed pixels come in runs of
 // every length (one to the whole row, touching both edges), widths that
-// leave a remainder after the groups of eight, and one or three workers.
+// leave a remainder after the groups of eight, one or three workers, and
+// at a weight that pins none (every row one run).
 func TestGSRowsSIMDIdentical(t *testing.T) {
 	if !simdCPU {
 		t.Skip("no SIMD kernels on this CPU (needs amd64 with AVX2 and FMA)")
@@ -134,10 +135,14 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 		for i := range out0 {
 			out0[i], warped[i] = 255*rng.Float32(), 255*rng.Float32()
 		}
-		for _, workers := range []int{1, 3} {
+		for _, c := range []struct {
+			workers int
+			weight  float32
+		}{{1, 1}, {3, 1}, {1, 0.8}, {3, 0.8}} {
+			workers := c.workers
 			var outs [2][]float32
 			for k, simd := range []bool{true, false} {
-				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: 1, Workers: workers})
+				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: c.weight, Workers: workers})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -152,7 +157,7 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 			}
 			for i := range outs[0] {
 				if outs[0][i] != outs[1][i] {
-					t.Fatalf("w %d, %d workers: sample %d (x %d, y %d): AVX2 %v, Go %v", w, workers, i, i%w, i/w%h, outs[0][i], outs[1][i])
+					t.Fatalf("w %d, %d workers, weight %v: sample %d (x %d, y %d): AVX2 %v, Go %v", w, workers, c.weight, i, i%w, i/w%h, outs[0][i], outs[1][i])
 				}
 			}
 		}
@@ -170,8 +175,8 @@ func (s *Stage) gsSweepReference() {
 	}
 }
 
-// gsRowsFullScan is gsRow as it was before the unpinned lists, on the
-// whole frame: one red-black Gauss-Seidel half-sweep (colour color) of
+// gsRowsFullScan is the sweep as it was before the unpinned lists, on
+// the whole frame: one red-black Gauss-Seidel half-sweep (colour color) of
 // Gradient mode: out(p) = (lambda*c(p)*warped(p) +
 // sum_q (out(q) + stylized(p) - stylized(q))) / (lambda*c(p) + deg(p)),
 // with stylized kept in prevOut during Apply.
@@ -187,22 +192,22 @@ func (s *Stage) gsRowsFullScan(color int) {
 		inner := y > 0 && y < h-1
 		for x := (y + color) & 1; x < w; x += 2 {
 			p := y*w + x
-			l := lam * conf[p]
+			l := float32(lam * conf[p])
 			if l > gsFrozen {
 				continue // pinned to warped by blendRows
 			}
 			if inner && x > 0 && x < w-1 {
 				inv := 1 / (l + 4)
-				o0[p] = (l*w0[p] + 4*s0[p] + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
-				o1[p] = (l*w1[p] + 4*s1[p] + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
-				o2[p] = (l*w2[p] + 4*s2[p] + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
+				o0[p] = (float32(l*w0[p]) + float32(4*s0[p]) + o0[p-1] + o0[p+1] + o0[p-w] + o0[p+w] - s0[p-1] - s0[p+1] - s0[p-w] - s0[p+w]) * inv
+				o1[p] = (float32(l*w1[p]) + float32(4*s1[p]) + o1[p-1] + o1[p+1] + o1[p-w] + o1[p+w] - s1[p-1] - s1[p+1] - s1[p-w] - s1[p+w]) * inv
+				o2[p] = (float32(l*w2[p]) + float32(4*s2[p]) + o2[p-1] + o2[p+1] + o2[p-w] + o2[p+w] - s2[p-1] - s2[p+1] - s2[p-w] - s2[p+w]) * inv
 				continue
 			}
 			nb, k := neighbours(p, x, y, w, h)
 			inv := 1 / (l + float32(k))
 			for _, pl := range [3][3][]float32{{o0, s0, w0}, {o1, s1, w1}, {o2, s2, w2}} {
 				o, st, wp := pl[0], pl[1], pl[2]
-				sum := l*wp[p] + float32(k)*st[p]
+				sum := float32(l*wp[p]) + float32(float32(k)*st[p])
 				for _, q := range nb[:k] {
 					sum += o[q] - st[q]
 				}
@@ -265,7 +270,7 @@ func BenchmarkGSSweeps1080(b *testing.B) {
 					var c int
 					half := func(lo, hi int) {
 						for y := lo; y < hi; y++ {
-							s.gsRow(y, c)
+							s.gsRow(y, c, false)
 						}
 					}
 					s.gsRef = func() {

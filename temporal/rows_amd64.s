@@ -273,9 +273,9 @@ GLOBL gsRot<>(SB), RODATA|NOPTR, $32
 
 // func gsAVX2(o, st, wp, cf *float32, plane, pitch, groups int, lam float32)
 //
-// gsRows' interior update, (((((((((l*wp + 4*st) + oL) + oR) + oU) + oD)
+// gsList's interior update, (((((((((l*wp + 4*st) + oL) + oR) + oU) + oD)
 // - sL) - sR) - sU) - sD) * (1/(l + 4)) with l = lam*cf, for the pixels
-// at even offsets of n groups of eight from o (the first plane's output;
+// at even offsets of groups groups of eight from o (the first plane's output;
 // st, wp, cf likewise), each group's three planes plane bytes apart, rows
 // pitch bytes apart. Only those pixels are stored (masked), so the odd
 // ones, which the other colour's half-sweep owns, are never written.

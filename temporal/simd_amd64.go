@@ -3,7 +3,8 @@ package temporal
 import "golang.org/x/sys/cpu"
 
 // haveSIMD: the AVX2 kernels (warp3AVX2, lerpAVX2, expand2AVX2,
-// expand4AVX2, box5AVX2, blendAVX2) may run. Tests turn it off to compare with the Go paths.
+// expand4AVX2, box5AVX2, blendAVX2, gsAVX2, the vr* kernels,
+// hardMaskAVX2) may run. Tests turn it off to compare with the Go paths.
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // warp3AVX2 warps pixels [x0, x1) of row y of a three-plane image in groups
@@ -51,10 +52,12 @@ func box5AVX2(dst, a, b, c, d, e *float32, n int, mul bool)
 //go:noescape
 func blendAVX2(o, wp, cf, st *float32, n int, a, lam float32, grad bool)
 
-// gsAVX2 is gsRows' update of interior pixels on n groups of eight from
-// o (st, wp, cf: the same pixel's stylized, warped and confidence), the
-// pixels at even offsets only; planes plane bytes apart, rows pitch bytes
-// apart; identical results.
+// gsAVX2 is gsList's update of interior pixels on groups groups of eight
+// from o (st, wp, cf: the same pixel's stylized, warped and confidence),
+// the pixels at even offsets only; planes plane bytes apart, rows pitch
+// bytes apart; identical results (the Go loop rounds each product: see
+// gsList). It also loads, and discards, the odd lanes of the rows above
+// and below and one sample past the last group.
 //
 //go:noescape
 func gsAVX2(o, st, wp, cf *float32, plane, pitch, groups int, lam float32)

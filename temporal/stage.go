@@ -209,6 +209,9 @@ func NewStage(w, h int, opt Options) (*Stage, error) {
 	if opt.GradientSweeps == 0 {
 		opt.GradientSweeps = 8
 	}
+	if opt.GradientSweeps < 0 {
+		return nil, fmt.Errorf("temporal: %d gradient sweeps", opt.GradientSweeps)
+	}
 	s := &Stage{w: w, h: h, opt: opt}
 	if opt.Mode == Off {
 		return s, nil
@@ -570,7 +573,7 @@ func (s *Stage) warpRows(lo, hi int) {
 
 // blendRows: out = (1 - a*c) * out + a*c * warped on rows [lo, hi). In
 // Gradient mode it also saves the stylized frame into prevOut (free once
-// warped is computed) for gsRows, and lists the rows' unpinned pixels.
+// warped is computed) for the sweeps (gs.go), and lists the rows' unpinned pixels.
 func (s *Stage) blendRows(lo, hi int) {
 	_, _, conf := s.flowConf()
 	n := s.w * s.h
@@ -594,7 +597,7 @@ func (s *Stage) blendRows(lo, hi int) {
 					k = 1
 				}
 			}
-			o[i] += k * (wp[i] - o[i])
+			o[i] += float32(k * (wp[i] - o[i])) // rounded, as in blendAVX2 (no FMA)
 		}
 	}
 	if grad {

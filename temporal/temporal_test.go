@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -542,5 +543,29 @@ func TestStageZeroAllocs(t *testing.T) {
 			t.Errorf("%v: %v allocations per frame, want 0", mode, a)
 		}
 		s.Close()
+	}
+}
+
+// TestNewStageRejectsBadOptions: options that cannot work give an error
+// naming them, not a panic later.
+func TestNewStageRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		w, h int
+		opt  Options
+		want string
+	}{
+		{8, 64, Options{Mode: Blend}, "too small"},
+		{64, 64, Options{Mode: Blend, Weight: 1.5}, "weight"},
+		{64, 64, Options{Mode: Gradient, Weight: -0.5}, "weight"},
+		{64, 64, Options{Mode: Gradient, GradientSweeps: -1, Workers: 2}, "gradient sweeps"},
+	} {
+		s, err := NewStage(tc.w, tc.h, tc.opt)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%dx%d %+v: no error", tc.w, tc.h, tc.opt)
+		}
+		if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "temporal: ") {
+			t.Errorf("%dx%d %+v: %v, want temporal: ...%s...", tc.w, tc.h, tc.opt, err, tc.want)
+		}
 	}
 }

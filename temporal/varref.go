@@ -153,9 +153,9 @@ func (r *varRefine) prepRows(lo, hi int) {
 			ax, ay := xm-float32(xi), ym-float32(yi)
 			o := yi*w + xi
 			t := r.i1[o : o+w+2 : o+w+2]
-			top := t[0] + ax*(t[1]-t[0])
-			bot := t[w] + ax*(t[w+1]-t[w])
-			iw := top + ay*(bot-top)
+			top := t[0] + float32(ax*(t[1]-t[0]))
+			bot := t[w] + float32(ax*(t[w+1]-t[w]))
+			iw := top + float32(ay*(bot-top))
 			iz[x] = iw - z[x]
 			avg[x] = 0.5 * (iw + z[x])
 		}
@@ -184,7 +184,7 @@ func (r *varRefine) deriv1Rows(lo, hi int) {
 			dx := vrDerivSc * (aR[x] - aL[x])
 			dy := vrDerivSc * (aD[x] - aU[x])
 			ix[x], iy[x] = dx, dy
-			s := rsqrt(dx*dx + dy*dy + vrZeta2)
+			s := rsqrt(float32(dx*dx) + float32(dy*dy) + vrZeta2)
 			nx[x], ny[x], nz[x] = dx*s, dy*s, z[x]*s
 			gxz[x] = vrDerivSc * (zR[x] - zL[x])
 			gyz[x] = vrDerivSc * (zD[x] - zU[x])
@@ -207,8 +207,8 @@ func (r *varRefine) deriv2Rows(lo, hi int) {
 			ixx := vrDerivSc * (xR[x] - xL[x])
 			ixy := vrDerivSc * (xD[x] - xU[x])
 			iyy := vrDerivSc * (yD[x] - yU[x])
-			s1 := rsqrt(ixx*ixx + ixy*ixy + vrZeta2)
-			s2 := rsqrt(iyy*iyy + ixy*ixy + vrZeta2)
+			s1 := rsqrt(float32(ixx*ixx) + float32(ixy*ixy) + vrZeta2)
+			s2 := rsqrt(float32(iyy*iyy) + float32(ixy*ixy) + vrZeta2)
 			gxx[x], gxy[x], gxz[x] = ixx*s1, ixy*s1, gxz[x]*s1
 			gyx[x], gyy[x], gyz[x] = ixy*s2, iyy*s2, gyz[x]*s2
 		}
@@ -307,7 +307,7 @@ func (r *varRefine) dataRow(y int) {
 	uy := r.fu[x+down] + r.du[x+down] - cu
 	vy := r.fv[x+down] + r.dv[x+down] - cv
 	c := &r.co
-	c.wx[x], c.wy[x] = 0, a2*rsqrt(uy*uy+vy*vy+vrEps2)
+	c.wx[x], c.wy[x] = 0, a2*rsqrt(float32(uy*uy)+float32(vy*vy)+vrEps2)
 	if down == 0 {
 		clear(c.wy[q : q+w])
 	}
@@ -328,24 +328,24 @@ func (r *varRefine) dataSpan(q, x0, x1 int, d2, g2 float32) {
 		eu, ev := du[x], dv[x]
 		// colour constancy
 		sx, sy, sz := nx[x], ny[x], nz[x]
-		ik := sz + sx*eu + sy*ev
-		wd := d2 * rsqrt(ik*ik+vrEps2)
-		c11 := wd*sx*sx + vrZeta2
-		c12 := wd * sx * sy
-		c22 := wd*sy*sy + vrZeta2
+		ik := sz + float32(sx*eu) + float32(sy*ev)
+		wd := d2 * rsqrt(float32(ik*ik)+vrEps2)
+		c11 := float32(wd*sx*sx) + vrZeta2
+		c12 := float32(wd * sx * sy)
+		c22 := float32(wd*sy*sy) + vrZeta2
 		c1 := -wd * sz * sx
 		c2 := -wd * sz * sy
 		// gradient constancy
 		p, q2, pz := gxx[x], gxy[x], gxz[x]
 		s, t, tz := gyx[x], gyy[x], gyz[x]
-		kx := pz + p*eu + q2*ev
-		ky := tz + s*eu + t*ev
-		wg := g2 * rsqrt(kx*kx+ky*ky+vrEps2)
-		a11[x] = c11 + wg*(p*p+s*s)
-		a12[x] = c12 + wg*(p*q2+s*t)
-		a22[x] = c22 + wg*(q2*q2+t*t)
-		b1[x] = c1 - wg*(p*pz+s*tz)
-		b2[x] = c2 - wg*(q2*pz+t*tz)
+		kx := pz + float32(p*eu) + float32(q2*ev)
+		ky := tz + float32(s*eu) + float32(t*ev)
+		wg := g2 * rsqrt(float32(kx*kx)+float32(ky*ky)+vrEps2)
+		a11[x] = c11 + float32(wg*(float32(p*p)+float32(s*s)))
+		a12[x] = c12 + float32(wg*(float32(p*q2)+float32(s*t)))
+		a22[x] = c22 + float32(wg*(float32(q2*q2)+float32(t*t)))
+		b1[x] = c1 - float32(wg*(float32(p*pz)+float32(s*tz)))
+		b2[x] = c2 - float32(wg*(float32(q2*pz)+float32(t*tz)))
 	}
 }
 
@@ -365,7 +365,7 @@ func (r *varRefine) smoothSpan(q, down, x0, x1 int, a2 float32) {
 		vx := fvR[x] + dvR[x] - cv
 		uy := fuD[x] + duD[x] - cu
 		vy := fvD[x] + dvD[x] - cv
-		ws := a2 * rsqrt(ux*ux+vx*vx+uy*uy+vy*vy+vrEps2)
+		ws := a2 * rsqrt(float32(ux*ux)+float32(vx*vx)+float32(uy*uy)+float32(vy*vy)+vrEps2)
 		wx[x], wy[x] = ws, ws
 	}
 }
@@ -401,8 +401,8 @@ func (r *varRefine) rhsRow(y int) {
 	for x := range f {
 		wl, wr, wu, wd := wxL[x], wx[x], wyU[x], wy[x]
 		uc, vc := f[x], g[x]
-		b1[x] += wr*(fR[x]-uc) - wl*(uc-fL[x]) + wd*(fD[x]-uc) - wu*(uc-fU[x])
-		b2[x] += wr*(gR[x]-vc) - wl*(vc-gL[x]) + wd*(gD[x]-vc) - wu*(vc-gU[x])
+		b1[x] += float32(wr*(fR[x]-uc)) - float32(wl*(uc-fL[x])) + float32(wd*(fD[x]-uc)) - float32(wu*(uc-fU[x]))
+		b2[x] += float32(wr*(gR[x]-vc)) - float32(wl*(vc-gL[x])) + float32(wd*(gD[x]-vc)) - float32(wu*(vc-gU[x]))
 		s := wl + wr + wu + wd
 		a11[x] = 1 / (a11[x] + s)
 		a22[x] = 1 / (a22[x] + s)
@@ -432,12 +432,12 @@ func (r *varRefine) sorRow(y, c int) {
 	a11, a12, a22, b1, b2 := row(k.a11, q, n), row(k.a12, q, n), row(k.a22, q, n), row(k.b1, q, n), row(k.b2, q, n)
 	for x := (y + c + x0) & 1; x < len(d); x += 2 {
 		wl, wr, wu, wd := wxL[x], wx[x], wyU[x], wy[x]
-		su := wl*dL[x] + wr*dR[x] + wu*dU[x] + wd*dD[x]
-		sv := wl*eL[x] + wr*eR[x] + wu*eU[x] + wd*eD[x]
+		su := float32(wl*dL[x]) + float32(wr*dR[x]) + float32(wu*dU[x]) + float32(wd*dD[x])
+		sv := float32(wl*eL[x]) + float32(wr*eR[x]) + float32(wu*eU[x]) + float32(wd*eD[x])
 		ou, ov := d[x], e[x]
-		nu := ou + vrOmega*((b1[x]+su-a12[x]*ov)*a11[x]-ou)
+		nu := ou + float32(vrOmega*(float32((b1[x]+su-float32(a12[x]*ov))*a11[x])-ou))
 		d[x] = nu
-		e[x] = ov + vrOmega*((b2[x]+sv-a12[x]*nu)*a22[x]-ov)
+		e[x] = ov + float32(vrOmega*(float32((b2[x]+sv-float32(a12[x]*nu))*a22[x])-ov))
 	}
 }
 
