@@ -75,22 +75,9 @@ func TestGSWaveMatchesReference(t *testing.T) {
 		}
 		for _, workers := range []int{1, 2, 3, 4, 7, 10, h} {
 			var outs [2][]float32
-			for k := range outs {
-				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: weight, Workers: workers})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if k == 1 {
-					s.gsRef = s.gsSweepReference
-				}
-				copy(s.warped, warped)
-				s.aux, s.out = aux, append([]float32(nil), out0...)
-				s.blendRows(0, h)
-				s.gsSweep()
-				outs[k] = s.out
-				s.aux, s.out = nil, nil
-				s.Close()
-			}
+			opt := Options{Mode: Gradient, Weight: weight, Workers: workers}
+			outs[0] = sweepOnce(t, w, h, opt, aux, out0, warped, func(*Stage) {})
+			outs[1] = sweepOnce(t, w, h, opt, aux, out0, warped, func(s *Stage) { s.gsRef = s.gsSweepReference })
 			for i := range outs[0] {
 				if outs[0][i] != outs[1][i] {
 					t.Fatalf("weight %v, %d workers: sample %d (x %d, y %d): wavefront %v, reference %v", weight, workers, i, i%w, i/w%h, outs[0][i], outs[1][i])
@@ -142,18 +129,8 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 			workers := c.workers
 			var outs [2][]float32
 			for k, simd := range []bool{true, false} {
-				s, err := NewStage(w, h, Options{Mode: Gradient, Weight: c.weight, Workers: workers})
-				if err != nil {
-					t.Fatal(err)
-				}
-				haveSIMD = simd
-				copy(s.warped, warped)
-				s.aux, s.out = aux, append([]float32(nil), out0...)
-				s.blendRows(0, h)
-				s.gsSweep()
-				outs[k] = s.out
-				s.aux, s.out = nil, nil
-				s.Close()
+				opt := Options{Mode: Gradient, Weight: c.weight, Workers: workers}
+				outs[k] = sweepOnce(t, w, h, opt, aux, out0, warped, func(*Stage) { haveSIMD = simd })
 			}
 			for i := range outs[0] {
 				if outs[0][i] != outs[1][i] {
@@ -162,6 +139,26 @@ func TestGSRowsSIMDIdentical(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sweepOnce runs blendRows and the sweeps of a new w x h stage with opt on
+// a copy of out0, given aux (flow and confidence) and the warped previous
+// output, after prep has set the stage up; it returns the frame.
+func sweepOnce(t *testing.T, w, h int, opt Options, aux, out0, warped []float32, prep func(*Stage)) []float32 {
+	t.Helper()
+	s, err := NewStage(w, h, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	prep(s)
+	copy(s.warped, warped)
+	s.aux, s.out = aux, append([]float32(nil), out0...)
+	s.blendRows(0, h)
+	s.gsSweep()
+	out := s.out
+	s.aux, s.out = nil, nil
+	return out
 }
 
 // gsSweepReference runs the sweeps the plain way: one half-sweep after

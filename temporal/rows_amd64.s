@@ -33,6 +33,10 @@ DATA upW<>+176(SB)/8, $0x3f6000003f600000
 DATA upW<>+184(SB)/8, $0x3f6000003f600000
 GLOBL upW<>(SB), RODATA|NOPTR, $192
 
+// BCAST broadcasts the float32 bits imm to all lanes of Y (X its low
+// half; clobbers AX).
+#define BCAST(imm, X, Y) MOVL imm, AX; VMOVD AX, X; VBROADCASTSS X, Y
+
 // func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)
 TEXT ·lerpAVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
@@ -201,12 +205,8 @@ TEXT ·blendAVX2(SB), NOSPLIT, $0-49
 	VBROADCASTSS a+40(FP), Y13
 	VBROADCASTSS lam+44(FP), Y14
 	MOVBLZX grad+48(FP), R9
-	MOVL $0x461c4000, AX     // 1e4
-	VMOVD AX, X12
-	VBROADCASTSS X12, Y12
-	MOVL $0x3f800000, AX     // 1
-	VMOVD AX, X11
-	VBROADCASTSS X11, Y11
+	BCAST($0x461c4000, X12, Y12) // 1e4
+	BCAST($0x3f800000, X11, Y11) // 1
 	XORQ AX, AX
 	SHRQ $3, CX
 	JZ   bldone
@@ -234,14 +234,6 @@ blmix:
 bldone:
 	VZEROUPPER
 	RET
-
-// VPERMPS indices that rotate eight lanes up by one: lane i gets lane i-1,
-// lane 0 gets lane 7.
-DATA gsRot<>+0(SB)/8, $0x0000000000000007
-DATA gsRot<>+8(SB)/8, $0x0000000200000001
-DATA gsRot<>+16(SB)/8, $0x0000000400000003
-DATA gsRot<>+24(SB)/8, $0x0000000600000005
-GLOBL gsRot<>(SB), RODATA|NOPTR, $32
 
 // GSCH updates the even lanes of one channel's group: planes at R11
 // (output), R12 (stylized), R13 (warped); l in Y7, inv in Y6, 4 in Y12;
@@ -285,16 +277,12 @@ TEXT ·gsAVX2(SB), NOSPLIT, $0-60
 	MOVQ pitch+40(FP), R10   // down index
 	MOVQ groups+48(FP), CX
 	VBROADCASTSS lam+56(FP), Y14
-	VMOVUPS gsRot<>(SB), Y13
+	VMOVUPS ·rotUp(SB), Y13 // varref_amd64.s
 	VPCMPEQD Y15, Y15, Y15
 	VPXOR Y0, Y0, Y0
 	VPBLENDD $0x55, Y15, Y0, Y15 // even lanes
-	MOVL $0x40800000, AX     // 4
-	VMOVD AX, X12
-	VBROADCASTSS X12, Y12
-	MOVL $0x3f800000, AX     // 1
-	VMOVD AX, X11
-	VBROADCASTSS X11, Y11
+	BCAST($0x40800000, X12, Y12) // 4
+	BCAST($0x3f800000, X11, Y11) // 1
 	XORQ BX, BX
 	MOVQ BX, AX
 	SUBQ R10, AX             // up index

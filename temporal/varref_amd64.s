@@ -22,12 +22,12 @@ DATA sorMask<>+56(SB)/8, $0xffffffff00000000
 GLOBL sorMask<>(SB), RODATA|NOPTR, $64
 
 // VPERMPS indices that rotate eight lanes up by one: lane i gets lane i-1,
-// lane 0 gets lane 7.
-DATA rotUp<>+0(SB)/8, $0x0000000000000007
-DATA rotUp<>+8(SB)/8, $0x0000000200000001
-DATA rotUp<>+16(SB)/8, $0x0000000400000003
-DATA rotUp<>+24(SB)/8, $0x0000000600000005
-GLOBL rotUp<>(SB), RODATA|NOPTR, $32
+// lane 0 gets lane 7 (gsAVX2 in rows_amd64.s uses them too).
+DATA ·rotUp+0(SB)/8, $0x0000000000000007
+DATA ·rotUp+8(SB)/8, $0x0000000200000001
+DATA ·rotUp+16(SB)/8, $0x0000000400000003
+DATA ·rotUp+24(SB)/8, $0x0000000600000005
+GLOBL ·rotUp(SB), RODATA|NOPTR, $32
 
 // WGTERM sets Y5 = wg*(A*B + C*D), wg in Y2 (clobbers Y6).
 #define WGTERM(A, B, C, D) \
@@ -355,7 +355,7 @@ TEXT ·vrSORAVX2(SB), NOSPLIT, $0-8
 	SHLQ $5, BX
 	LEAQ sorMask<>(SB), AX
 	VMOVUPS (AX)(BX*1), Y15
-	VMOVUPS rotUp<>(SB), Y13
+	VMOVUPS ·rotUp(SB), Y13
 	MOVL $0x3fcccccd, AX     // vrOmega
 	VMOVD AX, X14
 	VBROADCASTSS X14, Y14
