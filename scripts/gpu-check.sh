@@ -81,7 +81,7 @@ if want tests; then
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
 want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
-want temporal && step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080' -test.benchtime 10x
+want temporal && step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080|GSSweeps1080/wave' -test.benchtime 10x
 # variants: model files and provider options compared on the same frames
 # (VIDNST_VARIANTS, see stylize's BenchmarkVariantsGPU); vprofile: each of
 # them through ORT's profiler, one per process.
