@@ -6,12 +6,13 @@ package temporal
 //
 // Sixteen plain half-sweeps, each over the whole frame, stream ten planes
 // (conf, and three each of output, stylized and warped: 83 MB at 1080p)
-// through the caches sixteen times. gsWave instead runs them as a wavefront: half-sweep k
-// of row y follows half-sweep k-1 of rows y-1, y and y+1, which is all it
-// reads, so each worker takes a band of rows and sweeps it diagonally,
-// half-sweep k one row behind half-sweep k-1, while the few rows in flight
-// stay in its cache. Each half-sweep still reads exactly the values it
-// read in the plain order, so the output is identical to the bit.
+// through the caches sixteen times. gsWave instead runs them as a
+// wavefront: half-sweep k of row y follows half-sweep k-1 of rows y-1, y
+// and y+1, which is all it reads, so each worker takes a band of rows and
+// sweeps it diagonally, half-sweep k one row behind half-sweep k-1, while
+// the few rows in flight stay in its cache. Each half-sweep still reads
+// exactly the values it read in the plain order, so the output is
+// identical to the bit.
 
 // gsSweep runs Gradient mode's sweeps over the pixels blendRows listed.
 func (s *Stage) gsSweep() {
