@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // Row kernels of the temporal stage: the flow upsampling (lerpAVX2,
 // expand2AVX2, expand4AVX2), the confidence blur (box5AVX2) and the blend
@@ -32,10 +33,6 @@ DATA upW<>+168(SB)/8, $0x3f6000003f600000
 DATA upW<>+176(SB)/8, $0x3f6000003f600000
 DATA upW<>+184(SB)/8, $0x3f6000003f600000
 GLOBL upW<>(SB), RODATA|NOPTR, $192
-
-// BCAST broadcasts the float32 bits imm to all lanes of Y (X its low
-// half; clobbers AX).
-#define BCAST(imm, X, Y) MOVL imm, AX; VMOVD AX, X; VBROADCASTSS X, Y
 
 // func lerpAVX2(dst, a, b *float32, n int, ay, sc float32)
 TEXT ·lerpAVX2(SB), NOSPLIT, $0-40
@@ -205,8 +202,8 @@ TEXT ·blendAVX2(SB), NOSPLIT, $0-49
 	VBROADCASTSS a+40(FP), Y13
 	VBROADCASTSS lam+44(FP), Y14
 	MOVBLZX grad+48(FP), R9
-	BCAST($0x461c4000, X12, Y12) // 1e4
-	BCAST($0x3f800000, X11, Y11) // 1
+	BCAST($0x461c4000, Y12) // 1e4
+	BCAST($0x3f800000, Y11) // 1
 	XORQ AX, AX
 	SHRQ $3, CX
 	JZ   bldone
@@ -281,8 +278,8 @@ TEXT ·gsAVX2(SB), NOSPLIT, $0-60
 	VPCMPEQD Y15, Y15, Y15
 	VPXOR Y0, Y0, Y0
 	VPBLENDD $0x55, Y15, Y0, Y15 // even lanes
-	BCAST($0x40800000, X12, Y12) // 4
-	BCAST($0x3f800000, X11, Y11) // 1
+	BCAST($0x40800000, Y12) // 4
+	BCAST($0x3f800000, Y11) // 1
 	XORQ BX, BX
 	MOVQ BX, AX
 	SUBQ R10, AX             // up index

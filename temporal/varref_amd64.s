@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // Row kernels of the variational refinement (varref.go): the data term
 // (vrDataAVX2), the smoothness weights (vrSmoothAVX2), the right-hand side
@@ -7,8 +8,6 @@
 // multiply-add; 1/sqrt as a correctly rounded square root and a division,
 // which is what the Go code's float64 square root rounds to), so results
 // are identical.
-
-#define BCAST(imm, Y) MOVL imm, AX; VMOVD AX, X0; VBROADCASTSS X0, Y
 
 // Lanes a half-sweep updates: even x (first 32 bytes) or odd x.
 DATA sorMask<>+0(SB)/8, $0x00000000ffffffff
