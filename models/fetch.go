@@ -25,8 +25,11 @@ type Upstream struct {
 const zoo = "https://github.com/onnx/models/raw/main/validated/vision/style_transfer/fast_neural_style/model/"
 
 // Catalogue lists the five fast-neural-style models of the ONNX Model Zoo
-// (BSD-3-Clause). Checksums are the published ones (see the shared models
-// README); the others are checked for size and for being an ONNX file.
+// (BSD-3-Clause). Checksums and sizes are the published ones (see the
+// shared models README); files without them are only checked for starting
+// like an ONNX file (see Fetch). The files fix their input at
+// [1,3,224,224]; the stylize package frees those dims to run them at any
+// size.
 var Catalogue = map[string]Upstream{
 	"candy":         {Name: "candy", URL: zoo + "candy-9.onnx"},
 	"mosaic":        {Name: "mosaic", URL: zoo + "mosaic-9.onnx"},
@@ -80,6 +83,7 @@ func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, pro
 	h := sha256.New()
 	total := resp.ContentLength
 	var done int64
+	var head []byte // the first bytes, for the format check
 	buf := make([]byte, 64<<10)
 	for {
 		n, rerr := resp.Body.Read(buf)
@@ -89,6 +93,9 @@ func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, pro
 				return "", fmt.Errorf("models: %w", err)
 			}
 			h.Write(buf[:n])
+			if len(head) < 16 {
+				head = append(head, buf[:min(n, 16-len(head))]...)
+			}
 			done += int64(n)
 			if progress != nil {
 				progress(done, total)
@@ -111,6 +118,12 @@ func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, pro
 	}
 	if u.Size > 0 && done != u.Size {
 		return "", fmt.Errorf("models: %s: %w (got %d bytes, want %d)", u.Name, ErrChecksum, done, u.Size)
+	}
+	// An ONNX file is a ModelProto, which every writer starts with its
+	// ir_version (field 1, a varint: byte 0x08). A Git LFS pointer or an
+	// HTML page served in its place does not.
+	if len(head) < 2 || head[0] != 0x08 {
+		return "", fmt.Errorf("models: download of %s is not an ONNX file (%d bytes starting %q): %s", u.Name, done, head, byHand)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return "", fmt.Errorf("models: %w", err)

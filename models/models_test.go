@@ -54,11 +54,15 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFetch(t *testing.T) {
-	body := []byte(strings.Repeat("onnx", 5000))
+	body := append([]byte{0x08, 0x08}, strings.Repeat("onnx", 5000)...) // ir_version 8, then anything
 	sum := sha256.Sum256(body)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/missing.onnx" {
 			http.NotFound(w, r)
+			return
+		}
+		if r.URL.Path == "/lfs.onnx" {
+			w.Write([]byte("version https://git-lfs.github.com/spec/v1\noid sha256:8656b6ce\nsize 6728029\n"))
 			return
 		}
 		w.Write(body)
@@ -76,6 +80,10 @@ func TestFetch(t *testing.T) {
 	_, err = Fetch(context.Background(), nil, Upstream{Name: "bad", URL: srv.URL + "/bad.onnx", SHA256: strings.Repeat("0", 64)}, dir, nil)
 	if !errors.Is(err, ErrChecksum) {
 		t.Fatalf("bad checksum: %v", err)
+	}
+	// No checksum: the format check catches a Git LFS pointer.
+	if _, err := Fetch(context.Background(), nil, Upstream{Name: "lfs", URL: srv.URL + "/lfs.onnx"}, dir, nil); err == nil || !strings.Contains(err.Error(), "not an ONNX file") || !strings.Contains(err.Error(), `"version https`) {
+		t.Fatalf("LFS pointer: %v", err)
 	}
 	if _, err := Fetch(context.Background(), nil, Upstream{Name: "x", URL: srv.URL + "/missing.onnx"}, dir, nil); err == nil || !strings.Contains(err.Error(), "by hand") {
 		t.Fatalf("404: %v", err)

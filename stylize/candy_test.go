@@ -3,6 +3,8 @@ package stylize
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -110,6 +112,51 @@ func TestCandyFP16OnCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	plausible(t, "fp16", out[0])
+}
+
+// TestCandyExportedAt224 runs candy as the ONNX Model Zoo ships it (the
+// file `models fetch` downloads): every image dim fixed at [1,3,224,224].
+// At another size and batch it must give what the free-dims file gives.
+func TestCandyExportedAt224(t *testing.T) {
+	needORT(t)
+	raw, err := os.ReadFile(sharedModel(t, "candy.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := setImageDims(raw, [4]int64{1, 3, 224, 224}, "input1", "output1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	free, zoo := filepath.Join(dir, "candy.onnx"), filepath.Join(dir, "candy-9.onnx")
+	if err := os.WriteFile(free, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(zoo, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Inspect(zoo)
+	if err != nil || info.Input.Shape() != "[1, 3, 224, 224]" {
+		t.Fatalf("fixed copy: %v %v", info, err)
+	}
+	const w, h = 64, 48
+	in := [][]float32{scene(w, h, 0), scene(w, h, 9)}
+	var outs [2][][]float32
+	for k, p := range []string{free, zoo} {
+		s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Threads: 2})
+		outs[k] = zeros(2, w, h)
+		if err := s.Run(in, outs[k]); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(p), err)
+		}
+	}
+	for i := range 2 {
+		plausible(t, "224 export", outs[1][i])
+		for j := range outs[0][i] {
+			if outs[0][i][j] != outs[1][i][j] {
+				t.Fatalf("frame %d value %d: %v from the 224 export, %v from the free one", i, j, outs[1][i][j], outs[0][i][j])
+			}
+		}
+	}
 }
 
 // BenchmarkRun: candy at 384x216, batch 1, 2 intra-op threads.

@@ -215,3 +215,130 @@ func parseValueInfo(b []byte) (protoIO, error) {
 	})
 	return io, err
 }
+
+// pbAppend appends f, encoded, to b.
+func pbAppend(b []byte, f pbField) []byte {
+	b = binary.AppendUvarint(b, uint64(f.num)<<3|uint64(f.wire))
+	switch f.wire {
+	case 0:
+		b = binary.AppendUvarint(b, f.v)
+	case 1:
+		b = binary.LittleEndian.AppendUint64(b, f.v)
+	case 2:
+		b = binary.AppendUvarint(b, uint64(len(f.b)))
+		b = append(b, f.b...)
+	case 5:
+		b = binary.LittleEndian.AppendUint32(b, uint32(f.v))
+	}
+	return b
+}
+
+// pbRewrite re-encodes msg with each field replaced by what fn returns for
+// it: the field itself to keep it, a changed one, or keep=false to drop it.
+func pbRewrite(msg []byte, fn func(f pbField) (g pbField, keep bool, err error)) ([]byte, error) {
+	out := make([]byte, 0, len(msg))
+	err := pbWalk(msg, func(f pbField) error {
+		g, keep, err := fn(f)
+		if keep {
+			out = pbAppend(out, g)
+		}
+		return err
+	})
+	return out, err
+}
+
+// freeDimNames are the dim_param names freeImageDims gives the batch,
+// height and width dims: shared by input and output, so ONNX Runtime knows
+// they are equal.
+var freeDimNames = [4]string{"N", "C", "H", "W"}
+
+// freeImageDims returns a copy of the ModelProto data in which the graph
+// inputs and outputs named in names have free batch, height and width
+// dims (the channel dim is kept), and the graph's value_info (shape hints
+// for inner tensors, which would pin the old size) is dropped. Everything
+// else, weights included, is copied as it is. It is how a model exported
+// at one fixed size (such as the ONNX Model Zoo's [1,3,224,224] style
+// networks, which are fully convolutional) runs at any size.
+func freeImageDims(data []byte, names ...string) ([]byte, error) {
+	return setImageDims(data, [4]int64{-1, 0, -1, -1}, names...)
+}
+
+// setImageDims is freeImageDims with the new dims spelled out: dims[k] > 0
+// fixes dim k of the named [N,C,H,W] tensors to that size, < 0 frees it
+// (dim_param freeDimNames[k]), 0 keeps it as the file has it.
+func setImageDims(data []byte, dims [4]int64, names ...string) ([]byte, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	shape := func(sh []byte) ([]byte, error) { // TensorShapeProto
+		i := 0
+		return pbRewrite(sh, func(f pbField) (pbField, bool, error) {
+			if f.num != 1 || f.wire != 2 {
+				return f, true, nil
+			}
+			k := i
+			i++
+			if k >= 4 || dims[k] == 0 {
+				return f, true, nil
+			}
+			d, err := pbRewrite(f.b, func(g pbField) (pbField, bool, error) {
+				return g, g.num != 1 && g.num != 2, nil // keep the denotation
+			})
+			if dims[k] > 0 {
+				d = pbAppend(d, pbField{num: 1, wire: 0, v: uint64(dims[k])})
+			} else {
+				d = pbAppend(d, pbField{num: 2, wire: 2, b: []byte(freeDimNames[k])})
+			}
+			f.b = d
+			return f, true, err
+		})
+	}
+	// nest rewrites field num (length-delimited) of msg with fn.
+	nest := func(msg []byte, num int, fn func([]byte) ([]byte, error)) ([]byte, error) {
+		return pbRewrite(msg, func(f pbField) (pbField, bool, error) {
+			if f.num != num || f.wire != 2 {
+				return f, true, nil
+			}
+			b, err := fn(f.b)
+			f.b = b
+			return f, true, err
+		})
+	}
+	valueInfo := func(vi []byte) ([]byte, error) { // ValueInfoProto
+		name := ""
+		if err := pbWalk(vi, func(f pbField) error {
+			if f.num == 1 && f.wire == 2 {
+				name = string(f.b)
+			}
+			return nil
+		}); err != nil || !want[name] {
+			return vi, err
+		}
+		// type (2) -> tensor_type (1) -> shape (2)
+		return nest(vi, 2, func(tp []byte) ([]byte, error) {
+			return nest(tp, 1, func(tt []byte) ([]byte, error) {
+				return nest(tt, 2, shape)
+			})
+		})
+	}
+	found := false
+	out, err := nest(data, 7, func(graph []byte) ([]byte, error) {
+		found = true
+		return pbRewrite(graph, func(f pbField) (pbField, bool, error) {
+			switch {
+			case f.num == 13: // value_info
+				return f, false, nil
+			case (f.num == 11 || f.num == 12) && f.wire == 2:
+				b, err := valueInfo(f.b)
+				f.b = b
+				return f, true, err
+			}
+			return f, true, nil
+		})
+	})
+	if err == nil && !found {
+		err = errProto
+	}
+	return out, err
+}

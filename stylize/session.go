@@ -15,8 +15,8 @@ import (
 
 // Options configures a Session.
 type Options struct {
-	// Width and Height are the frame size in pixels (> 0). They must match
-	// the model's fixed spatial dims, if it has any.
+	// Width and Height are the frame size in pixels (> 0). A model whose
+	// file fixes another size (or batch) is run with those dims freed.
 	Width, Height int
 	// Batch is the most frames one Run takes. 0 means the model's fixed
 	// batch size if it has one, else DefaultCUDABatch on CUDA and 1 on the
@@ -88,6 +88,7 @@ type Session struct {
 	parallel       int      // slots that may Exec at once
 	slots          []*slot
 	fixedBatch     bool
+	freed          string  // the input shape the file fixes, when New freed its dims
 	inA, inB       float32 // model = pipeline*inA + inB
 	outA, outB     float32 // pipeline = model*outA + outB
 	identIn, ident bool    // no value conversion needed (in, out)
@@ -189,8 +190,8 @@ var liveSessions atomic.Int64
 // and batches of up to opts.Batch. Init must have succeeded. The caller
 // owns the Session and must Close it. On error nothing is left allocated.
 //
-// Errors: ErrOptions (bad options, or a size/batch the model's fixed dims
-// refuse), the errors of Inspect, ErrNoCUDA (one line saying what is
+// Errors: ErrOptions (bad options, or a model whose fixed dims differ from
+// the size asked for and cannot be freed), the errors of Inspect, ErrNoCUDA (one line saying what is
 // missing) for "cuda"/"cuda:N", and ErrModel when ONNX Runtime cannot build
 // the session. With "auto" a CUDA failure is not an error: the Session runs
 // on the CPU and Fallback returns the reason.
@@ -216,18 +217,27 @@ func New(modelPath string, opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{info: info, w: opts.Width, h: opts.Height}
+	// A model exported at one fixed size (the ONNX Model Zoo's style
+	// networks take [1,3,224,224]) is run at another by freeing its image
+	// dims: fully convolutional networks run at any size, and one that does
+	// not fails its first Run with a shape error (see Exec).
+	var data []byte // the rewritten model, nil to load modelPath itself
 	d := info.Input.Dims
-	if d[0] > 0 {
+	if (d[2] > 0 && d[2] != int64(opts.Height)) || (d[3] > 0 && d[3] != int64(opts.Width)) ||
+		(d[0] > 0 && opts.Batch > 0 && int64(opts.Batch) != d[0]) {
+		raw, err := os.ReadFile(modelPath)
+		if err == nil {
+			data, err = freeImageDims(raw, info.Input.Name, info.Output.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s takes input %s, asked for %dx%d frames, batch %d, and its dims could not be freed: %v", ErrOptions, modelPath, info.Input.Shape(), opts.Width, opts.Height, opts.Batch, err)
+		}
+		s.freed = info.Input.Shape()
+	} else if d[0] > 0 {
 		if opts.Batch == 0 {
 			opts.Batch = int(d[0])
 		}
-		if int64(opts.Batch) != d[0] {
-			return nil, fmt.Errorf("%w: %s takes batches of exactly %d (input %s), asked for %d", ErrOptions, modelPath, d[0], info.Input.Shape(), opts.Batch)
-		}
 		s.fixedBatch = true
-	}
-	if (d[2] > 0 && d[2] != int64(opts.Height)) || (d[3] > 0 && d[3] != int64(opts.Width)) {
-		return nil, fmt.Errorf("%w: %s takes input %s, asked for %dx%d frames", ErrOptions, modelPath, info.Input.Shape(), opts.Width, opts.Height)
 	}
 	c := info.Convention
 	s.inA, s.inB = c.toModel()
@@ -258,14 +268,23 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 			return nil, err
 		}
-		sess, err := ort.NewDynamicAdvancedSession(modelPath,
-			[]string{info.Input.Name}, []string{info.Output.Name}, so)
+		var sess *ort.DynamicAdvancedSession
+		if data != nil {
+			sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data,
+				[]string{info.Input.Name}, []string{info.Output.Name}, so)
+		} else {
+			sess, err = ort.NewDynamicAdvancedSession(modelPath,
+				[]string{info.Input.Name}, []string{info.Output.Name}, so)
+		}
 		if err != nil {
 			so.Destroy()
 			if dev.cuda && isCUDAMessage(err.Error()) {
 				err = cudaError(dev, err)
 			} else {
 				err = loadError(modelPath, err)
+				if data != nil {
+					err = fmt.Errorf("%w (the file fixes input %s; freed to run at %dx%d)", err, s.freed, s.w, s.h)
+				}
 			}
 			if auto {
 				s.fb = err
@@ -445,6 +464,9 @@ func (s *Session) Exec(i int) error {
 	if err := s.crun.run(r.rin, r.rout); err != nil {
 		if s.canceled.Load() {
 			return ErrCanceled
+		}
+		if s.freed != "" {
+			return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
 		}
 		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 	}

@@ -1,7 +1,9 @@
 package stylize
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -132,20 +134,101 @@ func TestSpatialConv(t *testing.T) {
 	}
 }
 
+// fixedModel writes a model the way exporters do for one size: input,
+// output and the inner tensor's value_info all at [2,3,4,5]. With add, the
+// network adds a [2,3,4,5] constant, so it only runs at that size.
+func fixedModel(t *testing.T, add bool) string {
+	D := onnxgen.D
+	dims := []onnxgen.Dim{D(2), D(3), D(4), D(5)}
+	return model(t, "fixed", func(p string) error {
+		g := onnxgen.NewGraph("fixed").
+			Input("input1", onnxgen.Float, dims...).
+			Output("output1", onnxgen.Float, dims...).
+			ValueInfo("mid", onnxgen.Float, dims...).
+			Node("Relu", []string{"input1"}, []string{"mid"})
+		if add {
+			g.FloatInit("c", []int64{2, 3, 4, 5}, make([]float32, 120)).
+				Node("Add", []string{"mid", "c"}, []string{"output1"})
+		} else {
+			g.Node("Identity", []string{"mid"}, []string{"output1"})
+		}
+		return g.Write(p)
+	})
+}
+
 func TestFixedDims(t *testing.T) {
 	needORT(t)
-	D := onnxgen.D
-	p := model(t, "fixed", func(p string) error { return onnxgen.IdentityDims(p, D(2), D(3), D(4), D(5)) })
-	if _, err := New(p, Options{Width: 5, Height: 4, Batch: 1}); !errors.Is(err, ErrOptions) {
-		t.Fatalf("batch 1 on fixed batch 2: %v", err)
+	p := fixedModel(t, false)
+	// At the file's size: its batch, a partial batch padded.
+	s := newSession(t, p, Options{Width: 5, Height: 4, Threads: 1})
+	if s.Batch() != 2 || !s.fixedBatch || s.freed != "" {
+		t.Fatalf("batch %d, fixed %v, freed %q", s.Batch(), s.fixedBatch, s.freed)
 	}
-	if _, err := New(p, Options{Width: 4, Height: 5, Batch: 2}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "[2, 3, 4, 5]") {
-		t.Fatalf("wrong size: %v", err)
-	}
-	s := newSession(t, p, Options{Width: 5, Height: 4, Batch: 2, Threads: 1})
 	in := frames(2, 5, 4, 6)
 	runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*20+j] })
 	runCheck(t, s, in[1:], 0, func(i, c, j int) float32 { return in[i+1][c*20+j] }) // padded
+	// At other sizes and batches the dims are freed.
+	for _, o := range []Options{{Width: 7, Height: 3, Batch: 3}, {Width: 5, Height: 4, Batch: 1}, {Width: 9, Height: 6}} {
+		o.Threads = 1
+		s := newSession(t, p, o)
+		if s.freed != "[2, 3, 4, 5]" || s.fixedBatch {
+			t.Fatalf("%+v: freed %q, fixed batch %v", o, s.freed, s.fixedBatch)
+		}
+		in := frames(s.Batch(), o.Width, o.Height, 8)
+		n := o.Width * o.Height
+		runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*n+j] })
+		runCheck(t, s, in[:1], 0, func(i, c, j int) float32 { return in[i][c*n+j] })
+	}
+	// A network that only runs at its size says so, naming the size.
+	q := fixedModel(t, true)
+	var err error
+	if s, err = New(q, Options{Width: 7, Height: 3, Threads: 1}); err == nil {
+		err = s.Run(frames(1, 7, 3, 1), zeros(1, 7, 3))
+		s.Close()
+	}
+	if !errors.Is(err, ErrModel) || !strings.Contains(err.Error(), "[2, 3, 4, 5]") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("fixed-size network at 7x3: %v", err)
+	}
+}
+
+func TestSetImageDims(t *testing.T) {
+	raw, err := os.ReadFile(fixedModel(t, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	free, err := freeImageDims(raw, "input1", "output1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := parseModel(free)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, io := range append(m.inputs, m.outputs...) {
+		if fmt.Sprint(io.dims, io.dimParams) != "[-1 3 -1 -1] [N  H W]" {
+			t.Errorf("%s: dims %v %q", io.name, io.dims, io.dimParams)
+		}
+	}
+	if len(m.inputs) != 1 || len(m.outputs) != 1 {
+		t.Fatalf("inputs %d, outputs %d", len(m.inputs), len(m.outputs))
+	}
+	// Back to the file's dims: byte for byte the original, less value_info.
+	back, err := setImageDims(free, [4]int64{2, 0, 4, 5}, "input1", "output1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noInfo, _ := pbRewrite(raw, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 {
+			f.b, _ = pbRewrite(f.b, func(g pbField) (pbField, bool, error) { return g, g.num != 13, nil })
+		}
+		return f, true, nil
+	})
+	if !bytes.Equal(back, noInfo) || len(noInfo) >= len(raw) {
+		t.Fatalf("round trip: %d bytes, want %d (file %d)", len(back), len(noInfo), len(raw))
+	}
+	if _, err := freeImageDims([]byte("not onnx"), "input1"); err == nil {
+		t.Fatal("rewrote garbage")
+	}
 }
 
 func TestRunErrorsAndClose(t *testing.T) {

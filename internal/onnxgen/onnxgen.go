@@ -58,6 +58,7 @@ type Attr struct{ b []byte }
 type Graph struct {
 	name                  string
 	nodes, inits, ins, os [][]byte
+	infos                 [][]byte // value_info: shapes of inner tensors
 	nNodes                int
 }
 
@@ -73,6 +74,13 @@ func (g *Graph) Input(name string, elem int32, dims ...Dim) *Graph {
 // Output declares a graph output.
 func (g *Graph) Output(name string, elem int32, dims ...Dim) *Graph {
 	g.os = append(g.os, valueInfo(name, elem, dims))
+	return g
+}
+
+// ValueInfo declares the type and shape of an inner tensor (a node's
+// output), as exporters record them.
+func (g *Graph) ValueInfo(name string, elem int32, dims ...Dim) *Graph {
+	g.infos = append(g.infos, valueInfo(name, elem, dims))
 	return g
 }
 
@@ -127,6 +135,9 @@ func (g *Graph) Bytes() []byte {
 	}
 	for _, v := range g.os {
 		gb = appendBytes(gb, 12, v)
+	}
+	for _, v := range g.infos {
+		gb = appendBytes(gb, 13, v)
 	}
 	var m []byte
 	m = appendVarintField(m, 1, IRVersion)
