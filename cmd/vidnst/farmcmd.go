@@ -38,14 +38,11 @@ const (
 
 // warmUpFor is the default warm-up for a temporal weight.
 func warmUpFor(mode string, a float64) int {
-	if mode == "off" {
+	if mode == "off" || a <= 0 {
 		return 0
 	}
 	if a >= 1 {
 		return maxWarmUp
-	}
-	if a <= 0 {
-		return 1
 	}
 	return min(maxWarmUp, int(math.Ceil(math.Log(warmUpResidual)/math.Log(a))))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/internal/onnxgen"
 	"github.com/vidnst/vidnst/internal/testmedia"
+	"github.com/vidnst/vidnst/temporal"
 )
 
 func TestMain(m *testing.M) {
@@ -499,5 +500,26 @@ func TestTemporalOptionsWorkers(t *testing.T) {
 		if _, err := temporalOptions(o, false); err == nil || !strings.Contains(err.Error(), "VIDNST_LANES") {
 			t.Errorf("VIDNST_LANES=%s: error %v", bad, err)
 		}
+	}
+}
+
+// --temporal-weight: 0 keeps nothing of the previous output (the stage is
+// off, not silently at its default weight), 0 < a <= 1 is passed on, the
+// rest is a usage error.
+func TestTemporalWeight(t *testing.T) {
+	for _, tc := range []struct {
+		a    float64
+		mode temporal.Mode
+		bad  bool
+	}{{0, temporal.Off, false}, {0.5, temporal.Gradient, false}, {1, temporal.Gradient, false}, {-0.1, 0, true}, {1.5, 0, true}} {
+		o := defaultRenderOpts()
+		o.temporalWeight = tc.a
+		opt, err := temporalOptions(o, true)
+		if (err != nil) != tc.bad || (!tc.bad && (opt.Mode != tc.mode || (tc.mode != temporal.Off && opt.Weight != float32(tc.a)))) {
+			t.Errorf("weight %g: mode %v weight %g, %v", tc.a, opt.Mode, opt.Weight, err)
+		}
+	}
+	if w := warmUpFor("blend", 0); w != 0 {
+		t.Errorf("warm-up at weight 0: %d", w)
 	}
 }

@@ -93,7 +93,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", o.quiet, "print only errors")
 	f.StringVar(&o.progress, "progress", o.progress, "progress display: auto, bar, lines, json or none")
 	f.StringVar(&o.temporal, "temporal", o.temporal, "temporal consistency: off, blend or gradient")
-	f.Float64Var(&o.temporalWeight, "temporal-weight", o.temporalWeight, "how strongly the warped previous output is kept (0..1)")
+	f.Float64Var(&o.temporalWeight, "temporal-weight", o.temporalWeight, "how strongly the warped previous output is kept (0..1; 0 is the same as --temporal off)")
 	f.StringVar(&o.flowPreset, "flow-preset", o.flowPreset, "optical flow preset: fast or medium")
 	f.StringVar(&o.start, "start", o.start, "first frame to render: seconds, hh:mm:ss.mmm, or Nf for frame N")
 	f.StringVar(&o.end, "end", o.end, "render up to (not including) this time or frame")

@@ -65,6 +65,9 @@ func temporalOptions(o *renderOpts, networkOnCPU bool) (temporal.Options, error)
 	if o.temporalWeight < 0 || o.temporalWeight > 1 {
 		return temporal.Options{}, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	}
+	if o.temporalWeight == 0 { // nothing of the previous output is kept
+		return temporal.Options{Mode: temporal.Off}, nil
+	}
 	opt := temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers(networkOnCPU)}
 	if v := os.Getenv("VIDNST_LANES"); v != "" {
 		n, err := strconv.Atoi(v)
