@@ -28,7 +28,7 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 		if len(args) != 0 {
 			return usagef("render --plan takes no INPUT/OUTPUT (they come from the plan)")
 		}
-		return renderChunk(cmd.Context(), ro, cf, stdout, stderr)
+		return renderChunk(cmd.Context(), ro, cf, cmd.Flags().Changed, stdout, stderr)
 	}
 	if len(args) != 2 {
 		return usagef("render needs INPUT and OUTPUT (or --plan and --chunk)")

@@ -145,4 +145,53 @@ func TestFarmK8sManifests(t *testing.T) {
 	if q := c.Resources.Limits["nvidia.com/gpu"]; q.Value() != 1 {
 		t.Fatalf("gpu limit %v", c.Resources.Limits)
 	}
+	if a := strings.Join(c.Args, " "); !strings.HasSuffix(a, "--progress lines --device cuda") {
+		t.Fatalf("a GPU pod's render does not ask for the GPU: %s", a)
+	}
+	mustRun(t, "farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "--gpus", "1", "--render-arg=--device", "--render-arg=auto", "-m", y)
+	data, _ = os.ReadFile(y)
+	if jobs, err = farm.Decode(data); err != nil {
+		t.Fatal(err)
+	}
+	if a := strings.Join(jobs[0].Spec.Template.Spec.Containers[0].Args, " "); !strings.HasSuffix(a, "--progress lines --device auto") {
+		t.Fatalf("render args: %s", a)
+	}
+}
+
+// A plan keeps what shapes the pixels (fp16 among them) for every chunk,
+// and where the network runs as a default a chunk's own flags override;
+// range flags, which a plan cannot honour, are refused.
+func TestPlanSettings(t *testing.T) {
+	o := defaultRenderOpts()
+	o.style, o.fp16, o.device, o.batch, o.hwaccel, o.strength = "candy", true, "cuda:1", 8, "cuda", 0.5
+	s := settingsOf(o)
+	for k, v := range map[string]string{"fp16": "true", "device": "cuda:1", "batch": "8", "hwaccel": "cuda", "strength": "0.5"} {
+		if s.Extra[k] != v {
+			t.Errorf("plan setting %s = %q, want %q", k, s.Extra[k], v)
+		}
+	}
+	if d := settingsOf(defaultRenderOpts()).Extra; len(d) != 0 {
+		t.Errorf("defaults recorded: %v", d)
+	}
+	none := func(string) bool { return false }
+	r := defaultRenderOpts()
+	if err := applySettings(r, s, none); err != nil || !r.fp16 || r.device != "cuda:1" || r.batch != 8 || r.hwaccel != "cuda" || r.strength != 0.5 {
+		t.Fatalf("applied: %+v, %v", r, err)
+	}
+	r = defaultRenderOpts()
+	r.device, r.batch, r.fp16 = "cpu", 1, false // this node's flags
+	own := func(f string) bool { return f == "device" || f == "batch" || f == "fp16" }
+	if err := applySettings(r, s, own); err != nil || r.device != "cpu" || r.batch != 1 || !r.fp16 || r.hwaccel != "cuda" {
+		t.Fatalf("node flags: device %q batch %d fp16 %v hwaccel %q, %v", r.device, r.batch, r.fp16, r.hwaccel, err)
+	}
+
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
+	for _, f := range [][]string{{"--frames", "0-4"}, {"--start", "1"}, {"--end", "5f"}, {"--duration", "1"}} {
+		code, _, stderr := vidnst(t, append([]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "p.json")}, f...)...)
+		if code != 2 || !strings.Contains(stderr, "plan covers the whole input") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("plan %v: exit %d, %q", f, code, stderr)
+		}
+	}
 }

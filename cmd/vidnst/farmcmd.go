@@ -65,17 +65,31 @@ func settingsOf(o *renderOpts) farm.Settings {
 	put("strength", strconv.FormatFloat(o.strength, 'g', -1, 64), "1")
 	put("preserve-color", strconv.FormatBool(o.preserveColor), "false")
 	put("models-dir", o.modelsDir, "")
+	put("fp16", strconv.FormatBool(o.fp16), "false")
+	// Where the network runs: defaults for the chunk renders, which may set
+	// their own (nodes differ).
+	put("device", o.device, "cpu")
+	put("batch", strconv.Itoa(o.batch), "0")
+	put("hwaccel", o.hwaccel, "")
 	return s
 }
 
-// applySettings sets the render flags from a plan (the chunk renderer's
-// own device/threads/ort-lib flags are kept).
-func applySettings(o *renderOpts, s farm.Settings) error {
+// nodeSettings are the plan settings a chunk render's own flags override.
+var nodeSettings = map[string]bool{"device": true, "batch": true, "hwaccel": true}
+
+// applySettings sets the render flags from a plan. The settings that shape
+// the pixels always come from the plan; for where the network runs
+// (nodeSettings) a flag the chunk render was given (changed reports which)
+// wins, and the chunk renderer's threads and ort-lib are its own.
+func applySettings(o *renderOpts, s farm.Settings, changed func(flag string) bool) error {
 	o.style, o.styles = s.Style, nil
 	o.maxSide, o.codec, o.crf, o.preset, o.pixFmt = s.MaxSide, s.Codec, s.CRF, s.Preset, s.PixFmt
 	o.temporal, o.temporalWeight, o.flowPreset, o.audio = s.TemporalMode, s.TemporalWeight, s.FlowPreset, s.Audio
 	var err error
 	for k, v := range s.Extra {
+		if nodeSettings[k] && changed(k) {
+			continue
+		}
 		switch k {
 		case "width":
 			o.width, err = strconv.Atoi(v)
@@ -91,6 +105,14 @@ func applySettings(o *renderOpts, s farm.Settings) error {
 			if o.modelsDir == "" {
 				o.modelsDir = v
 			}
+		case "fp16":
+			o.fp16, err = strconv.ParseBool(v)
+		case "device":
+			o.device = v
+		case "batch":
+			o.batch, err = strconv.Atoi(v)
+		case "hwaccel":
+			o.hwaccel = v
 		case "model":
 			// The planner's resolved model file: used when the style's name
 			// does not resolve here (no $VIDNST_MODEL_DIR on the node).
@@ -129,6 +151,11 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if len(ro.styles) != 1 {
 				return usagef("plan needs one --style")
+			}
+			for _, f := range []string{"start", "end", "duration", "frames"} {
+				if cmd.Flags().Changed(f) {
+					return usagef("plan covers the whole input: --%s is for a single render (cut the input first to farm a part of it)", f)
+				}
 			}
 			ro.style = ro.styles[0]
 			if !cmd.Flags().Changed("temporal") {
@@ -204,7 +231,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // renderChunk renders chunk i of a plan (with its warm-up frames) into the
 // chunk's file; a chunk already done and valid is skipped.
-func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, stdout, stderr io.Writer) error {
+func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed func(flag string) bool, stdout, stderr io.Writer) error {
 	p, err := farm.Load(cf.plan)
 	if err != nil {
 		return err
@@ -232,7 +259,7 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, stdout, st
 	if err := os.MkdirAll(p.ChunkDir(), 0o755); err != nil {
 		return fmt.Errorf("chunk folder: %w", err)
 	}
-	if err := applySettings(ro, p.Settings); err != nil {
+	if err := applySettings(ro, p.Settings, changed); err != nil {
 		return err
 	}
 	ro.force = true // a stale or partial chunk file is replaced (never a done one: checked above)
@@ -401,7 +428,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&so.Output, "output", "", "merged output")
 	f.StringVar(&so.Bin, "bin", "", "vidnst binary the jobs run (default: this one)")
 	f.StringVar(&so.Partition, "partition", "", "Slurm partition")
-	f.IntVar(&so.GPUsPerTask, "gpus-per-task", 0, "GPUs per render task")
+	f.IntVar(&so.GPUsPerTask, "gpus-per-task", 0, "GPUs per render task; the chunks then render with --device cuda unless the plan or --render-arg names a device")
 	f.IntVar(&so.CPUsPerTask, "cpus-per-task", 0, "CPUs per render task")
 	f.StringVar(&so.Time, "time", "", "time limit of each render task")
 	f.IntVar(&so.MaxParallel, "max-parallel", 0, "at most this many render tasks at once")
@@ -414,6 +441,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	var ko farm.K8sOptions
 	var out string
 	var gpu int
+	var renderArgs []string
 	k := &cobra.Command{
 		Use:   "k8s --plan plan.json --image IMG --pvc NAME [-m jobs.yaml]",
 		Short: "Write a Kubernetes Indexed Job for the chunks and a merge Job",
@@ -427,6 +455,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			ko.Resources.GPU = gpu
+			ko.RenderArgs = renderArgs
 			y, err := farm.K8sManifests(p, planPath, ko)
 			if err != nil {
 				return err
@@ -453,7 +482,8 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	kf.StringVar(&ko.Namespace, "namespace", "", "namespace")
 	kf.Int32Var(&ko.Parallelism, "parallelism", 0, "render pods at once (default: one per chunk)")
 	kf.Int32Var(&ko.BackoffLimitPerIndex, "backoff-limit-per-index", 2, "retries of one chunk")
-	kf.IntVar(&gpu, "gpus", 0, "GPUs per render pod (nvidia.com/gpu)")
+	kf.IntVar(&gpu, "gpus", 0, "GPUs per render pod (nvidia.com/gpu); the chunks then render with --device cuda unless the plan or --render-arg names a device")
+	kf.StringArrayVar(&renderArgs, "render-arg", nil, "extra argument for each chunk's render (repeatable), e.g. --render-arg=--threads --render-arg=4")
 	kf.StringVar(&ko.Resources.CPU, "cpu", "", "CPU request/limit per render pod")
 	kf.StringVar(&ko.Resources.Memory, "memory", "", "memory request/limit per render pod")
 	kf.StringVarP(&out, "manifest", "m", "", "write the manifests here (default: stdout)")

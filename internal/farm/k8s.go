@@ -76,6 +76,10 @@ type K8sOptions struct {
 	FailIndexExitCodes []int32
 	// Resources of each render container.
 	Resources K8sResources
+	// RenderArgs are extra arguments appended to each render pod's
+	// command; with Resources.GPU > 0 they get "--device cuda" unless they
+	// or the plan name a device (see [GPURenderArgs]).
+	RenderArgs []string
 	// MergeWaitTimeout is how long the merge Job waits for the chunks
 	// (passed with MergeWaitFlag); default 12h.
 	MergeWaitTimeout time.Duration
@@ -241,8 +245,9 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 						Name:    "render",
 						Image:   opts.Image,
 						Command: command,
-						Args: []string{"render", "--plan", planInPod,
+						Args: append([]string{"render", "--plan", planInPod,
 							"--chunk", "$(JOB_COMPLETION_INDEX)", "--progress", "lines"},
+							GPURenderArgs(p, opts.Resources.GPU, opts.RenderArgs)...),
 						WorkingDir: planDirInPod,
 						Env: []corev1.EnvVar{{
 							Name: "JOB_COMPLETION_INDEX",

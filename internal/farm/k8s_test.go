@@ -58,7 +58,7 @@ func TestK8sManifests(t *testing.T) {
 	c := pod.Containers[0]
 	require.Equal(t, "registry.example/vidnst:1.0", c.Image)
 	require.Equal(t, []string{"vidnst"}, c.Command)
-	require.Equal(t, []string{"render", "--plan", "/work/plan.json", "--chunk", "$(JOB_COMPLETION_INDEX)", "--progress", "lines"}, c.Args)
+	require.Equal(t, []string{"render", "--plan", "/work/plan.json", "--chunk", "$(JOB_COMPLETION_INDEX)", "--progress", "lines", "--device", "cuda"}, c.Args) // GPU pods ask for it
 	require.Equal(t, "/work", c.WorkingDir)
 	require.Equal(t, []corev1.VolumeMount{{Name: pod.Volumes[0].Name, MountPath: "/work"}}, c.VolumeMounts)
 	require.Len(t, c.Env, 1)

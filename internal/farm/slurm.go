@@ -47,8 +47,26 @@ type SlurmOptions struct {
 	// NoRequeue drops the --requeue line (which lets Slurm requeue tasks
 	// hit by node failure or preemption).
 	NoRequeue bool
-	// RenderArgs are extra arguments appended to the render command.
+	// RenderArgs are extra arguments appended to the render command. With
+	// GPUsPerTask > 0 they get "--device cuda" unless they or the plan name
+	// a device (see [GPURenderArgs]).
 	RenderArgs []string
+}
+
+// GPURenderArgs returns the extra render arguments for chunk jobs that are
+// given gpus GPUs each: args, plus "--device cuda" when gpus > 0 and
+// neither args nor the plan's settings name a device (a render's default
+// device is the CPU, which would leave the GPUs idle).
+func GPURenderArgs(p *Plan, gpus int, args []string) []string {
+	if gpus <= 0 || p.Settings.Extra["device"] != "" {
+		return args
+	}
+	for _, a := range args {
+		if a == "--device" || strings.HasPrefix(a, "--device=") {
+			return args
+		}
+	}
+	return append(append([]string(nil), args...), "--device", "cuda")
 }
 
 // SlurmScripts returns two sbatch scripts for the plan saved at planPath:
@@ -157,7 +175,7 @@ func SlurmScripts(p *Plan, planPath string, opts SlurmOptions) (array, merge str
 	line("    exit 2")
 	line("fi")
 	extra := ""
-	for _, a := range opts.RenderArgs {
+	for _, a := range GPURenderArgs(p, opts.GPUsPerTask, opts.RenderArgs) {
 		extra += " " + shQuote(a)
 	}
 	line(`exec "$BIN" render --plan "$PLAN" --chunk "$SLURM_ARRAY_TASK_ID" --progress lines%s`, extra)

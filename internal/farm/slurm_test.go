@@ -101,8 +101,36 @@ func TestSlurmScripts(t *testing.T) {
 	exe, _ := os.Executable()
 	require.Contains(t, lines(array), "BIN="+shQuote(exe))
 	require.Contains(t, lines(array), "#SBATCH --array=0-3")
-	for _, absent := range []string{"--requeue", "--partition", "--gpus-per-task", "--time", "--cpus-per-task"} {
+	for _, absent := range []string{"--requeue", "--partition", "--gpus-per-task", "--time", "--cpus-per-task", "--device"} {
 		require.NotContains(t, array, absent)
+	}
+	// GPUs and no device named: the chunks render on the GPU.
+	array, _, err = SlurmScripts(p, planPath, SlurmOptions{Output: "out.mp4", GPUsPerTask: 1, RenderArgs: []string{"--threads", "2"}})
+	require.NoError(t, err)
+	require.Contains(t, lines(array), `exec "$BIN" render --plan "$PLAN" --chunk "$SLURM_ARRAY_TASK_ID" --progress lines '--threads' '2' '--device' 'cuda'`)
+}
+
+func TestGPURenderArgs(t *testing.T) {
+	plain := &Plan{}
+	withDev := &Plan{Settings: Settings{Extra: map[string]string{"device": "cuda:1"}}}
+	for _, tc := range []struct {
+		p    *Plan
+		gpus int
+		args []string
+		want string
+	}{
+		{plain, 0, nil, ""},
+		{plain, 0, []string{"--threads", "1"}, "--threads 1"},
+		{plain, 1, nil, "--device cuda"},
+		{plain, 2, []string{"--batch", "8"}, "--batch 8 --device cuda"},
+		{plain, 1, []string{"--device", "auto"}, "--device auto"},
+		{plain, 1, []string{"--device=cpu"}, "--device=cpu"},
+		{withDev, 1, nil, ""}, // the plan's device (cuda:1) applies
+	} {
+		args := append([]string(nil), tc.args...)
+		got := strings.Join(GPURenderArgs(tc.p, tc.gpus, args), " ")
+		require.Equal(t, tc.want, got, "gpus %d args %q", tc.gpus, tc.args)
+		require.Equal(t, tc.args, args, "args modified")
 	}
 }
 
