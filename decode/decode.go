@@ -364,10 +364,12 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r = &Reader{in: in, opts: opts}
+	built := &Reader{in: in, opts: opts}
+	r = built
 	defer func() {
 		if err != nil {
-			r.Close()
+			// Not r: `return nil, err` has set it to nil by now.
+			built.Close()
 			r = nil
 		}
 	}()
@@ -498,13 +500,14 @@ func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
 }
 
 func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
-	g = astiav.AllocFilterGraph()
-	if g == nil {
+	built := astiav.AllocFilterGraph()
+	if built == nil {
 		return nil, nil, nil, errors.New("decode: alloc filter graph failed")
 	}
+	g = built
 	defer func() {
 		if err != nil {
-			g.Free()
+			built.Free() // not g: `return nil, ...` has set it to nil
 		}
 	}()
 	g.SetThreadCount(par.FrameWorkers(pixels))

@@ -34,10 +34,11 @@ type copyStream struct {
 
 func newCopier(w *Writer, o Options) (c *copier, err error) {
 	vtb := astiav.NewRational(o.TimeBaseNum, o.TimeBaseDen)
-	c = &copier{w: w, streams: map[int]*copyStream{}}
+	built := &copier{w: w, streams: map[int]*copyStream{}}
+	c = built
 	defer func() {
 		if err != nil {
-			c.close()
+			built.close() // not c: `return nil, err` has set it to nil
 		}
 	}()
 	c.in = astiav.AllocFormatContext()
@@ -251,10 +252,11 @@ func audioEncoderFor(o Options, out *astiav.FormatContext) string {
 }
 
 func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err error) {
-	t = &transcoder{w: w, in: s}
+	built := &transcoder{w: w, in: s}
+	t = built
 	defer func() {
 		if err != nil {
-			t.close()
+			built.close() // not t: `return nil, err` has set it to nil
 		}
 	}()
 	cp := s.CodecParameters()

@@ -147,10 +147,12 @@ func Create(opts Options) (w *Writer, err error) {
 	if err := checkTarget(opts.Path, opts.Force); err != nil {
 		return nil, err
 	}
-	w = &Writer{opts: opts}
+	built := &Writer{opts: opts}
+	w = built
 	defer func() {
 		if err != nil {
-			w.Close()
+			// Not w: `return nil, err` has set it to nil by now.
+			built.Close()
 			w = nil
 		}
 	}()
@@ -189,7 +191,8 @@ func (w *Writer) openFile() (err error) {
 	}
 	w.out.SetPb(w.io)
 	if err := w.out.WriteHeader(nil); err != nil {
-		return fmt.Errorf("encode: write header: %w", err)
+		// FFmpeg only says "Invalid argument": name the likely cause.
+		return fmt.Errorf("encode: the %s container refused the streams (%s video): write header: %w; .mp4, .mkv and .mov take them", filepath.Ext(w.opts.Path), w.opts.Codec, err)
 	}
 	return nil
 }
@@ -370,13 +373,14 @@ func (w *Writer) openVideo() error {
 }
 
 func newGraph(desc string, pixels int, srcArgs astiav.FilterArgs) (g *astiav.FilterGraph, src, sink *astiav.FilterContext, err error) {
-	g = astiav.AllocFilterGraph()
-	if g == nil {
+	built := astiav.AllocFilterGraph()
+	if built == nil {
 		return nil, nil, nil, errors.New("encode: alloc filter graph failed")
 	}
+	g = built
 	defer func() {
 		if err != nil {
-			g.Free()
+			built.Free() // not g: `return nil, ...` has set it to nil
 		}
 	}()
 	g.SetThreadCount(par.FrameWorkers(pixels))

@@ -252,10 +252,25 @@ func TestTargetChecks(t *testing.T) {
 	} else if !errors.Is(err, ErrHWEncoder) {
 		t.Fatalf("h264_nvenc: %v", err)
 	}
-	if b, _ := os.ReadFile(exist); string(b) != "keep me" {
-		t.Fatal("existing output was touched")
+	// A container that turns the streams down only when its header is
+	// written (FFmpeg cannot tell before): a one-line error naming it, no
+	// temporary left, the file being replaced kept.
+	ogg := filepath.Join(dir, "keep.ogg")
+	os.WriteFile(ogg, []byte("keep me"), 0o644)
+	o = base
+	o.Path, o.Force = ogg, true
+	if w, err := Create(o); err == nil {
+		w.Close()
+		t.Fatal("h264 in .ogg: no error")
+	} else if !strings.Contains(err.Error(), "the .ogg container refused the streams (libx264 video)") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("h264 in .ogg: %v", err)
 	}
-	if es, _ := os.ReadDir(dir); len(es) != 1 {
+	for _, p := range []string{exist, ogg} {
+		if b, _ := os.ReadFile(p); string(b) != "keep me" {
+			t.Fatalf("existing output %s was touched", p)
+		}
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 2 {
 		t.Fatalf("left behind: %v", es)
 	}
 }
