@@ -7,7 +7,7 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/internal/pix"
 )
 
@@ -45,39 +46,26 @@ func IsImagePath(path string) bool {
 }
 
 // SaveImage writes img as PNG or JPEG (by extension) through a temporary
-// file and a rename; without force it refuses to replace a file.
+// file and a rename (internal/outfile); without force it refuses to
+// replace a file.
 func SaveImage(path string, img image.Image, force bool) error {
-	if !force {
-		if _, err := os.Stat(path); err == nil {
-			return fmt.Errorf("pipeline: %s exists (use -y/--force to overwrite)", path)
+	if err := outfile.Check(path, force); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".png" && ext != ".jpg" && ext != ".jpeg" {
+		return fmt.Errorf("pipeline: %s: images are written as .png or .jpg", path)
+	}
+	err := outfile.Write(path, force, func(w io.Writer) error {
+		if ext == ".png" {
+			return png.Encode(w, img)
 		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".vidnst-*.part")
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
+	})
 	if err != nil {
-		return fmt.Errorf("pipeline: output folder: %w", err)
+		return fmt.Errorf("pipeline: write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png":
-		err = png.Encode(tmp, img)
-	case ".jpg", ".jpeg":
-		err = jpeg.Encode(tmp, img, &jpeg.Options{Quality: 92})
-	default:
-		err = fmt.Errorf("pipeline: %s: images are written as .png or .jpg", path)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if !force {
-		if err := os.Link(tmp.Name(), path); err != nil {
-			return fmt.Errorf("pipeline: %s: %w", path, err)
-		}
-		return nil
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Sheet lays out labelled tiles in a grid: rows x cols tiles of tw x th,

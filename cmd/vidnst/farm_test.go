@@ -148,7 +148,14 @@ func TestFarmK8sManifests(t *testing.T) {
 	if a := strings.Join(c.Args, " "); !strings.HasSuffix(a, "--progress lines --device cuda") {
 		t.Fatalf("a GPU pod's render does not ask for the GPU: %s", a)
 	}
-	mustRun(t, "farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "--gpus", "1", "--render-arg=--device", "--render-arg=auto", "-m", y)
+	again := []string{"farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "--gpus", "1", "--render-arg=--device", "--render-arg=auto", "-m", y}
+	if code, _, stderr := vidnst(t, again...); code != 1 || !strings.Contains(stderr, "exists (use -y") {
+		t.Fatalf("manifest over an existing file without -y: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := vidnst(t, "farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "-m", plan, "-y"); code != 1 || !strings.Contains(stderr, "is the input") {
+		t.Fatalf("manifest over the plan: exit %d, %q", code, stderr)
+	}
+	mustRun(t, append(again, "-y")...)
 	data, _ = os.ReadFile(y)
 	if jobs, err = farm.Decode(data); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
 	"github.com/vidnst/vidnst/internal/farm"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 )
@@ -170,6 +171,10 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if (ro.temporalWeight >= 1 || ro.temporal == "gradient") && ro.temporal != "off" {
 				fmt.Fprintf(stderr, "vidnst: warning: --temporal %s --temporal-weight %g keeps state for a whole shot: chunks starting mid-shot will not match a single render exactly (%d warm-up frames); blend at 0.8 does\n", ro.temporal, ro.temporalWeight, warm)
 			}
+			in := args[0]
+			if err := outfile.Check(output, ro.force, in); err != nil {
+				return err
+			}
 			model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
 			if err != nil {
 				return err
@@ -177,7 +182,6 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if _, err := temporalOptions(ro, true); err != nil {
 				return err
 			}
-			in := args[0]
 			info, err := decode.Probe(in)
 			if err != nil {
 				return err
@@ -310,6 +314,13 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			out := args[1]
+			ins := []string{p.InputPath(), args[0]}
+			for i := range p.Chunks {
+				ins = append(ins, p.ChunkPath(i))
+			}
+			if err := outfile.Check(out, force, ins...); err != nil {
+				return err
+			}
 			deadline := time.Now().Add(wait)
 			for {
 				missing := farm.Missing(p)
@@ -442,6 +453,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out string
 	var gpu int
 	var renderArgs []string
+	var force bool
 	k := &cobra.Command{
 		Use:   "k8s --plan plan.json --image IMG --pvc NAME [-m jobs.yaml]",
 		Short: "Write a Kubernetes Indexed Job for the chunks and a merge Job",
@@ -462,6 +474,9 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if out == "" || out == "-" {
 				_, err = stdout.Write(y)
+				return err
+			}
+			if err := outfile.Check(out, force, planPath, p.InputPath()); err != nil {
 				return err
 			}
 			if err := farm.WriteFileAtomic(out, y, 0o644); err != nil {
@@ -487,6 +502,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 	kf.StringVar(&ko.Resources.CPU, "cpu", "", "CPU request/limit per render pod")
 	kf.StringVar(&ko.Resources.Memory, "memory", "", "memory request/limit per render pod")
 	kf.StringVarP(&out, "manifest", "m", "", "write the manifests here (default: stdout)")
+	kf.BoolVarP(&force, "force", "y", false, "overwrite the manifest file if it exists")
 	c.AddCommand(sl, k)
 	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
@@ -73,6 +74,9 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 			if len(styles) == 0 {
 				return usagef("preview needs at least one --style")
 			}
+			if err := outfile.Check(output, ro.force, args[0]); err != nil {
+				return err
+			}
 			if sideBySide {
 				if len(styles) != 1 {
 					return usagef("--side-by-side takes one --style")
@@ -98,7 +102,7 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 // sheetCmd renders a grid: one row per time, the original then each style.
 func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []string, out string, stdout io.Writer) error {
 	if !pipeline.IsImagePath(out) {
-		return usagef("the sheet is written as .png or .jpg, not %s", filepath.Ext(out))
+		return usagef("the sheet is written as .png or .jpg, not %q (add --side-by-side for a clip)", filepath.Ext(out))
 	}
 	info, err := decode.Probe(in)
 	if err != nil {
@@ -290,14 +294,30 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	if len(files) == 0 {
 		return fmt.Errorf("images: no images (.png, .jpg, .webp, ...) in %s", dir)
 	}
+	if outfile.SameFile(dir, outDir) {
+		return usagef("images: -o %s is the input folder: give another (a second run would take the outputs as inputs)", outDir)
+	}
 	var paths []string
+	byName := map[string]string{} // style name -> model path
 	for _, s := range styles {
 		p, err := models.Resolve(s, models.Dirs(ro.modelsDir))
 		if err != nil {
 			return err
 		}
+		n := models.StyleName(p)
+		if q, ok := byName[n]; ok {
+			if outfile.SameFile(p, q) {
+				continue // the same style twice
+			}
+			return usagef("images: styles %s and %s would both write NAME-%s.%s", q, p, n, format)
+		}
+		byName[n] = p
 		paths = append(paths, p)
 	}
+	// Inputs whose names differ only in extension (a.png, a.jpg) would
+	// write the same outputs: the first (in name order) gets them, the
+	// others are reported and skipped.
+	first := map[string]string{}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
@@ -324,6 +344,14 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	done, skipped, failed, wrote := 0, 0, 0, 0
 	for _, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		if g, ok := first[base]; ok {
+			fmt.Fprintf(stderr, "vidnst: skipping %s: %s writes the same output names (%s-STYLE.%s); rename one\n", f, g, base, format)
+			failed++
+			done += len(paths)
+			rep.Update(done)
+			continue
+		}
+		first[base] = f
 		var todo []string
 		for _, p := range paths {
 			if _, err := os.Stat(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format)); err == nil && !ro.force {
@@ -381,7 +409,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	}
 	rep.Finish()
 	if !ro.quiet {
-		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done, %d unreadable -> %s\n", wrote, skipped, failed, outDir)
+		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done, %d inputs skipped (see above) -> %s\n", wrote, skipped, failed, outDir)
 	}
 	return nil
 }

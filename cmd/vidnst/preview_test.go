@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/md5"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
@@ -233,3 +236,86 @@ func TestPreviewSheet(t *testing.T) {
 }
 
 var _ = png.Decode
+
+// No subcommand writes over one of its inputs, or over an existing file
+// without -y; outputs get the umask's mode like any new file; an images
+// folder cannot be its own output and clashing names are reported.
+func TestOutputsNeverClobber(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	a := filepath.Join(dir, "a.png")
+	b := filepath.Join(dir, "b.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", a)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-vf", "hflip", "-frames:v", "1", b)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
+	keep := filepath.Join(dir, "keep.png")
+	os.WriteFile(keep, []byte("keep me"), 0o644)
+	plan := filepath.Join(dir, "plan.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", plan)
+	sum := func(p string) string { b, _ := os.ReadFile(p); return fmt.Sprintf("%x", md5.Sum(b)) }
+	before := map[string]string{}
+	for _, p := range []string{a, b, in, keep, plan} {
+		before[p] = sum(p)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"flow", a, b, "-o", a, "-y"}, "is the input"},
+		{[]string{"flow", a, b, "-o", keep}, "exists (use -y"},
+		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", in, "-y"}, "is the input"},
+		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", plan}, "exists (use -y"},
+		{[]string{"merge", plan, in, "-y"}, "is the input"},
+		{[]string{"merge", plan, plan, "-y"}, "is the input"},
+		{[]string{"preview", a, "--style", id, "-o", a, "-y"}, "is the input"},
+		{[]string{"preview", a, "--style", id, "-o", keep}, "exists (use -y"},
+		{[]string{"images", dir, "--style", id, "-o", dir}, "is the input folder"},
+		{[]string{a, keep, "--style", id}, "exists (use -y"},
+	} {
+		code, _, stderr := vidnst(t, tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want an error with %q", tc.args[:2], code, stderr, tc.want)
+		}
+	}
+	for p, s := range before {
+		if sum(p) != s {
+			t.Errorf("%s was changed", p)
+		}
+	}
+	// New still outputs get 0666 less the umask, as video outputs do.
+	for _, tc := range []struct {
+		out  string
+		args []string
+	}{
+		{"f.png", []string{"flow", a, b, "-o"}},
+		{"s.png", []string{a, "--style", id, "-o"}},
+		{"sheet.png", []string{"preview", a, "--style", id, "-o"}},
+	} {
+		p := filepath.Join(dir, tc.out)
+		args := append(tc.args, p)
+		if args[0] == a { // the root command takes OUTPUT as an argument
+			args = []string{a, p, "--style", id}
+		}
+		mustRun(t, args...)
+		if st, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", tc.out, st.Mode().Perm())
+		}
+	}
+	// images: a.png and a.jpg would write the same names; the same style
+	// twice is done once.
+	imgs, outDir := filepath.Join(dir, "imgs"), filepath.Join(dir, "out")
+	os.Mkdir(imgs, 0o755)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "a.png"))
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "a.jpg"))
+	code, stdout, stderr := vidnst(t, "images", imgs, "--style", id, "--style", id, "-o", outDir, "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "a.png: "+filepath.Join(imgs, "a.jpg")+" writes the same output names") || !strings.Contains(stdout, "1 images written, 0 already done, 1 inputs skipped") {
+		t.Fatalf("clash: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := listDir(t, outDir); strings.Join(got, " ") != "a-identity.png" {
+		t.Fatalf("outputs %v", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
@@ -108,18 +109,6 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// sameFile reports whether a and b are the same file (symlinks followed).
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	if err1 == nil && err2 == nil {
-		return os.SameFile(sa, sb)
-	}
-	ra, err1 := filepath.Abs(a)
-	rb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && ra == rb
-}
-
 // job is everything one render needs, resolved from the flags.
 type job struct {
 	o        *renderOpts
@@ -149,7 +138,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	case len(o.styles) == 1:
 		o.style = o.styles[0]
 	}
-	if sameFile(in, out) {
+	if outfile.SameFile(in, out) {
 		return nil, fmt.Errorf("output %s is the input file", out)
 	}
 	if o.outputSize != "input" && o.outputSize != "processing" {

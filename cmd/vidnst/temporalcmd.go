@@ -16,6 +16,7 @@ import (
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/temporal"
 )
@@ -94,6 +95,7 @@ func newTemporal(o *renderOpts, w, h int, networkOnCPU bool) (temporalStage, err
 
 func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out, preset string
+	var force bool
 	c := &cobra.Command{
 		Use:   "flow A.png B.png -o flow.flo|flow.png",
 		Short: "Dense optical flow from image A to image B (Middlebury .flo, or a colour-wheel picture)",
@@ -110,6 +112,9 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return usagef("%v", err)
 			}
+			if err := outfile.Check(out, force, args...); err != nil {
+				return err
+			}
 			a, err := grayImage(cmd.Context(), args[0], 0, 0)
 			if err != nil {
 				return err
@@ -123,24 +128,14 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 			defer est.Close()
 			u, v := make([]float32, w*h), make([]float32, w*h)
 			est.Compute(a.In[:w*h], b.In[:w*h], u, v)
-			tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+			err = outfile.Write(out, force, func(f io.Writer) error {
+				if ext == ".flo" {
+					return temporal.WriteFlo(f, u, v, w, h)
+				}
+				return png.Encode(f, temporal.FlowImage(u, v, w, h, 0))
+			})
 			if err != nil {
-				return fmt.Errorf("flow: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			if ext == ".flo" {
-				err = temporal.WriteFlo(tmp, u, v, w, h)
-			} else {
-				err = png.Encode(tmp, temporal.FlowImage(u, v, w, h, 0))
-			}
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("flow: %w", err)
-			}
-			if err := os.Rename(tmp.Name(), out); err != nil {
-				return fmt.Errorf("flow: %w", err)
+				return fmt.Errorf("flow: write %s: %w", out, err)
 			}
 			fmt.Fprintf(stdout, "vidnst: flow %dx%d (%s) -> %s\n", w, h, p, out)
 			return nil
@@ -148,6 +143,7 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "flow.flo (Middlebury) or flow.png (colour wheel)")
 	c.Flags().StringVar(&preset, "flow-preset", "medium", "fast or medium")
+	c.Flags().BoolVarP(&force, "force", "y", false, "overwrite the output if it exists")
 	return c
 }
 

@@ -1,0 +1,128 @@
+// Package outfile guards the files a user asks vidnst to write: an output
+// never replaces one of the inputs, replaces an existing file only when
+// forced, and appears whole or not at all (written beside its final name
+// and renamed into place). It is a leaf package with no dependencies
+// beyond the standard library.
+package outfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+)
+
+// ErrExists is returned (wrapped, with the path) for an existing output
+// when the caller did not force.
+var ErrExists = errors.New("exists (use -y/--force to overwrite)")
+
+// SameFile reports whether a and b name the same file (symlinks and hard
+// links followed; for paths that do not exist, the same absolute path).
+func SameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	if err1 == nil && err2 == nil {
+		return os.SameFile(sa, sb)
+	}
+	ra, err1 := filepath.Abs(a)
+	rb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+// Check says whether path may be written: it is not a folder, not one of
+// inputs (whatever force says), and, unless force, does not exist yet. Its
+// errors are one line and name the path.
+func Check(path string, force bool, inputs ...string) error {
+	for _, in := range inputs {
+		if in != "" && SameFile(path, in) {
+			return fmt.Errorf("output %s is the input %s", path, in)
+		}
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil
+	case st.IsDir():
+		return fmt.Errorf("output %s is a folder", path)
+	case !force:
+		return fmt.Errorf("output %s %w", path, ErrExists)
+	}
+	return nil
+}
+
+// Create makes a temporary file beside path (hidden, with a ".part"
+// suffix), with the mode a new file gets from the umask (0666 minus it),
+// or the mode of the file at path when there is one. The caller writes
+// it, closes it and passes its name to Commit, or removes it.
+func Create(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var keep fs.FileMode
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		keep = st.Mode().Perm()
+	}
+	for range 100 {
+		name := filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", base, rand.Uint32()))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if keep != 0 {
+			if err := f.Chmod(keep); err != nil {
+				f.Close()
+				os.Remove(name)
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("no free temporary name beside %s", path)
+}
+
+// Commit moves the finished temporary file tmp to path. Without force it
+// never replaces a file (one that appeared meanwhile makes it fail with
+// ErrExists); tmp is gone afterwards either way.
+func Commit(tmp, path string, force bool) error {
+	defer os.Remove(tmp)
+	if force {
+		return os.Rename(tmp, path)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("output %s %w", path, ErrExists)
+		}
+		// A file system without hard links: rename, after a last check.
+		if _, serr := os.Stat(path); serr == nil {
+			return fmt.Errorf("output %s %w", path, ErrExists)
+		}
+		return os.Rename(tmp, path)
+	}
+	return nil
+}
+
+// Write writes path through Create, write and Commit: path ends up with
+// all that write wrote, or is left as it was.
+func Write(path string, force bool, write func(w io.Writer) error) error {
+	f, err := Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return Commit(f.Name(), path, force)
+}

@@ -1,0 +1,80 @@
+package outfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.mp4")
+	os.WriteFile(in, []byte("x"), 0o644)
+	link := filepath.Join(dir, "link.mp4")
+	os.Symlink(in, link)
+	hard := filepath.Join(dir, "hard.mp4")
+	os.Link(in, hard)
+	for _, tc := range []struct {
+		path  string
+		force bool
+		want  string // "" for allowed
+	}{
+		{filepath.Join(dir, "new.mp4"), false, ""},
+		{in, true, "is the input"},
+		{link, true, "is the input"},
+		{hard, true, "is the input"},
+		{filepath.Join(dir, ".", "in.mp4"), true, "is the input"},
+		{dir, true, "is a folder"},
+		{filepath.Join(dir, "other"), false, ""},
+	} {
+		err := Check(tc.path, tc.force, in)
+		if (tc.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n"))) {
+			t.Errorf("Check(%s, %v): %v, want %q", tc.path, tc.force, err, tc.want)
+		}
+	}
+	other := filepath.Join(dir, "other.png")
+	os.WriteFile(other, []byte("y"), 0o644)
+	if err := Check(other, false, in); !errors.Is(err, ErrExists) {
+		t.Errorf("existing without force: %v", err)
+	}
+	if err := Check(other, true, in); err != nil {
+		t.Errorf("existing with force: %v", err)
+	}
+}
+
+func TestWriteModesAndAtomicity(t *testing.T) {
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.png")
+	if err := Write(p, false, func(w io.Writer) error { _, err := io.WriteString(w, "one"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
+		t.Errorf("new file mode %v, want 0640 (0666 less the umask)", st.Mode().Perm())
+	}
+	// Without force an existing file stays.
+	if err := Write(p, false, func(w io.Writer) error { _, err := io.WriteString(w, "two"); return err }); !errors.Is(err, ErrExists) {
+		t.Errorf("second write without force: %v", err)
+	}
+	// A failing writer leaves the old file and no temporary.
+	if err := Write(p, true, func(w io.Writer) error { io.WriteString(w, "partial"); return errors.New("boom") }); err == nil || err.Error() != "boom" {
+		t.Errorf("failing write: %v", err)
+	}
+	// Forced replacement keeps the replaced file's mode.
+	os.Chmod(p, 0o604)
+	if err := Write(p, true, func(w io.Writer) error { _, err := io.WriteString(w, "three"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if st, _ := os.Stat(p); string(b) != "three" || st.Mode().Perm() != 0o604 {
+		t.Errorf("replaced: %q mode %v", b, st.Mode().Perm())
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Errorf("left behind: %v", es)
+	}
+}
