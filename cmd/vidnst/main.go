@@ -19,7 +19,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (a closed terminal or ssh session) and SIGPIPE (stdout or
+	// stderr piped into a reader that quit, as in `vidnst ... 2>&1 | head`)
+	// end a render like Ctrl-C: cleanly, leaving no partial output. Without
+	// them Go's default handling kills the process on the spot.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

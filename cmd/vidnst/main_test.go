@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -291,6 +292,55 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	for _, n := range listDir(t, dir) {
 		if n != "in.mp4" && n != "identity.onnx" && n != "spatial.onnx" {
 			t.Fatalf("left behind: %s", n)
+		}
+	}
+}
+
+// The real binary, stopped by a signal a terminal or a shell sends mid-render
+// (SIGHUP: the terminal closed; SIGPIPE: stderr piped into a reader that
+// quit), exits non-zero and leaves no partial file behind.
+func TestSignalsLeaveNothing(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildVidnst(t, t.TempDir())
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 320, 240, 25, 400, false)
+	for _, sig := range []string{"HUP", "PIPE"} {
+		out := filepath.Join(dir, "out-"+sig+".mp4")
+		cmd := exec.Command(bin, in, out, "--style", id, "--progress", "lines")
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = w
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if sig == "PIPE" {
+			r.Close() // the next progress line meets a closed pipe
+		} else {
+			go io.Copy(io.Discard, r)
+			time.Sleep(700 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGHUP)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("SIG%s: exit 0", sig)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("SIG%s: did not stop", sig)
+		}
+		if sig == "HUP" {
+			r.Close()
+		}
+		for _, n := range listDir(t, dir) {
+			if n != "in.mp4" && n != "identity.onnx" && n != "spatial.onnx" {
+				t.Errorf("SIG%s: left behind: %s", sig, n)
+			}
 		}
 	}
 }
