@@ -318,6 +318,11 @@ func (w *Writer) openVideo() error {
 	if o.Preset != "" {
 		set("preset", o.Preset)
 	}
+	if o.Codec == "libx265" && os.Getenv("VIDNST_FFMPEG_LOG") == "" {
+		// x265 logs through its own printf, not FFmpeg's log: 20+ lines
+		// of settings per file unless told otherwise.
+		set("x265-params", "log-level=error")
+	}
 	if o.Codec == "libvpx-vp9" {
 		set("row-mt", "1")
 		set("deadline", "good")

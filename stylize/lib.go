@@ -127,7 +127,19 @@ func Init(lib string) error {
 	}
 	path, tried := ResolveLibrary(lib)
 	ort.SetSharedLibraryPath(path)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	// ONNX Runtime prints each error it returns a second time, in colour,
+	// over several lines; vidnst reports the returned one in one line.
+	// VIDNST_ORT_LOG=error (or warning, verbose) shows ORT's own log.
+	logLevel := ort.WithLogLevelFatal()
+	switch os.Getenv("VIDNST_ORT_LOG") {
+	case "error":
+		logLevel = ort.WithLogLevelError()
+	case "warning":
+		logLevel = ort.WithLogLevelWarning()
+	case "verbose":
+		logLevel = ort.WithLogLevelVerbose()
+	}
+	if err := ort.InitializeEnvironment(logLevel); err != nil {
 		how := "run scripts/setup.sh (it installs " + LibName + " at " + DefaultLibraryPath() + ") or pass --ort-lib PATH"
 		switch {
 		case lib != "":

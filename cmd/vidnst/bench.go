@@ -79,15 +79,27 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "bench [INPUT] --style S [--size WxH] [--batch N] [--device D] [--fp16]",
 		Short: "Measure inference-only fps, and end-to-end fps of a real render of INPUT",
 		Long: `Without INPUT, bench times the network alone on synthetic frames of --size.
-With INPUT, it decodes --frames frames of it at the processing size, times the
-network alone on exactly those frames, then times a full render of the same frames
-(decode, stylize, temporal, encode, mux) and prints the ratio: the pipeline's efficiency.`,
+With INPUT, it decodes the first --bench-frames frames of it at the processing size,
+times the network alone on exactly those frames, then times a full render of the same
+frames (decode, stylize, temporal, encode, mux) and prints the ratio: the pipeline's
+efficiency.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(ro.styles) != 1 {
 				return usagef("bench needs one --style")
 			}
 			ro.style = ro.styles[0]
+			if err := ro.check(""); err != nil {
+				return err
+			}
+			for _, f := range []string{"start", "end", "duration", "frames"} {
+				if cmd.Flags().Changed(f) {
+					return usagef("bench times the first --bench-frames frames: --%s is for a render", f)
+				}
+			}
+			if frames < 1 || repeats < 1 {
+				return usagef("--bench-frames %d, --repeats %d: want 1 or more", frames, repeats)
+			}
 			in := ""
 			if len(args) == 1 {
 				in = args[0]
@@ -127,7 +139,7 @@ func parseSize(s string) (int, int, error) {
 	a, b, ok := strings.Cut(strings.ToLower(s), "x")
 	w, err1 := strconv.Atoi(a)
 	h, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || w < 4 || h < 4 {
+	if !ok || err1 != nil || err2 != nil || w < 4 || h < 4 || w > maxProcessingSide || h > maxProcessingSide {
 		return 0, 0, usagef("--size %q: want WxH", s)
 	}
 	return w, h, nil
@@ -159,7 +171,9 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			return nil, err
 		}
 		if size == "" {
-			w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, ro.maxSide, ro.width, ro.height)
+			if w, h, err = ro.size(info); err != nil {
+				return nil, err
+			}
 		}
 		r, err := decode.Open(in, decode.Options{Width: w, Height: h})
 		if err != nil {

@@ -219,6 +219,14 @@ func TestBadInputs(t *testing.T) {
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},
 		{"bad range", []string{good, out, "--style", id, "--frames", "9-3"}, "--frames"},
 		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
+		{"huge width", []string{good, out, "--style", id, "--width", "100000"}, "--width 100000: want 1..8192"},
+		{"negative max-side", []string{good, out, "--style", id, "--max-side", "-1"}, "--max-side -1"},
+		{"crf too high", []string{good, out, "--style", id, "--crf", "99"}, "--crf 99: want 0..51 for libx264"},
+		{"crf negative", []string{good, out, "--style", id, "--crf", "-5"}, "--crf -5"},
+		{"crf too high for vp9", []string{good, filepath.Join(dir, "o.webm"), "--style", id, "--crf", "64"}, "0..63 for libvpx-vp9"},
+		{"unknown preset", []string{good, out, "--style", id, "--preset", "bogus"}, `--preset "bogus"`},
+		{"strength nan", []string{good, out, "--style", id, "--strength", "nan"}, "--strength NaN"},
+		{"negative threads", []string{good, out, "--style", id, "--threads", "-3"}, "--threads -3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := vidnst(t, tc.args...)

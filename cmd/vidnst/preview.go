@@ -104,6 +104,9 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	if !pipeline.IsImagePath(out) {
 		return usagef("the sheet is written as .png or .jpg, not %q (add --side-by-side for a clip)", filepath.Ext(out))
 	}
+	if err := ro.check(""); err != nil {
+		return err
+	}
 	info, err := decode.Probe(in)
 	if err != nil {
 		return err
@@ -280,6 +283,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	if format != "png" && format != "jpg" {
 		return usagef("--format %q: want png or jpg", format)
 	}
+	if err := ro.check(""); err != nil {
+		return err
+	}
 	es, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
@@ -369,7 +375,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		var fr *frame.Frame
 		var w, h int
 		if err == nil {
-			w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, ro.maxSide, ro.width, ro.height)
+			w, h, err = ro.size(info)
+		}
+		if err == nil {
 			fr, err = grabFrame(ctx, f, info, 0, w, h)
 		}
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -144,11 +145,8 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if o.outputSize != "input" && o.outputSize != "processing" {
 		return nil, usagef("--output-size %q: want input or processing", o.outputSize)
 	}
-	if o.strength < 0 || o.strength > 1 {
-		return nil, usagef("--strength %g: want 0..1", o.strength)
-	}
-	if o.batch < 0 {
-		return nil, usagef("--batch %d: want 0 (automatic) or more", o.batch)
+	if err := o.check(out); err != nil {
+		return nil, err
 	}
 	if _, err := pipeline.ParseProgress(o.progress, false); err != nil {
 		return nil, usagef("%v", err)
@@ -186,7 +184,9 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		return nil, err
 	}
 	j := &job{o: o, in: in, out: out, model: model, info: info}
-	j.w, j.h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, o.maxSide, o.width, o.height)
+	if j.w, j.h, err = o.size(info); err != nil {
+		return nil, err
+	}
 	j.ow, j.oh = info.DisplayWidth, info.DisplayHeight
 	if o.outputSize == "processing" {
 		j.ow, j.oh = j.w, j.h
@@ -196,6 +196,74 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	}
 	j.rebase = j.rng.first > 0
 	return j, nil
+}
+
+// Size limits: the network and the temporal stage hold several float32
+// copies of each frame in flight (hundreds of MB at 8K already).
+const (
+	maxProcessingSide = 8192
+	maxOutputSide     = 16384
+)
+
+// x264Presets are the presets libx264 and libx265 know.
+var x264Presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfast": true, "faster": true, "fast": true, "medium": true, "slow": true, "slower": true, "veryslow": true, "placebo": true}
+
+// check refuses flag values no command can use, as usage errors; the
+// range and output checks are prepare's. out is the output path, if the
+// command writes a video (its extension picks the default codec).
+func (o *renderOpts) check(out string) error {
+	switch {
+	case !(o.strength >= 0 && o.strength <= 1): // NaN too
+		return usagef("--strength %g: want 0..1", o.strength)
+	case !(o.temporalWeight >= 0 && o.temporalWeight <= 1):
+		return usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
+	case o.batch < 0:
+		return usagef("--batch %d: want 0 (automatic) or more", o.batch)
+	case o.threads < 0:
+		return usagef("--threads %d: want 0 (all cores) or more", o.threads)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"width", o.width}, {"height", o.height}, {"max-side", o.maxSide}} {
+		if f.v < 0 || f.v > maxProcessingSide {
+			return usagef("--%s %d: want 1..%d (or 0, the default)", f.name, f.v, maxProcessingSide)
+		}
+	}
+	codec := o.codec
+	if codec == "" {
+		codec = "libx264"
+		if strings.EqualFold(filepath.Ext(out), ".webm") {
+			codec = "libvpx-vp9"
+		}
+	}
+	hi := -1
+	switch {
+	case codec == "libx264" || codec == "libx265" || strings.HasSuffix(codec, "_nvenc"):
+		hi = 51
+	case codec == "libvpx-vp9" || codec == "libaom-av1" || codec == "libsvtav1":
+		hi = 63
+	}
+	if o.crf < -1 || (hi >= 0 && o.crf > hi) {
+		return usagef("--crf %d: want 0..%d for %s", o.crf, max(hi, 0), codec)
+	}
+	if (codec == "libx264" || codec == "libx265") && o.preset != "" && !x264Presets[o.preset] {
+		return usagef("--preset %q: want ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow or placebo for %s", o.preset, codec)
+	}
+	return nil
+}
+
+// size is the processing size for an input (display size w x h) under the
+// size flags, refused beyond the limits.
+func (o *renderOpts) size(info *decode.Info) (w, h int, err error) {
+	w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, o.maxSide, o.width, o.height)
+	if w > maxProcessingSide || h > maxProcessingSide {
+		return 0, 0, fmt.Errorf("the network would run at %dx%d, more than %d on a side: give --max-side, --width or --height", w, h, maxProcessingSide)
+	}
+	if info.DisplayWidth > maxOutputSide || info.DisplayHeight > maxOutputSide {
+		return 0, 0, fmt.Errorf("input is %dx%d: more than %d on a side is not supported", info.DisplayWidth, info.DisplayHeight, maxOutputSide)
+	}
+	return w, h, nil
 }
 
 // checkWritable creates and removes a file in dir.
