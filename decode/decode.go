@@ -419,6 +419,49 @@ func (r *Reader) Info() *Info { return &r.in.info }
 // Size is the processing size of delivered frames.
 func (r *Reader) Size() (w, h int) { return r.w, r.h }
 
+// drain flushes the decoder when a range ends before the file does,
+// counting the frames it still held (B-frame reordering and frame-thread
+// delay): packets that did decode, which Dropped must not count.
+func (r *Reader) drain() {
+	if !r.flushedDec {
+		r.flushedDec = true
+		if err := r.dec.SendPacket(nil); err != nil {
+			return
+		}
+	}
+	for {
+		err := r.dec.ReceiveFrame(r.df)
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return
+		}
+		if err != nil {
+			r.decodeErrors++
+			continue
+		}
+		r.frames++
+		r.df.Unref()
+	}
+}
+
+// Missing is, after Next returned io.EOF at the end of the file for a
+// render from its first frame, how many video frames the container lists
+// (its stream header's frame count, e.g. an MP4 index) beyond the packets
+// that were there: a truncated file. 0 when the container gives no count,
+// for ranges, and within a small tolerance (edit lists).
+func (r *Reader) Missing() int {
+	if !r.eofDemux || (r.opts.Ranged && (r.opts.StartPTS > r.in.info.StartPTS || r.opts.EndPTS > 0)) {
+		return 0
+	}
+	n := r.in.vs.NbFrames()
+	if n <= 0 || r.packets >= n-max(2, n/100) {
+		return 0
+	}
+	return int(n - r.packets)
+}
+
+// Packets is the number of video packets read so far.
+func (r *Reader) Packets() int { return int(r.packets) }
+
 // Dropped is the number of video packets that gave no frame (corrupt data).
 func (r *Reader) Dropped() int {
 	d := int(r.packets - r.frames)
@@ -565,6 +608,7 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 			}
 			if r.opts.Ranged && r.opts.EndPTS > 0 && pts >= r.opts.EndPTS {
 				r.ff.Unref()
+				r.drain()
 				return io.EOF
 			}
 			f.PTS = pts

@@ -222,6 +222,45 @@ func TestTruncatedFile(t *testing.T) {
 	}
 }
 
+// A range that ends mid-file leaves frames in a B-frame decoder's
+// reordering queue: they decoded fine and are not "dropped".
+func TestRangeEndWithBFrames(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bf.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "60",
+		"-c:v", "libx264", "-preset", "fast", "-bf", "3", "-g", "30", "-pix_fmt", "yuv420p", p)
+	x, err := ReadIndex(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range [][2]int{{0, 20}, {37, 45}} {
+		fs, r := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[rg[0]], EndPTS: x.PTS[rg[1]]})
+		if len(fs) != rg[1]-rg[0] || r.Dropped() != 0 || r.Missing() != 0 {
+			t.Errorf("range %v: %d frames, %d dropped, %d missing", rg, len(fs), r.Dropped(), r.Missing())
+		}
+	}
+}
+
+// An MP4 cut short still has its index (moov first, as -movflags faststart
+// writes it): the frames it lists beyond the end are reported missing.
+func TestTruncatedMP4Missing(t *testing.T) {
+	dir := t.TempDir()
+	src := testmedia.Clip(t, dir, "c.mp4", 96, 64, 25, 50, false)
+	fast := filepath.Join(dir, "fast.mp4")
+	testmedia.FFmpeg(t, "-i", src, "-c", "copy", "-movflags", "+faststart", fast)
+	b, _ := os.ReadFile(fast)
+	cut := filepath.Join(dir, "cut.mp4")
+	os.WriteFile(cut, b[:len(b)*6/10], 0o644)
+	fs, r := decodeAll(t, cut, Options{})
+	if len(fs) >= 50 || r.Missing() == 0 || r.Packets()+r.Missing() != 50 {
+		t.Fatalf("cut: %d frames, %d packets, %d missing", len(fs), r.Packets(), r.Missing())
+	}
+	fs, r = decodeAll(t, fast, Options{})
+	if len(fs) != 50 || r.Missing() != 0 || r.Dropped() != 0 {
+		t.Fatalf("whole: %d frames, %d missing, %d dropped", len(fs), r.Missing(), r.Dropped())
+	}
+}
+
 func BenchmarkNext(b *testing.B) { benchNext(b, 384, 216, 384, 216) }
 
 // BenchmarkNext1080: a 768x432 clip scaled up to a 1920x1080 processing

@@ -453,5 +453,8 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if rs.dropped > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %d corrupt frames could not be decoded and were dropped\n", rs.dropped)
 	}
+	if m := r.Missing(); m > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %s ended after %d of the %d frames its container lists (a truncated file?)\n", j.in, r.Packets(), r.Packets()+m)
+	}
 	return rs, nil
 }
