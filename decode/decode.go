@@ -37,6 +37,7 @@ var (
 	ErrNoDecoder    = errors.New("no decoder for the video codec")
 	ErrOutOfRange   = errors.New("range outside the video")
 	ErrHWAccel      = errors.New("hardware decoding unavailable")
+	ErrTSReset      = errors.New("timestamps jump backwards (a timestamp reset, e.g. joined .ts files)")
 	errGraphMissing = errors.New("filter missing from this FFmpeg build")
 )
 
@@ -76,6 +77,7 @@ type Info struct {
 	FrameRateNum, FrameRateDen  int // average frame rate (0/0 when unknown)
 	SARNum, SARDen              int
 	StartPTS                    int64   // first timestamp of the stream (time base units)
+	StartSec                    float64 // the container's start time (its earliest stream's), seconds; 0 if unknown
 	Duration                    float64 // seconds (container's or stream's)
 	FrameCount                  int64   // from the container; an estimate when it has none
 	FullRange                   bool    // yuvj / pc range
@@ -203,6 +205,9 @@ func (in *input) fillInfo(path string) {
 	if i.StartPTS == astiav.NoPtsValue {
 		i.StartPTS = 0
 	}
+	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
+		i.StartSec = float64(st) / 1e6
+	}
 	if d := s.Duration(); d > 0 && d != astiav.NoPtsValue {
 		i.Duration = float64(d) * tb.Float64()
 	} else if d := in.fc.Duration(); d > 0 {
@@ -327,6 +332,12 @@ type Options struct {
 	// NoSeek decodes from the start instead of seeking (for tests that
 	// compare the two).
 	NoSeek bool
+	// Index, when given (ReadIndex of the same file), lets a ranged Open
+	// seek to the byte position of the keyframe before StartPTS in
+	// containers whose timestamp seek lands on any frame (MPEG-TS: a seek
+	// there can start on a P-frame, and nothing decodes until the next
+	// keyframe, after the range's start).
+	Index *Index
 	// HWAccel names a hardware decoder device type ("cuda" for NVDEC); ""
 	// decodes on the CPU.
 	HWAccel string
@@ -349,8 +360,12 @@ type Reader struct {
 	flushedGraph    bool
 	eofDemux        bool
 	packets, frames int64
-	decodeErrors    int
-	closed          bool
+	// lastDTS is the last video packet's DTS, watched in containers with
+	// timestamp discontinuities (MPEG-TS) for a reset; NoPtsValue before.
+	lastDTS      int64
+	tsDiscont    bool
+	decodeErrors int
+	closed       bool
 	// conv converts the filtered frame into f.In in row bands, on
 	// par.FrameWorkers of the frame size (the caller alone below 1 MP).
 	conv    par.Runner
@@ -364,7 +379,8 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	built := &Reader{in: in, opts: opts}
+	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue,
+		tsDiscont: in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont)}
 	r = built
 	defer func() {
 		if err != nil {
@@ -406,11 +422,31 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
 		// Seek to the keyframe at or before the target; frames before it
 		// are decoded and dropped in Next.
-		if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+		if pos := keyframePos(in, opts.Index, opts.StartPTS); pos >= 0 {
+			if err := in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)); err != nil {
+				return nil, fmt.Errorf("decode: seek: %w", err)
+			}
+		} else if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
 			return nil, fmt.Errorf("decode: seek: %w", err)
 		}
 	}
 	return r, nil
+}
+
+// keyframePos is the byte position to seek to for pts: that of the last
+// keyframe at or before it, from x, for containers with timestamp
+// discontinuities (MPEG-TS, MPEG-PS), whose timestamp seek does not look
+// for keyframes; -1 to seek by timestamp.
+func keyframePos(in *input, x *Index, pts int64) int64 {
+	if x == nil || len(x.Pos) != len(x.PTS) || !in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont) {
+		return -1
+	}
+	for i := x.Find(pts + 1); i > 0; i-- {
+		if k := i - 1; x.Keyframe[k] {
+			return x.Pos[k] // -1 when unknown: seek by timestamp
+		}
+	}
+	return -1
 }
 
 // Info describes the input.
@@ -712,6 +748,12 @@ func (r *Reader) feed() error {
 			continue
 		}
 		r.packets++
+		if r.tsDiscont {
+			if err := r.checkReset(); err != nil {
+				r.pkt.Unref()
+				return err
+			}
+		}
 		err = r.dec.SendPacket(r.pkt)
 		r.pkt.Unref()
 		if err != nil && !errors.Is(err, astiav.ErrEagain) {
@@ -720,6 +762,24 @@ func (r *Reader) feed() error {
 		}
 		return nil
 	}
+}
+
+// checkReset fails on a video DTS more than a second before the last one:
+// a timestamp reset, which FFmpeg's demuxer passes on and no muxer takes.
+// (FFmpeg's CLI offsets the timestamps after it; remuxing with it first
+// gives a file vidnst reads.)
+func (r *Reader) checkReset() error {
+	d := r.pkt.Dts()
+	if d == astiav.NoPtsValue {
+		return nil
+	}
+	tb := r.in.vs.TimeBase()
+	if r.lastDTS != astiav.NoPtsValue && float64(r.lastDTS-d)*tb.Float64() > 1 {
+		return fmt.Errorf("decode: %w at %.3fs (back to %.3fs); remux it first: ffmpeg -i IN -c copy OUT.mkv", ErrTSReset,
+			r.in.info.Seconds(r.lastDTS-r.in.info.StartPTS), r.in.info.Seconds(d-r.in.info.StartPTS))
+	}
+	r.lastDTS = d
+	return nil
 }
 
 // toPlanar converts a gbrp frame into planar RGB float32 (R, G, B planes).
@@ -773,6 +833,7 @@ func (r *Reader) Close() error {
 type Index struct {
 	PTS      []int64 // sorted
 	Keyframe []bool  // Keyframe[i]: frame i (in PTS order) starts a GOP
+	Pos      []int64 // Pos[i]: byte position of frame i's packet (-1 unknown)
 }
 
 // Keyframes returns the indices of keyframes.
@@ -811,8 +872,8 @@ func ReadIndex(path string) (*Index, error) {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	type ent struct {
-		pts int64
-		key bool
+		pts, pos int64
+		key      bool
 	}
 	var es []ent
 	vi := in.vs.Index()
@@ -826,15 +887,15 @@ func ReadIndex(path string) (*Index, error) {
 				pts = pkt.Dts()
 			}
 			if pts != astiav.NoPtsValue {
-				es = append(es, ent{pts, pkt.Flags().Has(astiav.PacketFlagKey)})
+				es = append(es, ent{pts, pkt.Pos(), pkt.Flags().Has(astiav.PacketFlagKey)})
 			}
 		}
 		pkt.Unref()
 	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
-	x := &Index{PTS: make([]int64, len(es)), Keyframe: make([]bool, len(es))}
+	x := &Index{PTS: make([]int64, len(es)), Keyframe: make([]bool, len(es)), Pos: make([]int64, len(es))}
 	for i, e := range es {
-		x.PTS[i], x.Keyframe[i] = e.pts, e.key
+		x.PTS[i], x.Keyframe[i], x.Pos[i] = e.pts, e.key, e.pos
 	}
 	return x, nil
 }

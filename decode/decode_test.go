@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/frame"
@@ -203,6 +205,68 @@ func TestRangeSeekMatchesLinearDecode(t *testing.T) {
 				t.Fatalf("frame %d differs from the linear decode", 37+i)
 			}
 		}
+	}
+}
+
+// MPEG-TS: its timestamp seek can land on a P-frame; with the index the
+// seek goes to the keyframe's bytes and the range is exact.
+func TestRangeSeekTS(t *testing.T) {
+	dir := t.TempDir()
+	mp4 := filepath.Join(dir, "gop.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "100",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", mp4)
+	p := filepath.Join(dir, "gop.ts")
+	testmedia.FFmpeg(t, "-i", mp4, "-c", "copy", p)
+	x, err := ReadIndex(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := decodeAll(t, p, Options{})
+	for _, rg := range [][2]int{{37, 45}, {30, 36}, {75, 100}} {
+		end := int64(0)
+		if rg[1] < len(x.PTS) {
+			end = x.PTS[rg[1]]
+		}
+		seek, _ := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[rg[0]], EndPTS: end, Index: x})
+		if len(seek) != rg[1]-rg[0] {
+			t.Fatalf("range %v: %d frames", rg, len(seek))
+		}
+		for i, f := range seek {
+			if f.PTS != all[rg[0]+i].PTS || !slices.Equal(f.In, all[rg[0]+i].In) {
+				t.Fatalf("range %v: frame %d differs from the linear decode", rg, rg[0]+i)
+			}
+		}
+	}
+}
+
+// Two MPEG-TS files joined byte for byte: the second's timestamps start
+// over. A clear error, not frames no muxer would take.
+func TestTSResetError(t *testing.T) {
+	dir := t.TempDir()
+	src := testmedia.Clip(t, dir, "c.mp4", 64, 48, 25, 50, false)
+	ts := filepath.Join(dir, "c.ts")
+	testmedia.FFmpeg(t, "-i", src, "-c", "copy", ts)
+	b, _ := os.ReadFile(ts)
+	joined := filepath.Join(dir, "joined.ts")
+	os.WriteFile(joined, append(append([]byte(nil), b...), b...), 0o644)
+	r, err := Open(joined, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f := frame.New(r.Size())
+	n := 0
+	for err == nil {
+		if err = r.Next(context.Background(), f); err == nil {
+			n++
+		}
+	}
+	if !errors.Is(err, ErrTSReset) || n < 40 || n > 50 || !strings.Contains(err.Error(), "at 1.9") {
+		t.Fatalf("after %d frames: %v", n, err)
+	}
+	// The file itself decodes to the end.
+	if fs, _ := decodeAll(t, ts, Options{}); len(fs) != 50 {
+		t.Fatalf("one copy: %d frames", len(fs))
 	}
 }
 

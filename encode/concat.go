@@ -17,6 +17,9 @@ type ConcatOptions struct {
 	// metadata and chapters, as for a single render of the whole input.
 	Input string
 	Audio string // as Options.Audio
+	// ShiftSec is subtracted from every timestamp, as Options.ShiftSec (the
+	// chunks keep the input's timeline; the joined file starts at 0).
+	ShiftSec float64
 }
 
 // Concat joins the video of chunk files without re-encoding: packets are
@@ -67,7 +70,7 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	if o.Input != "" {
 		// The copier needs the video time base of the input for ranges;
 		// the whole input is wanted here.
-		if w.copy, err = newCopier(w, Options{Input: o.Input, Audio: o.Audio, TimeBaseNum: 1, TimeBaseDen: 1}); err != nil {
+		if w.copy, err = newCopier(w, Options{Input: o.Input, Audio: o.Audio, TimeBaseNum: 1, TimeBaseDen: 1, ShiftSec: o.ShiftSec}); err != nil {
 			return 0, err
 		}
 	}
@@ -78,8 +81,9 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	lastDTS := int64(math.MinInt64)
+	shift := int64(math.Round(o.ShiftSec / outTB.Float64()))
 	for _, c := range o.Chunks {
-		n, err := copyChunk(w, c, pkt, outTB, &lastDTS)
+		n, err := copyChunk(w, c, pkt, outTB, shift, &lastDTS)
 		if err != nil {
 			return frames, err
 		}
@@ -96,7 +100,7 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	return frames, w.closeFile()
 }
 
-func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, lastDTS *int64) (int, error) {
+func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, shift int64, lastDTS *int64) (int, error) {
 	in := astiav.AllocFormatContext()
 	if err := in.OpenInput(path, nil, nil); err != nil {
 		in.Free()
@@ -140,6 +144,14 @@ func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational
 		}
 		pkt.SetStreamIndex(w.vs.Index())
 		pkt.RescaleTs(tb, outTB)
+		if shift != 0 {
+			if pkt.Pts() != astiav.NoPtsValue {
+				pkt.SetPts(pkt.Pts() - shift)
+			}
+			if pkt.Dts() != astiav.NoPtsValue {
+				pkt.SetDts(pkt.Dts() - shift)
+			}
+		}
 		pkt.SetPos(-1)
 		if pkt.Dts() != astiav.NoPtsValue {
 			if pkt.Dts() <= *lastDTS {

@@ -30,6 +30,11 @@ type copyStream struct {
 	in, out *astiav.Stream
 	shift   int64 // in the input stream's time base
 	tr      *transcoder
+	// lastDTS is the last DTS written (output time base); a packet at or
+	// before it (overlapping audio where two recordings were joined) is
+	// dropped, since muxers such as MP4's refuse it. NoPtsValue before.
+	lastDTS int64
+	dropped int
 }
 
 func newCopier(w *Writer, o Options) (c *copier, err error) {
@@ -61,6 +66,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 	if o.Rebase {
 		c.shiftSec = c.startSec
 	}
+	c.shiftSec += o.ShiftSec
 	copyFormatMetadata(w.out, c.in)
 	endUS := int64(0)
 	if c.endSec > 0 {
@@ -78,7 +84,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		if mt == astiav.MediaTypeAudio && o.Audio == "none" {
 			continue
 		}
-		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase())}
+		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase()), lastDTS: astiav.NoPtsValue}
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
 		if !transcode && !containerAccepts(w.out, cp.CodecID()) {
 			if mt == astiav.MediaTypeSubtitle {
@@ -188,6 +194,13 @@ func (c *copier) write(cs *copyStream) error {
 	c.pkt.SetStreamIndex(cs.out.Index())
 	c.pkt.RescaleTs(cs.in.TimeBase(), cs.out.TimeBase())
 	c.pkt.SetPos(-1)
+	if d := c.pkt.Dts(); d != astiav.NoPtsValue {
+		if cs.lastDTS != astiav.NoPtsValue && d <= cs.lastDTS {
+			cs.dropped++
+			return nil
+		}
+		cs.lastDTS = d
+	}
 	if err := c.w.out.WriteInterleavedFrame(c.pkt); err != nil {
 		return fmt.Errorf("encode: write copied packet: %w", err)
 	}

@@ -76,6 +76,11 @@ type Options struct {
 	// output's timestamps start at zero.
 	StartPTS, EndPTS int64
 	Rebase           bool
+	// ShiftSec is subtracted from every output timestamp, all streams and
+	// chapters, on top of Rebase: the input's start time, so that a
+	// whole-file render starts at 0 as FFmpeg's output does (an MPEG-TS
+	// input starts at 1.4 s or later).
+	ShiftSec float64
 }
 
 // Defaults fills the codec settings the README documents for an output
@@ -158,6 +163,9 @@ func Create(opts Options) (w *Writer, err error) {
 	}()
 	if opts.Rebase {
 		w.offset = opts.StartPTS
+	}
+	if opts.ShiftSec != 0 && opts.TimeBaseNum > 0 && opts.TimeBaseDen > 0 {
+		w.offset += int64(math.Round(opts.ShiftSec * float64(opts.TimeBaseDen) / float64(opts.TimeBaseNum)))
 	}
 	w.encTB = astiav.NewRational(opts.TimeBaseNum, opts.TimeBaseDen)
 	out, err := astiav.AllocOutputFormatContext(nil, "", opts.Path)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,73 @@ func TestPlanRenderMergeErrors(t *testing.T) {
 	code, _, stderr = vidnst(t, "render", "--plan", plan, "--chunk", "1")
 	if code == 0 || !strings.Contains(stderr, "input changed") {
 		t.Fatalf("changed input: %d %q", code, stderr)
+	}
+}
+
+// An MPEG-TS input starts at 1.4 s or later: a render, a range from frame
+// 0 and a farm merge all start at 0 as FFmpeg's output does, with the
+// audio's lead over the video kept.
+func TestTSInputStartsAtZero(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 50, true)
+	in := filepath.Join(dir, "in.ts")
+	testmedia.FFmpeg(t, "-i", src, "-c", "copy", in)
+	ip := testmedia.FFprobe(t, in, false)
+	vs, _ := strconv.ParseFloat(ip.Stream("video").StartTime, 64)
+	fs, _ := strconv.ParseFloat(ip.Format.StartTime, 64)
+	if fs < 1 {
+		t.Fatalf("the .ts starts at %g: not the case under test", fs)
+	}
+	plan := filepath.Join(dir, "plan.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", plan, "--preset", "ultrafast")
+	for i := range 2 {
+		mustRun(t, "render", "--plan", plan, "--chunk", fmt.Sprint(i), "--progress", "none")
+	}
+	merged := filepath.Join(dir, "merged.mp4")
+	mustRun(t, "merge", plan, merged)
+	for _, tc := range []struct {
+		out  string
+		args []string
+	}{{"whole.mp4", nil}, {"range.mp4", []string{"--frames", "0-9"}}, {"merged.mp4", nil}} {
+		out := filepath.Join(dir, tc.out)
+		if tc.out != "merged.mp4" {
+			mustRun(t, append([]string{in, out, "--style", id, "--progress", "none", "--preset", "ultrafast"}, tc.args...)...)
+		}
+		p := testmedia.FFprobe(t, out, false)
+		f, _ := strconv.ParseFloat(p.Format.StartTime, 64)
+		v, _ := strconv.ParseFloat(p.Stream("video").StartTime, 64)
+		if math.Abs(f) > 0.002 || math.Abs(v-(vs-fs)) > 0.002 {
+			t.Errorf("%s: starts at %g, video at %g; want 0 and %g", tc.out, f, v, vs-fs)
+		}
+	}
+}
+
+// Joined .ts recordings: vidnst refuses the raw join in one line, naming
+// the remux it suggests; the remuxed file (whose audio overlaps where the
+// two met) renders into an MP4, which takes no repeated audio timestamps.
+func TestJoinedTSRecordings(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	ts := filepath.Join(dir, "a.ts")
+	// 3 s of both: FFmpeg's remux of the join below then has two audio
+	// packets with one timestamp where the recordings meet.
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
+		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", ts)
+	b, _ := os.ReadFile(ts)
+	joined := filepath.Join(dir, "joined.ts")
+	os.WriteFile(joined, append(append([]byte(nil), b...), b...), 0o644)
+	code, _, stderr := vidnst(t, joined, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "none")
+	if code != 1 || !strings.Contains(stderr, "timestamps jump backwards") || !strings.Contains(stderr, "ffmpeg -i IN -c copy OUT.mkv") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("joined .ts: exit %d, %q", code, stderr)
+	}
+	fixed := filepath.Join(dir, "fixed.mkv")
+	testmedia.FFmpeg(t, "-i", joined, "-c", "copy", fixed)
+	out := filepath.Join(dir, "fixed.mp4")
+	mustRun(t, fixed, out, "--style", id, "--progress", "none", "--preset", "ultrafast")
+	p := testmedia.FFprobe(t, out, true)
+	if v, a := p.Stream("video"), p.Stream("audio"); v == nil || v.NbReadFrames != "150" || a == nil {
+		t.Fatalf("remuxed join: %+v", p.Streams)
 	}
 }
 

@@ -276,7 +276,7 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 		return err
 	}
 	j.warmUp = ch.Start - first
-	j.rebase = false // chunks keep the input's timeline; merge joins them as they are
+	j.rebase, j.keepTimeline = false, true // chunks keep the input's timeline; merge joins them as they are
 	j.noStreams = true
 	mode, _ := pipeline.ParseProgress(ro.progress, isTerminal(stderr))
 	if ro.quiet {
@@ -346,8 +346,12 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				paths = append(paths, p.ChunkPath(i))
 				want += c.Frames()
 			}
+			info, err := decode.Probe(in)
+			if err != nil {
+				return err
+			}
 			t0 := time.Now()
-			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio})
+			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio, ShiftSec: max(info.StartSec, 0)})
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w
 	if i >= len(x.PTS) {
 		return nil, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
 	}
-	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i]})
+	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i], Index: x})
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,10 @@ func TestExactFrameRanges(t *testing.T) {
 		{"start frame + duration frames", []string{"--start", "37f", "--duration", "8f"}, 37, 8},
 		{"start seconds + end", []string{"--start", "1.48", "--end", "00:00:01.800"}, 37, 8},
 		{"start only", []string{"--start", "90f"}, 90, 10},
+		// [1.5, 1.8): the duration counts from the time asked for, not from
+		// the first frame (1.52), just as --end does.
+		{"start between frames + duration", []string{"--start", "1.5", "--duration", "0.3"}, 38, 7},
+		{"start between frames + end", []string{"--start", "1.5", "--end", "1.8"}, 38, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".mp4")

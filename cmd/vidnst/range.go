@@ -11,13 +11,14 @@ import (
 // frameRange is the part of the input to render, resolved to frame
 // numbers and timestamps of the video stream.
 type frameRange struct {
-	set         bool  // a range was asked for
-	first, last int   // inclusive frame numbers; last < 0: to the end
-	start       int   // = first; > 0 means the range does not begin at frame 0
-	startPTS    int64 // PTS of the first frame (when set)
-	endPTS      int64 // PTS of the first frame after the range (0: to the end)
-	warmPTS     int64 // PTS of the first warm-up frame
-	total       int   // frames in the whole input (from the index; 0 if not indexed)
+	set         bool          // a range was asked for
+	first, last int           // inclusive frame numbers; last < 0: to the end
+	start       int           // = first; > 0 means the range does not begin at frame 0
+	startPTS    int64         // PTS of the first frame (when set)
+	endPTS      int64         // PTS of the first frame after the range (0: to the end)
+	warmPTS     int64         // PTS of the first warm-up frame
+	index       *decode.Index // the input's frames (when set), for seeking
+	total       int           // frames in the whole input (from the index; 0 if not indexed)
 }
 
 func (r frameRange) count(info *decode.Info) int {
@@ -138,6 +139,8 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 			r.last = frameAt(en.sec) - 1
 		case du.set && du.frames:
 			r.last = r.first + du.n - 1
+		case du.set && st.set && !st.frames:
+			r.last = frameAt(st.sec+du.sec) - 1 // [start, start+duration), as --end
 		case du.set:
 			r.last = frameAt(info.Seconds(x.PTS[min(r.first, n-1)]-info.StartPTS)+du.sec) - 1
 		}
@@ -152,6 +155,7 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		return r, fmt.Errorf("empty range (frames %d-%d): %w", r.first, r.last, decode.ErrOutOfRange)
 	}
 	r.set = true
+	r.index = x
 	r.start = r.first
 	r.startPTS = x.PTS[r.first]
 	r.warmPTS = r.startPTS

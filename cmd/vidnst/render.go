@@ -112,17 +112,20 @@ func isTerminal(w io.Writer) bool {
 
 // job is everything one render needs, resolved from the flags.
 type job struct {
-	o        *renderOpts
-	in, out  string
-	model    string
-	info     *decode.Info
-	w, h     int // processing size
-	ow, oh   int // output size
-	rng      frameRange
-	warmUp   int // frames rendered before the range and not written
-	rebase   bool
-	gop      int
-	progress *pipeline.Reporter
+	o       *renderOpts
+	in, out string
+	model   string
+	info    *decode.Info
+	w, h    int // processing size
+	ow, oh  int // output size
+	rng     frameRange
+	warmUp  int // frames rendered before the range and not written
+	rebase  bool
+	// keepTimeline writes the input's timestamps as they are (farm
+	// chunks: merge shifts the joined file to start at 0).
+	keepTimeline bool
+	gop          int
+	progress     *pipeline.Reporter
 	// noStreams: video only (farm chunks: audio is muxed at merge).
 	noStreams bool
 	// sideBySide writes the original and the stylized frame next to each
@@ -356,7 +359,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if hw == "none" {
 		hw = ""
 	}
-	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS, HWAccel: hw})
+	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS, HWAccel: hw, Index: j.rng.index})
 	if err != nil {
 		return rs, err
 	}
@@ -381,6 +384,8 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if j.rebase {
 		eo.StartPTS = j.rng.startPTS
+	} else if !j.keepTimeline && info.StartSec > 0 {
+		eo.ShiftSec = info.StartSec // start at 0, as FFmpeg's output does
 	}
 	if j.noStreams {
 		eo.Input = ""

@@ -149,6 +149,7 @@ type Probe struct {
 	} `json:"chapters"`
 	Format struct {
 		Duration   string            `json:"duration"`
+		StartTime  string            `json:"start_time"`
 		FormatName string            `json:"format_name"`
 		Tags       map[string]string `json:"tags"`
 	} `json:"format"`
