@@ -7,6 +7,7 @@ package encode
 // #include <libavutil/mem.h>
 // #include <libavutil/dict.h>
 // #include <string.h>
+// #include <stdlib.h>
 //
 // // copy_chapters copies the chapters of in that overlap [start, end)
 // // (AV_TIME_BASE units; end <= 0: no end) into out, shifted by -start.
@@ -38,6 +39,10 @@ package encode
 // static int st_disposition(AVStream *st) { return st->disposition; }
 // static void st_set_disposition(AVStream *st, int d) { st->disposition = d; }
 // static int make_writable(AVFrame *f) { return av_frame_make_writable(f); }
+// static int encoder_is_video(const char *name) {
+//     const AVCodec *c = avcodec_find_encoder_by_name(name);
+//     return c && c->type == AVMEDIA_TYPE_VIDEO;
+// }
 // static int query_codec(AVFormatContext *fc, int id) {
 //     return avformat_query_codec(fc->oformat, id, FF_COMPLIANCE_NORMAL);
 // }
@@ -91,6 +96,13 @@ func nbChapters(fc *astiav.FormatContext) int { return int(C.fc_nb_chapters(cFor
 
 // containerAccepts reports whether the output container can store codec id
 // (avformat_query_codec; unknown counts as yes, as FFmpeg's CLI does).
+// isVideoEncoder reports whether the encoder called name encodes video.
+func isVideoEncoder(name string) bool {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return C.encoder_is_video(cs) != 0
+}
+
 func containerAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	return C.query_codec(cFormat(fc), C.int(id)) != 0
 }

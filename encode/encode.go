@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -257,12 +258,22 @@ func (w *Writer) openVideo() error {
 	if codec == nil {
 		return fmt.Errorf("encode: %q: %w", o.Codec, ErrUnknownCodec)
 	}
+	if !isVideoEncoder(o.Codec) {
+		return fmt.Errorf("encode: --codec %s: %w: it does not encode video (libx264, libx265, libvpx-vp9, libsvtav1 and libaom-av1 do)", o.Codec, ErrUnknownCodec)
+	}
 	if !containerAccepts(w.out, codec.ID()) {
 		return fmt.Errorf("encode: %s: %w %s", filepath.Ext(o.Path), ErrCodecContainer, o.Codec)
 	}
 	pf := astiav.FindPixelFormatByName(o.PixFmt)
 	if pf == astiav.PixelFormatNone {
 		return fmt.Errorf("encode: unknown pixel format %q", o.PixFmt)
+	}
+	if pfs := codec.PixelFormats(); len(pfs) > 0 && !slices.Contains(pfs, pf) {
+		var names []string
+		for _, p := range pfs {
+			names = append(names, p.String())
+		}
+		return fmt.Errorf("encode: %s does not take pixel format %s (it takes %s)", o.Codec, o.PixFmt, strings.Join(names, ", "))
 	}
 	// 4:2:0 and 4:2:2 need even sizes: crop the last column/row.
 	ow, oh := o.Width, o.Height

@@ -227,6 +227,9 @@ func TestBadInputs(t *testing.T) {
 		{"unknown preset", []string{good, out, "--style", id, "--preset", "bogus"}, `--preset "bogus"`},
 		{"strength nan", []string{good, out, "--style", id, "--strength", "nan"}, "--strength NaN"},
 		{"negative threads", []string{good, out, "--style", id, "--threads", "-3"}, "--threads -3"},
+		{"pixel format the encoder refuses", []string{good, out, "--style", id, "--pix-fmt", "rgb24"}, "libx264 does not take pixel format rgb24"},
+		{"audio encoder as --codec", []string{good, out, "--style", id, "--codec", "aac"}, "does not encode video"},
+		{"container that refuses the codec", []string{good, filepath.Join(dir, "o.ogg"), "--style", id}, "the .ogg container refused the streams"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := vidnst(t, tc.args...)
