@@ -39,6 +39,14 @@ package encode
 // static int st_disposition(AVStream *st) { return st->disposition; }
 // static void st_set_disposition(AVStream *st, int d) { st->disposition = d; }
 // static int make_writable(AVFrame *f) { return av_frame_make_writable(f); }
+// static void copy_video_tags(AVStream *dst, AVStream *src) {
+//     static const char *keys[] = {"language", "title"};
+//     for (int i = 0; i < 2; i++) {
+//         AVDictionaryEntry *e = av_dict_get(src->metadata, keys[i], NULL, 0);
+//         if (e) av_dict_set(&dst->metadata, keys[i], e->value, 0);
+//     }
+//     dst->disposition |= src->disposition & (AV_DISPOSITION_DEFAULT | AV_DISPOSITION_FORCED);
+// }
 // static int encoder_is_video(const char *name) {
 //     const AVCodec *c = avcodec_find_encoder_by_name(name);
 //     return c && c->type == AVMEDIA_TYPE_VIDEO;
@@ -94,8 +102,6 @@ func copyChapters(dst, src *astiav.FormatContext, startUS, endUS int64) error {
 
 func nbChapters(fc *astiav.FormatContext) int { return int(C.fc_nb_chapters(cFormat(fc))) }
 
-// containerAccepts reports whether the output container can store codec id
-// (avformat_query_codec; unknown counts as yes, as FFmpeg's CLI does).
 // isVideoEncoder reports whether the encoder called name encodes video.
 func isVideoEncoder(name string) bool {
 	cs := C.CString(name)
@@ -103,6 +109,15 @@ func isVideoEncoder(name string) bool {
 	return C.encoder_is_video(cs) != 0
 }
 
+// copyVideoTags gives the output's video stream dst what describes the
+// input's src rather than its coding: its language and title tags, and
+// its default and forced flags.
+func copyVideoTags(dst, src *astiav.Stream) {
+	C.copy_video_tags(cStream(dst), cStream(src))
+}
+
+// containerAccepts reports whether the output container can store codec id
+// (avformat_query_codec; unknown counts as yes, as FFmpeg's CLI does).
 func containerAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	return C.query_codec(cFormat(fc), C.int(id)) != 0
 }

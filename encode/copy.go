@@ -68,6 +68,14 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 	}
 	c.shiftSec += o.ShiftSec
 	copyFormatMetadata(w.out, c.in)
+	if w.vs != nil {
+		for _, s := range c.in.Streams() {
+			if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+				copyVideoTags(w.vs, s)
+				break
+			}
+		}
+	}
 	endUS := int64(0)
 	if c.endSec > 0 {
 		endUS = int64(c.endSec * 1e6)

@@ -82,7 +82,8 @@ func TestTimingAudioMetadataKept(t *testing.T) {
 	meta := filepath.Join(dir, "meta.txt")
 	os.WriteFile(meta, []byte(";FFMETADATA1\ntitle=My Clip\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=800\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=800\nEND=1600\ntitle=Two\n"), 0o644)
 	in := filepath.Join(dir, "in.mkv")
-	testmedia.FFmpeg(t, "-i", src, "-i", meta, "-map_metadata", "1", "-map_chapters", "1", "-map", "0", "-c", "copy", "-metadata:s:a:0", "language=fra", in)
+	testmedia.FFmpeg(t, "-i", src, "-i", meta, "-map_metadata", "1", "-map_chapters", "1", "-map", "0", "-c", "copy", "-metadata:s:a:0", "language=fra",
+		"-metadata:s:v:0", "language=jpn", "-metadata:s:v:0", "title=Camera A", in)
 	out := filepath.Join(dir, "out.mkv")
 	n, _ := reencode(t, in, out, 64, 48, nil)
 	if n != 40 {
@@ -102,8 +103,8 @@ func TestTimingAudioMetadataKept(t *testing.T) {
 	if md5Of(t, out, "0:a:0") != md5Of(t, in, "0:a:0") {
 		t.Fatal("audio is not bit-exact")
 	}
-	if a.Tags["language"] != "fra" || p.Format.Tags["title"] != "My Clip" {
-		t.Fatalf("tags: audio %v format %v", a.Tags, p.Format.Tags)
+	if a.Tags["language"] != "fra" || p.Format.Tags["title"] != "My Clip" || v.Tags["language"] != "jpn" || v.Tags["title"] != "Camera A" {
+		t.Fatalf("tags: video %v audio %v format %v", v.Tags, a.Tags, p.Format.Tags)
 	}
 	if len(p.Chapters) != 2 || p.Chapters[1].Tags["title"] != "Two" {
 		t.Fatalf("chapters %+v", p.Chapters)

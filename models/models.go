@@ -15,6 +15,9 @@ import (
 // ErrUnknown is returned for a style name found nowhere.
 var ErrUnknown = errors.New("unknown style")
 
+// ErrNoStyle is returned by Resolve for an empty style: a usage mistake.
+var ErrNoStyle = errors.New("no style given (--style NAME or --style FILE.onnx)")
+
 // EnvDir is the environment variable naming the models folder.
 const EnvDir = "VIDNST_MODEL_DIR"
 
@@ -54,7 +57,7 @@ func IsPath(s string) bool {
 // the error lists where it looked and the names that exist.
 func Resolve(style string, dirs []string) (string, error) {
 	if style == "" {
-		return "", fmt.Errorf("models: no style given (--style NAME or --style FILE.onnx)")
+		return "", fmt.Errorf("models: %w", ErrNoStyle)
 	}
 	if IsPath(style) {
 		st, err := os.Stat(style)

@@ -28,6 +28,9 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 		if len(args) != 0 {
 			return usagef("render --plan takes no INPUT/OUTPUT (they come from the plan)")
 		}
+		if cf.chunk < 0 {
+			return usagef("render --plan needs --chunk N (which chunk of the plan to render)")
+		}
 		return renderChunk(cmd.Context(), ro, cf, cmd.Flags().Changed, stdout, stderr)
 	}
 	if len(args) != 2 {

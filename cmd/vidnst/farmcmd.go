@@ -219,7 +219,9 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := p.Save(output); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "vidnst: plan of %d chunks over %d frames -> %s\n", len(cs), len(x.PTS), output)
+			if !ro.quiet {
+				fmt.Fprintf(stdout, "vidnst: plan of %d chunks over %d frames -> %s\n", len(cs), len(x.PTS), output)
+			}
 			return nil
 		},
 	}
@@ -376,7 +378,7 @@ func intList(xs []int) string {
 }
 
 func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
-	c := &cobra.Command{Use: "farm", Short: "Run a plan on Slurm or Kubernetes"}
+	c := groupOnly(&cobra.Command{Use: "farm", Short: "Run a plan on Slurm or Kubernetes"})
 	var so farm.SlurmOptions
 	var planPath, scriptDir string
 	var submit, wait bool

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vidnst/vidnst/models"
 )
 
 func main() {
@@ -52,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "vidnst: interrupted; nothing was written")
 		return 130
-	case errors.Is(err, errUsage) || isCobraUsage(err):
+	case errors.Is(err, errUsage) || errors.Is(err, models.ErrNoStyle) || isCobraUsage(err):
 		fmt.Fprintf(stderr, "vidnst: %s\n", strings.TrimPrefix(msg, "usage: "))
 		return 2
 	}
@@ -72,6 +74,26 @@ func isCobraUsage(err error) bool {
 
 func usagef(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+}
+
+// groupOnly makes c (a command that only groups subcommands) fail as a
+// usage error when run without one, or with one it does not have (cobra
+// would print the help and exit 0).
+func groupOnly(c *cobra.Command) *cobra.Command {
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		var subs []string
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				subs = append(subs, s.Name())
+			}
+		}
+		if len(args) == 0 {
+			return usagef("%s needs a command: %s", cmd.Name(), strings.Join(subs, ", "))
+		}
+		return usagef("unknown command %q for %s: want %s", args[0], cmd.Name(), strings.Join(subs, ", "))
+	}
+	return c
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

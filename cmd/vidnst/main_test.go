@@ -584,3 +584,33 @@ func TestTemporalWeight(t *testing.T) {
 		t.Errorf("warm-up at weight 0: %d", w)
 	}
 }
+
+// Command-line mistakes outside the render flags: exit 2 and one line.
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 5, false)
+	longer := testmedia.Clip(t, dir, "longer.mp4", 64, 48, 25, 9, false)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"eval", "bogus"}, 2, `unknown command "bogus" for eval`},
+		{[]string{"models"}, 2, "models needs a command"},
+		{[]string{"farm", "nope"}, 2, "unknown command"},
+		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
+		{[]string{in, filepath.Join(dir, "o.mp4")}, 2, "no style given"},
+		{[]string{"eval", "temporal", in, longer}, 1, "not a render of it"},
+	} {
+		code, _, stderr := vidnst(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	// --fp16 with a model file: said, not silently ignored.
+	code, _, stderr := vidnst(t, in, filepath.Join(dir, "f.mp4"), "--style", id, "--fp16", "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "is used as it is") {
+		t.Errorf("--fp16 with a file: exit %d, %q", code, stderr)
+	}
+}

@@ -180,7 +180,11 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if o.fp16 && !models.IsPath(o.style) {
 		if p, ok := models.FP16(model); ok {
 			model = p
+		} else if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: --fp16: no fp16 variant of %s (fp16/%s-fp16.onnx beside it); using %s\n", o.style, models.StyleName(model), model)
 		}
+	} else if o.fp16 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: --fp16 picks the fp16 variant of a named style; %s is used as it is\n", o.style)
 	}
 	info, err := decode.Probe(in)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,7 +177,7 @@ func grayImage(ctx context.Context, path string, w, h int) (*frame.Frame, error)
 }
 
 func newEvalCmd(stdout, stderr io.Writer) *cobra.Command {
-	c := &cobra.Command{Use: "eval", Short: "Measure outputs"}
+	c := groupOnly(&cobra.Command{Use: "eval", Short: "Measure outputs"})
 	var size string
 	var frames int
 	t := &cobra.Command{
@@ -223,6 +224,11 @@ func evalTemporal(ctx context.Context, in, out, size string, n int) (*evalResult
 		return nil, err
 	}
 	defer ri.Close()
+	ii := ri.Info()
+	ia := float64(ii.DisplayWidth) / float64(ii.DisplayHeight)
+	if oa := float64(oi.DisplayWidth) / float64(oi.DisplayHeight); math.Abs(ia-oa) > 0.02*oa {
+		return nil, fmt.Errorf("eval: %s is %dx%d and %s %dx%d: not a render of it", in, ii.DisplayWidth, ii.DisplayHeight, out, oi.DisplayWidth, oi.DisplayHeight)
+	}
 	ro, err := decode.Open(out, decode.Options{Width: w, Height: h})
 	if err != nil {
 		return nil, err
@@ -235,6 +241,11 @@ func evalTemporal(ctx context.Context, in, out, size string, n int) (*evalResult
 	gsum, k := 0.0, 0
 	for ; n <= 0 || k < n; k++ {
 		e1, e2 := ri.Next(ctx, cur), ro.Next(ctx, &frame.Frame{W: w, H: h, In: cur.Out})
+		// The output may be a range from the input's start; an output
+		// that goes on after the input ends is not a render of it.
+		if errors.Is(e1, io.EOF) && !errors.Is(e2, io.EOF) && n <= 0 {
+			return nil, fmt.Errorf("eval: %s ends after %d frames and %s goes on: not a render of it (give --frames N to compare the first N)", in, k, out)
+		}
 		if errors.Is(e1, io.EOF) || errors.Is(e2, io.EOF) {
 			break
 		}
