@@ -133,11 +133,15 @@ type Writer struct {
 	copy  *copier
 
 	encTB, outTB astiav.Rational
-	offset       int64 // subtracted from video timestamps
-	durs         [64]struct{ pts, dur int64 }
-	frames       int
-	finished     bool
-	closed       bool
+	// cfr: the container stores a frame rate, not timestamps (AVI): the
+	// encoder counts frames at 1/frame rate, lastPTS is the last it got.
+	cfr      bool
+	lastPTS  int64
+	offset   int64 // subtracted from video timestamps
+	durs     [64]struct{ pts, dur int64 }
+	frames   int
+	finished bool
+	closed   bool
 	// conv converts f.Out into ef in row bands, on par.FrameWorkers of the
 	// frame size (the caller alone below 1 MP).
 	conv    par.Runner
@@ -174,6 +178,13 @@ func Create(opts Options) (w *Writer, err error) {
 		return nil, fmt.Errorf("encode: %s: %w", opts.Path, ErrUnknownContainer)
 	}
 	w.out = out
+	if out.OutputFormat().Name() == "avi" && opts.FrameRateNum > 0 && opts.FrameRateDen > 0 {
+		// AVI has no timestamps: each frame takes 1/rate of its stream's
+		// time base, so a fine time base (1/12800) wrote 512 empty frames
+		// per real one.
+		w.cfr, w.lastPTS = true, math.MinInt64
+		w.encTB = astiav.NewRational(opts.FrameRateDen, opts.FrameRateNum)
+	}
 	if err := w.openVideo(); err != nil {
 		return nil, err
 	}
@@ -478,6 +489,12 @@ func (w *Writer) drainGraph() error {
 		if err != nil {
 			return fmt.Errorf("encode: filter: %w", err)
 		}
+		if w.cfr {
+			inTB := astiav.NewRational(w.opts.TimeBaseNum, w.opts.TimeBaseDen)
+			p := max(astiav.RescaleQ(w.sf.Pts(), inTB, w.encTB), w.lastPTS+1)
+			w.sf.SetPts(p)
+			w.lastPTS = p
+		}
 		err = w.enc.SendFrame(w.sf)
 		w.sf.Unref()
 		if err != nil {
@@ -519,6 +536,9 @@ func (w *Writer) drainEncoder() error {
 }
 
 func (w *Writer) durationOf(pts int64) int64 {
+	if w.cfr {
+		return 1
+	}
 	for _, d := range w.durs {
 		if d.pts == pts && d.dur > 0 {
 			return d.dur

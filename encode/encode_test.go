@@ -111,6 +111,21 @@ func TestTimingAudioMetadataKept(t *testing.T) {
 	}
 }
 
+// AVI stores a frame rate, not timestamps: the output has one frame per
+// input frame at the input's rate (a fine time base wrote 512 per frame).
+func TestAVIFrameRate(t *testing.T) {
+	dir := t.TempDir()
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 12, false)
+	out := filepath.Join(dir, "out.avi")
+	if n, _ := reencode(t, in, out, 0, 0, nil); n != 12 {
+		t.Fatalf("%d frames", n)
+	}
+	v := testmedia.FFprobe(t, out, true).Stream("video")
+	if v == nil || v.NbReadFrames != "12" || v.AvgFrameRate != "25/1" || !strings.HasPrefix(v.Duration, "0.48") {
+		t.Fatalf("avi video: %+v", v)
+	}
+}
+
 func TestSubtitlesKept(t *testing.T) {
 	dir := t.TempDir()
 	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 25, true)
