@@ -315,7 +315,7 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := args[1]
+			out := outfile.Target(args[1])
 			ins := []string{p.InputPath(), args[0]}
 			for i := range p.Chunks {
 				ins = append(ins, p.ChunkPath(i))

@@ -230,7 +230,11 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 		return err
 	}
 	defer sess.Close()
-	f, err := grabFrame(ctx, j.in, j.info, 0, j.w, j.h)
+	sec := 0.0 // a video's frame at --start (or --frames A), else its first
+	if j.rng.set {
+		sec = j.info.Seconds(j.rng.startPTS - j.info.StartPTS)
+	}
+	f, err := grabFrame(ctx, j.in, j.info, sec, j.w, j.h)
 	if err != nil {
 		return err
 	}
@@ -240,21 +244,26 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 	if o.strength < 1 || o.preserveColor {
 		applyControls(f.In, f.Out, j.w*j.h, float32(o.strength), o.preserveColor)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, j.w, j.h))
-	pipeline.ToRGBA(img, f.Out, j.w, j.h)
-	var final image.Image = img
-	if j.ow != j.w || j.oh != j.h {
-		big := image.NewRGBA(image.Rect(0, 0, j.ow, j.oh))
-		xdraw.CatmullRom.Scale(big, big.Bounds(), img, img.Bounds(), xdraw.Src, nil)
-		final = big
-	}
-	if err := pipeline.SaveImage(j.out, final, o.force); err != nil {
+	if err := pipeline.SaveImage(j.out, stillImage(f.Out, j.w, j.h, j.ow, j.oh), o.force); err != nil {
 		return err
 	}
 	if !o.quiet {
 		fmt.Fprintf(stdout, "vidnst: 1 frame in %s -> %s\n", time.Since(t0).Round(time.Millisecond), j.out)
 	}
 	return nil
+}
+
+// stillImage is the stylized planar frame out (w x h) as an image of
+// ow x oh (scaled with Catmull-Rom when the sizes differ).
+func stillImage(out []float32, w, h, ow, oh int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	pipeline.ToRGBA(img, out, w, h)
+	if ow == w && oh == h {
+		return img
+	}
+	big := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	xdraw.CatmullRom.Scale(big, big.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+	return big
 }
 
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".webp": true, ".bmp": true, ".tif": true, ".tiff": true}
@@ -285,6 +294,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	}
 	if err := ro.check(""); err != nil {
 		return err
+	}
+	if ro.outputSize != "input" && ro.outputSize != "processing" {
+		return usagef("--output-size %q: want input or processing", ro.outputSize)
 	}
 	es, err := os.ReadDir(dir)
 	if err != nil {
@@ -402,9 +414,11 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			if ro.strength < 1 || ro.preserveColor {
 				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
 			}
-			img := image.NewRGBA(image.Rect(0, 0, w, h))
-			pipeline.ToRGBA(img, fr.Out, w, h)
-			if err := pipeline.SaveImage(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), img, ro.force); err != nil {
+			ow, oh := info.DisplayWidth, info.DisplayHeight
+			if ro.outputSize == "processing" {
+				ow, oh = w, h
+			}
+			if err := pipeline.SaveImage(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
 				return err
 			}
 			wrote++

@@ -323,3 +323,39 @@ func TestOutputsNeverClobber(t *testing.T) {
 		t.Fatalf("outputs %v", got)
 	}
 }
+
+// Stills keep the input's size, in images as in a render (the network runs
+// at multiples of 4), unless --output-size processing; a still from a
+// video is the frame at --start.
+func TestStillsSizeAndStart(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	imgs := filepath.Join(dir, "imgs")
+	os.Mkdir(imgs, 0o755)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x200", "-vf", "scale=161:97", "-frames:v", "1", filepath.Join(imgs, "odd.png"))
+	for _, tc := range []struct {
+		size string
+		w, h int
+	}{{"input", 161, 97}, {"processing", 160, 96}} {
+		out := filepath.Join(dir, tc.size)
+		mustRun(t, "images", imgs, "--style", id, "-o", out, "--output-size", tc.size, "--progress", "none")
+		if b := readPNG(t, filepath.Join(out, "odd-identity.png")).Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
+			t.Errorf("images --output-size %s: %v, want %dx%d", tc.size, b, tc.w, tc.h)
+		}
+	}
+	in := gopClip(t, dir, false)
+	all := decodeFrames(t, in, 96, 64, 0)
+	out := filepath.Join(dir, "f50.png")
+	mustRun(t, in, out, "--style", id, "--start", "2")
+	img := readPNG(t, out)
+	var d float64
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 96; x++ {
+			r, _, _, _ := img.At(x, y).RGBA()
+			d += math.Abs(float64(r>>8) - float64(all[50].In[y*96+x]))
+		}
+	}
+	if d/(96*64) > 2 {
+		t.Fatalf("the still at --start 2 differs from frame 50 by %.2f", d/(96*64))
+	}
+}

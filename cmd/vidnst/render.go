@@ -142,6 +142,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	case len(o.styles) == 1:
 		o.style = o.styles[0]
 	}
+	out = outfile.Target(out) // -y through a symbolic link updates its file
 	if outfile.SameFile(in, out) {
 		return nil, fmt.Errorf("output %s is the input file", out)
 	}

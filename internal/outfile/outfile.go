@@ -32,6 +32,20 @@ func SameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && ra == rb
 }
 
+// Target is the file writing path replaces: path itself, or, when path is
+// a symbolic link to a file, the file it points to (so that a forced
+// write updates what the link names instead of turning the link into a
+// file).
+func Target(path string) string {
+	if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return path
+	}
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		return t
+	}
+	return path
+}
+
 // Check says whether path may be written: it is not a folder, not one of
 // inputs (whatever force says), and, unless force, does not exist yet. Its
 // errors are one line and name the path.
@@ -111,6 +125,7 @@ func Commit(tmp, path string, force bool) error {
 // Write writes path through Create, write and Commit: path ends up with
 // all that write wrote, or is left as it was.
 func Write(path string, force bool, write func(w io.Writer) error) error {
+	path = Target(path)
 	f, err := Create(path)
 	if err != nil {
 		return err

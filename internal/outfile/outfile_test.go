@@ -78,3 +78,21 @@ func TestWriteModesAndAtomicity(t *testing.T) {
 		t.Errorf("left behind: %v", es)
 	}
 }
+
+// A forced write through a symbolic link updates the file it names.
+func TestWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.png")
+	os.WriteFile(real, []byte("old"), 0o644)
+	link := filepath.Join(dir, "link.png")
+	os.Symlink(real, link)
+	if err := Write(link, true, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", st.Mode(), err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "new" {
+		t.Fatalf("target holds %q", b)
+	}
+}
