@@ -26,5 +26,8 @@ test: setup
 bench: setup
 	bash scripts/bench.sh
 
+vet:
+	$(GO) vet ./...
+
 fmt:
 	gofmt -l -w .

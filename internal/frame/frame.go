@@ -32,8 +32,10 @@ type Frame struct {
 	PTS int64
 	// Duration in the input video stream's time base (0 if unknown).
 	Duration int64
-	// Reset marks the first frame of a shot, range or chunk: temporal state
-	// must not carry over into it.
+	// Reset marks the first frame the pipeline delivers (of the render, the
+	// range, or a chunk's warm-up), and any Config.MarkReset picks: temporal
+	// state must not carry over into it. Scene cuts are not marked here;
+	// the temporal stage detects those itself.
 	Reset bool
 	// Skip marks a warm-up frame: it goes through every stage (so temporal
 	// state builds up) but the encoder does not write it.
