@@ -100,6 +100,9 @@ type Session struct {
 	ro       *ort.RunOptions
 	roMu     sync.Mutex // Cancel against Close
 	canceled atomic.Bool
+	// checked is set by the first Store, which looks at its first frame
+	// for values that are not numbers (see Store).
+	checked atomic.Bool
 }
 
 // ErrCanceled is returned by Run after Cancel.
@@ -484,6 +487,14 @@ func (s *Session) Store(i int, out [][]float32) error {
 		return fmt.Errorf("%w: %d output frames for %d loaded", ErrFrames, len(out), sl.n)
 	}
 	plane := s.w * s.h
+	if !s.checked.Swap(true) {
+		// A network that overflows (an fp16 model on large values) or
+		// divides by zero gives NaN or Inf, which an encoder turns into
+		// black: say so on the first frame instead of writing a black film.
+		if n := nonFinite(sl.outBuf[:3*plane]); n > 0 {
+			return fmt.Errorf("%w: %s on %s gave %d values that are not finite numbers (NaN or Inf) of %d in its first frame; an fp16 model overflowing? (try without --fp16)", ErrModel, s.info.Path, s.device, n, 3*plane)
+		}
+	}
 	for f := range out {
 		for mc := range 3 {
 			pc := s.chans[mc]
@@ -497,6 +508,17 @@ func (s *Session) Store(i int, out [][]float32) error {
 		}
 	}
 	return nil
+}
+
+// nonFinite counts the NaN and infinite values in v.
+func nonFinite(v []float32) int {
+	n := 0
+	for _, x := range v {
+		if x-x != 0 { // NaN - NaN and Inf - Inf are NaN; finite - itself is 0
+			n++
+		}
+	}
+	return n
 }
 
 // runnerFor returns sl's runner for n frames, building it on first use.

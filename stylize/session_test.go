@@ -191,6 +191,24 @@ func TestFixedDims(t *testing.T) {
 	}
 }
 
+// A network whose output is not numbers (0/0 here) fails on its first
+// frame with a one-line error, instead of a black video.
+func TestNaNOutputRefused(t *testing.T) {
+	needORT(t)
+	p := model(t, "nan", func(p string) error {
+		return onnxgen.NewGraph("nan").
+			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
+			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+			Node("Sub", []string{"input1", "input1"}, []string{"zero"}).
+			Node("Div", []string{"zero", "zero"}, []string{"output1"}).Write(p)
+	})
+	s := newSession(t, p, Options{Width: 8, Height: 4, Threads: 1})
+	err := s.Run(frames(1, 8, 4, 1), zeros(1, 8, 4))
+	if !errors.Is(err, ErrModel) || !strings.Contains(err.Error(), "96 values that are not finite") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("NaN network: %v", err)
+	}
+}
+
 func TestSetImageDims(t *testing.T) {
 	raw, err := os.ReadFile(fixedModel(t, true))
 	if err != nil {
