@@ -122,6 +122,13 @@ func containerAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	return C.query_codec(cFormat(fc), C.int(id)) != 0
 }
 
+// containerSurelyAccepts is containerAccepts where the container's answer
+// is known (MPEG-TS, which knows no list, would store SRT as a data
+// stream no player shows).
+func containerSurelyAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
+	return C.query_codec(cFormat(fc), C.int(id)) == 1
+}
+
 // makeWritable makes f's buffers writable (copies them only if another
 // reference still holds them).
 func makeWritable(f *astiav.Frame) error {

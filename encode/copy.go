@@ -3,7 +3,9 @@ package encode
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/asticode/go-astiav"
 )
@@ -94,7 +96,11 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		}
 		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase()), lastDTS: astiav.NoPtsValue}
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
-		if !transcode && !containerAccepts(w.out, cp.CodecID()) {
+		accepts := containerAccepts
+		if mt == astiav.MediaTypeSubtitle {
+			accepts = containerSurelyAccepts
+		}
+		if !transcode && !accepts(w.out, cp.CodecID()) {
 			if mt == astiav.MediaTypeSubtitle {
 				// Subtitles the container cannot hold are left out (and
 				// reported).
@@ -225,6 +231,34 @@ func (c *copier) flush() error {
 		}
 	}
 	return nil
+}
+
+// describe lists the streams the copier adds, for messages: "aac audio
+// copied, mp3 audio from ac3" (sorted by input stream).
+func (c *copier) describe() string {
+	if c == nil {
+		return ""
+	}
+	var idx []int
+	for i := range c.streams {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	var parts []string
+	for _, i := range idx {
+		cs := c.streams[i]
+		cp := cs.in.CodecParameters()
+		kind := "audio"
+		if cp.MediaType() == astiav.MediaTypeSubtitle {
+			kind = "subtitles"
+		}
+		if cs.tr != nil {
+			parts = append(parts, fmt.Sprintf("%s %s from %s", cs.out.CodecParameters().CodecID().Name(), kind, cp.CodecID().Name()))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %s copied", cp.CodecID().Name(), kind))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (c *copier) close() {

@@ -24,6 +24,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/vidnst/vidnst/internal/frame"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/internal/par"
 	"github.com/vidnst/vidnst/internal/pix"
 )
@@ -36,6 +37,7 @@ var (
 	ErrCodecContainer   = errors.New("container cannot hold this codec")
 	ErrOutputDir        = errors.New("output folder is not writable")
 	ErrHWEncoder        = errors.New("hardware encoder unavailable")
+	ErrPixFmt           = errors.New("pixel format")
 )
 
 // Options configure a Writer. Sizes are upright (after the input's
@@ -211,8 +213,12 @@ func (w *Writer) openFile() (err error) {
 	}
 	w.out.SetPb(w.io)
 	if err := w.out.WriteHeader(nil); err != nil {
-		// FFmpeg only says "Invalid argument": name the likely cause.
-		return fmt.Errorf("encode: the %s container refused the streams (%s video): write header: %w; .mp4, .mkv and .mov take them", filepath.Ext(w.opts.Path), w.opts.Codec, err)
+		// FFmpeg only says "Invalid argument": name the streams.
+		streams := w.vs.CodecParameters().CodecID().Name() + " video"
+		if d := w.copy.describe(); d != "" {
+			streams += ", " + d
+		}
+		return fmt.Errorf("encode: the %s container refused the streams (%s): write header: %w; .mkv takes them all, or change --codec or --audio", filepath.Ext(w.opts.Path), streams, err)
 	}
 	return nil
 }
@@ -263,28 +269,54 @@ func colorspaceTag(matrix string) string {
 	return matrix
 }
 
-func (w *Writer) openVideo() error {
-	o := &w.opts
+// Validate checks, without writing anything, what Create would refuse
+// about the video of a file at path: the container (from the extension),
+// the encoder and the pixel format (empty codec and pixFmt: the defaults
+// for path). For checking a farm plan's settings before any chunk runs.
+func Validate(path, codec, pixFmt string) error {
+	o := Options{Path: path, Codec: codec, PixFmt: pixFmt, CRF: -1}
+	Defaults(path, &o)
+	out, err := astiav.AllocOutputFormatContext(nil, "", path)
+	if err != nil || out == nil {
+		return fmt.Errorf("encode: %s: %w", path, ErrUnknownContainer)
+	}
+	defer out.Free()
+	_, _, err = videoCodec(out, &o)
+	return err
+}
+
+// videoCodec finds o's encoder and pixel format and checks that they go
+// together and into out's container.
+func videoCodec(out *astiav.FormatContext, o *Options) (*astiav.Codec, astiav.PixelFormat, error) {
 	codec := astiav.FindEncoderByName(o.Codec)
 	if codec == nil {
-		return fmt.Errorf("encode: %q: %w", o.Codec, ErrUnknownCodec)
+		return nil, 0, fmt.Errorf("encode: %q: %w", o.Codec, ErrUnknownCodec)
 	}
 	if !isVideoEncoder(o.Codec) {
-		return fmt.Errorf("encode: --codec %s: %w: it does not encode video (libx264, libx265, libvpx-vp9, libsvtav1 and libaom-av1 do)", o.Codec, ErrUnknownCodec)
+		return nil, 0, fmt.Errorf("encode: --codec %s: %w: it does not encode video (libx264, libx265, libvpx-vp9, libsvtav1 and libaom-av1 do)", o.Codec, ErrUnknownCodec)
 	}
-	if !containerAccepts(w.out, codec.ID()) {
-		return fmt.Errorf("encode: %s: %w %s", filepath.Ext(o.Path), ErrCodecContainer, o.Codec)
+	if !containerAccepts(out, codec.ID()) {
+		return nil, 0, fmt.Errorf("encode: %s: %w %s", filepath.Ext(o.Path), ErrCodecContainer, o.Codec)
 	}
 	pf := astiav.FindPixelFormatByName(o.PixFmt)
 	if pf == astiav.PixelFormatNone {
-		return fmt.Errorf("encode: unknown pixel format %q", o.PixFmt)
+		return nil, 0, fmt.Errorf("encode: unknown %w %q", ErrPixFmt, o.PixFmt)
 	}
 	if pfs := codec.PixelFormats(); len(pfs) > 0 && !slices.Contains(pfs, pf) {
 		var names []string
 		for _, p := range pfs {
 			names = append(names, p.String())
 		}
-		return fmt.Errorf("encode: %s does not take pixel format %s (it takes %s)", o.Codec, o.PixFmt, strings.Join(names, ", "))
+		return nil, 0, fmt.Errorf("encode: %s does not take %w %s (it takes %s)", o.Codec, ErrPixFmt, o.PixFmt, strings.Join(names, ", "))
+	}
+	return codec, pf, nil
+}
+
+func (w *Writer) openVideo() error {
+	o := &w.opts
+	codec, pf, err := videoCodec(w.out, o)
+	if err != nil {
+		return err
 	}
 	// 4:2:0 and 4:2:2 need even sizes: crop the last column/row.
 	ow, oh := o.Width, o.Height
@@ -608,26 +640,13 @@ func (w *Writer) Finish() error {
 
 // commit moves tmp to path; without force it never replaces a file.
 func commit(tmp, path string, force bool) error {
-	if force {
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("encode: rename output: %w", err)
-		}
-		return nil
-	}
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, os.ErrExist) {
+	if err := outfile.Commit(tmp, path, force); err != nil {
+		if errors.Is(err, outfile.ErrExists) {
 			return fmt.Errorf("encode: %s: %w", path, ErrExists)
 		}
-		// No hard links here: check, then rename.
-		if _, serr := os.Stat(path); serr == nil {
-			return fmt.Errorf("encode: %s: %w", path, ErrExists)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("encode: rename output: %w", err)
-		}
-		return nil
+		return fmt.Errorf("encode: move the output into place: %w", err)
 	}
-	return os.Remove(tmp)
+	return nil
 }
 
 // Close frees everything; if Finish was not called (or failed) the

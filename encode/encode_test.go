@@ -140,12 +140,15 @@ func TestSubtitlesKept(t *testing.T) {
 	if s == nil || s.Tags["language"] != "deu" || md5Of(t, out, "0:s:0") != md5Of(t, in, "0:s:0") {
 		t.Fatalf("subtitle not kept: %+v", p.Streams)
 	}
-	// mp4 cannot hold SubRip: left out and reported, audio still kept.
-	out = filepath.Join(dir, "out.mp4")
-	_, left := reencode(t, in, out, 0, 0, nil)
-	p = testmedia.FFprobe(t, out, false)
-	if p.Stream("subtitle") != nil || p.Stream("audio") == nil || len(left) != 1 || !strings.Contains(left[0], "subtitle") {
-		t.Fatalf("mp4 streams: %+v, left out %v", p.Streams, left)
+	// mp4 cannot hold SubRip, and MPEG-TS would store it as a data stream
+	// no player shows: left out and reported, audio still kept.
+	for _, ext := range []string{".mp4", ".ts"} {
+		out = filepath.Join(dir, "out"+ext)
+		_, left := reencode(t, in, out, 0, 0, nil)
+		p = testmedia.FFprobe(t, out, false)
+		if len(p.Streams) != 2 || p.Stream("audio") == nil || len(left) != 1 || !strings.Contains(left[0], "subtitle") {
+			t.Fatalf("%s streams: %+v, left out %v", ext, p.Streams, left)
+		}
 	}
 }
 
@@ -278,7 +281,7 @@ func TestTargetChecks(t *testing.T) {
 	if w, err := Create(o); err == nil {
 		w.Close()
 		t.Fatal("h264 in .ogg: no error")
-	} else if !strings.Contains(err.Error(), "the .ogg container refused the streams (libx264 video)") || strings.Contains(err.Error(), "\n") {
+	} else if !strings.Contains(err.Error(), "the .ogg container refused the streams (h264 video)") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("h264 in .ogg: %v", err)
 	}
 	for _, p := range []string{exist, ogg} {
@@ -351,5 +354,31 @@ func benchWrite(b *testing.B, fw, fh int) {
 		if err := w.Write(f); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// -y over an existing video keeps that file's mode (a private 0600 render
+// stays private).
+func TestForceKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.mp4")
+	os.WriteFile(out, []byte("old"), 0o600)
+	w, err := Create(Options{Path: out, Force: true, Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "ultrafast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	f := frame.New(64, 48)
+	for i := range 3 {
+		f.PTS = int64(i)
+		if err := w.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 || st.Size() < 100 {
+		t.Fatalf("replaced output: %v %v", st.Mode(), err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type chunkFlags struct {
@@ -22,6 +23,12 @@ func addChunkFlags(c *cobra.Command) {
 	chunkOpts[c] = cf
 }
 
+// chunkFlagsAllowed are the flags render --plan takes besides its own: where
+// and how this node runs the network, and what it prints. Everything that
+// shapes the pixels comes from the plan, the same for every chunk.
+var chunkFlagsAllowed = map[string]bool{"plan": true, "chunk": true, "out-dir": true, "device": true, "batch": true,
+	"hwaccel": true, "threads": true, "ort-lib": true, "progress": true, "quiet": true, "models-dir": true}
+
 func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {
 	cf := chunkOpts[cmd]
 	if cf != nil && cf.plan != "" {
@@ -31,7 +38,19 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 		if cf.chunk < 0 {
 			return usagef("render --plan needs --chunk N (which chunk of the plan to render)")
 		}
+		var bad error
+		cmd.Flags().Visit(func(f *pflag.Flag) {
+			if bad == nil && !chunkFlagsAllowed[f.Name] {
+				bad = usagef("render --plan: --%s comes from the plan (the same for every chunk); make a new plan to change it", f.Name)
+			}
+		})
+		if bad != nil {
+			return bad
+		}
 		return renderChunk(cmd.Context(), ro, cf, cmd.Flags().Changed, stdout, stderr)
+	}
+	if cf != nil && (cf.chunk >= 0 || cf.outDir != "") {
+		return usagef("--chunk and --out-dir go with --plan")
 	}
 	if len(args) != 2 {
 		return usagef("render needs INPUT and OUTPUT (or --plan and --chunk)")

@@ -112,7 +112,7 @@ func TestPlanRenderMergeErrors(t *testing.T) {
 		t.Fatal("merged audio is not the input's")
 	}
 	// The input changes: chunks refuse to render.
-	os.Remove(filepath.Join(dir, "chunk-0001.mp4.done"))
+	os.Remove(filepath.Join(dir, "plan.chunk-0001.mp4.done"))
 	b, _ := os.ReadFile(in)
 	b[len(b)/3] ^= 0xff
 	os.WriteFile(in, b, 0o644)
@@ -145,9 +145,14 @@ func TestTSInputStartsAtZero(t *testing.T) {
 	merged := filepath.Join(dir, "merged.mp4")
 	mustRun(t, "merge", plan, merged)
 	for _, tc := range []struct {
-		out  string
-		args []string
-	}{{"whole.mp4", nil}, {"range.mp4", []string{"--frames", "0-9"}}, {"merged.mp4", nil}} {
+		out    string
+		args   []string
+		vstart float64 // where the video starts
+	}{
+		{"whole.mp4", nil, vs - fs}, // the audio's lead kept
+		{"merged.mp4", nil, vs - fs},
+		{"range.mp4", []string{"--frames", "0-9"}, 0}, // a range: audio cut to it
+	} {
 		out := filepath.Join(dir, tc.out)
 		if tc.out != "merged.mp4" {
 			mustRun(t, append([]string{in, out, "--style", id, "--progress", "none", "--preset", "ultrafast"}, tc.args...)...)
@@ -155,8 +160,8 @@ func TestTSInputStartsAtZero(t *testing.T) {
 		p := testmedia.FFprobe(t, out, false)
 		f, _ := strconv.ParseFloat(p.Format.StartTime, 64)
 		v, _ := strconv.ParseFloat(p.Stream("video").StartTime, 64)
-		if math.Abs(f) > 0.002 || math.Abs(v-(vs-fs)) > 0.002 {
-			t.Errorf("%s: starts at %g, video at %g; want 0 and %g", tc.out, f, v, vs-fs)
+		if math.Abs(f) > 0.002 || math.Abs(v-tc.vstart) > 0.002 {
+			t.Errorf("%s: starts at %g, video at %g; want 0 and %g", tc.out, f, v, tc.vstart)
 		}
 	}
 }
@@ -263,10 +268,38 @@ func TestPlanSettings(t *testing.T) {
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)
 	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
-	for _, f := range [][]string{{"--frames", "0-4"}, {"--start", "1"}, {"--end", "5f"}, {"--duration", "1"}} {
-		code, _, stderr := vidnst(t, append([]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "p.json")}, f...)...)
-		if code != 2 || !strings.Contains(stderr, "plan covers the whole input") || strings.Count(stderr, "\n") != 1 {
-			t.Errorf("plan %v: exit %d, %q", f, code, stderr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--frames", "0-4"}, "plan covers the whole input"},
+		{[]string{"--start", "1"}, "plan covers the whole input"},
+		{[]string{"--end", "5f"}, "plan covers the whole input"},
+		{[]string{"--duration", "1"}, "plan covers the whole input"},
+		// Settings every chunk would fail on, refused before any runs.
+		{[]string{"--chunk-ext", ".mkv"}, "chunks are .mp4 or .mov"},
+		{[]string{"--pix-fmt", "foo"}, `unknown pixel format "foo"`},
+		{[]string{"--audio", "foo"}, `--audio "foo"`},
+		{[]string{"--warm-up", "-1"}, "--warm-up -1"},
+		{[]string{"--crf", "99"}, "--crf 99"},
+	} {
+		code, _, stderr := vidnst(t, append([]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "p.json")}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("plan %v: exit %d, %q", tc.args, code, stderr)
 		}
+	}
+	// Two plans in one folder (two styles of a film) keep their chunks apart.
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", a)
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", b)
+	pa, _ := farm.Load(a)
+	pb, _ := farm.Load(b)
+	if pa.ChunkPath(0) == pb.ChunkPath(0) || filepath.Base(pa.ChunkPath(0)) != "a.chunk-0000.mp4" {
+		t.Errorf("chunk files %s and %s", pa.ChunkPath(0), pb.ChunkPath(0))
+	}
+	// A chunk's render takes the pixels' settings from the plan only.
+	code, _, stderr := vidnst(t, "render", "--plan", a, "--chunk", "0", "--strength", "0.5")
+	if code != 2 || !strings.Contains(stderr, "--strength comes from the plan") {
+		t.Errorf("render --plan --strength: exit %d, %q", code, stderr)
 	}
 }

@@ -175,6 +175,27 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := outfile.Check(output, ro.force, in); err != nil {
 				return err
 			}
+			// Settings are checked here, not on the farm by every chunk.
+			if ext = strings.ToLower(ext); !strings.HasPrefix(ext, ".") {
+				ext = "." + ext
+			}
+			if ext != ".mp4" && ext != ".mov" {
+				return usagef("--chunk-ext %s: chunks are .mp4 or .mov (containers that store each packet's decode time, which merge joins on)", ext)
+			}
+			if warm < 0 {
+				return usagef("--warm-up %d: want 0 or more", warm)
+			}
+			if err := ro.check("chunk" + ext); err != nil {
+				return err
+			}
+			switch ro.audio {
+			case "copy", "none", "aac", "opus":
+			default:
+				return usagef("--audio %q: want copy, none, aac or opus", ro.audio)
+			}
+			if err := encode.Validate("chunk"+ext, ro.codec, ro.pixFmt); err != nil {
+				return err
+			}
 			model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
 			if err != nil {
 				return err
@@ -200,6 +221,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			id.Width, id.Height, id.FrameCount, id.Duration = info.DisplayWidth, info.DisplayHeight, len(x.PTS), info.Duration
 			id.FrameRate = farm.Rational{Num: int64(info.FrameRateNum), Den: int64(info.FrameRateDen)}
 			id.TimeBase = farm.Rational{Num: int64(info.TimeBaseNum), Den: int64(info.TimeBaseDen)}
+			stem := strings.TrimSuffix(filepath.Base(output), filepath.Ext(output))
 			var cs []farm.Chunk
 			if chunks > 0 {
 				cs = farm.Split(len(x.PTS), x.Keyframes(), chunks)
@@ -207,7 +229,9 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 				cs = farm.SplitSeconds(len(x.PTS), x.Keyframes(), id.FrameRate, chunkSec)
 			}
 			for i := range cs {
-				cs[i].File = farm.ChunkFileName(i, len(cs), ext)
+				// Named after the plan, so that two plans in one folder
+				// (two styles of a film) do not take each other's chunks.
+				cs[i].File = stem + "." + farm.ChunkFileName(i, len(cs), ext)
 				pts := x.PTS[cs[i].Start]
 				cs[i].StartPTS = &pts
 			}

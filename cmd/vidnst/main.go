@@ -17,7 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vidnst/vidnst/decode"
+	"github.com/vidnst/vidnst/encode"
 	"github.com/vidnst/vidnst/models"
+	"github.com/vidnst/vidnst/stylize"
 )
 
 func main() {
@@ -54,12 +57,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "vidnst: interrupted; nothing was written")
 		return 130
-	case errors.Is(err, errUsage) || errors.Is(err, models.ErrNoStyle) || isCobraUsage(err):
+	case isUsage(err):
 		fmt.Fprintf(stderr, "vidnst: %s\n", strings.TrimPrefix(msg, "usage: "))
 		return 2
 	}
 	fmt.Fprintf(stderr, "vidnst: %s\n", msg)
 	return 1
+}
+
+// isUsage reports whether err is a command-line mistake (exit 2): ours,
+// cobra's, or a flag value a stage refused.
+func isUsage(err error) bool {
+	for _, e := range []error{errUsage, models.ErrNoStyle, encode.ErrUnknownCodec, encode.ErrUnknownContainer,
+		encode.ErrCodecContainer, encode.ErrPixFmt, stylize.ErrOptions, decode.ErrOutOfRange} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return isCobraUsage(err)
 }
 
 func isCobraUsage(err error) bool {

@@ -230,6 +230,9 @@ func TestBadInputs(t *testing.T) {
 		{"pixel format the encoder refuses", []string{good, out, "--style", id, "--pix-fmt", "rgb24"}, "libx264 does not take pixel format rgb24"},
 		{"audio encoder as --codec", []string{good, out, "--style", id, "--codec", "aac"}, "does not encode video"},
 		{"container that refuses the codec", []string{good, filepath.Join(dir, "o.ogg"), "--style", id}, "the .ogg container refused the streams"},
+		{"zero duration", []string{good, out, "--style", id, "--duration", "0"}, "empty range"},
+		{"end at zero", []string{good, out, "--style", id, "--end", "0"}, "empty range"},
+		{"huge batch", []string{good, out, "--style", id, "--batch", "100000"}, "--batch 100000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := vidnst(t, tc.args...)

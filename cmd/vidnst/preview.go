@@ -204,6 +204,9 @@ func (s *sideBySide) Write(f *frame.Frame) error {
 }
 
 func sideBySideCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stderr io.Writer) error {
+	if pipeline.IsImagePath(out) {
+		return usagef("--side-by-side writes a clip (.mp4, .mkv, ...), not %s: a sheet is written without it", filepath.Ext(out))
+	}
 	j, err := prepare(o, in, out, stderr)
 	if err != nil {
 		return err

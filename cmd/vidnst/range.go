@@ -148,6 +148,9 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 	if r.first >= n {
 		return r, fmt.Errorf("range starts at frame %d but %s has %d frames: %w", r.first, in, n, decode.ErrOutOfRange)
 	}
+	if (en.set || du.set) && r.last < r.first { // last -1 would read "to the end"
+		return r, fmt.Errorf("empty range (it ends before frame %d, where it starts): %w", r.first, decode.ErrOutOfRange)
+	}
 	if r.last >= n {
 		r.last = n - 1
 	}

@@ -160,6 +160,11 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	default:
 		return nil, usagef("--audio %q: want copy, none, aac or opus", o.audio)
 	}
+	if !pipeline.IsImagePath(out) {
+		if err := encode.Validate(out, o.codec, o.pixFmt); err != nil {
+			return nil, err // before the model loads and frames decode
+		}
+	}
 	if st, err := os.Stat(out); err == nil {
 		if st.IsDir() {
 			return nil, fmt.Errorf("output %s is a directory", out)
@@ -202,7 +207,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if j.rng, err = resolveRange(o, in, info); err != nil {
 		return nil, err
 	}
-	j.rebase = j.rng.first > 0
+	j.rebase = j.rng.set // a range starts at 0, its audio cut to it, wherever it starts
 	return j, nil
 }
 
@@ -211,6 +216,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 const (
 	maxProcessingSide = 8192
 	maxOutputSide     = 16384
+	maxBatch          = 64 // beyond 8 nothing got faster on an H100/H200
 )
 
 // x264Presets are the presets libx264 and libx265 know.
@@ -225,8 +231,8 @@ func (o *renderOpts) check(out string) error {
 		return usagef("--strength %g: want 0..1", o.strength)
 	case !(o.temporalWeight >= 0 && o.temporalWeight <= 1):
 		return usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
-	case o.batch < 0:
-		return usagef("--batch %d: want 0 (automatic) or more", o.batch)
+	case o.batch < 0 || o.batch > maxBatch:
+		return usagef("--batch %d: want 0 (automatic) to %d", o.batch, maxBatch)
 	case o.threads < 0:
 		return usagef("--threads %d: want 0 (all cores) or more", o.threads)
 	}

@@ -43,6 +43,23 @@ func Target(path string) string {
 	if t, err := filepath.EvalSymlinks(path); err == nil {
 		return t
 	}
+	// A link to a file that does not exist yet: follow it by hand (a
+	// chain of them too) to the name the file gets.
+	p := path
+	for range 40 {
+		st, err := os.Lstat(p)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return p
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		p = t
+	}
 	return path
 }
 
@@ -68,17 +85,13 @@ func Check(path string, force bool, inputs ...string) error {
 }
 
 // Create makes a temporary file beside path (hidden, with a ".part"
-// suffix), with the mode a new file gets from the umask (0666 minus it),
-// or the mode of the file at path when there is one. The caller writes
-// it, closes it and passes its name to Commit, or removes it.
+// suffix), with the mode a new file gets from the umask (0666 minus it).
+// The caller writes it, closes it and passes its name to Commit, or
+// removes it.
 func Create(path string) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
-	}
-	var keep fs.FileMode
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		keep = st.Mode().Perm()
 	}
 	for range 100 {
 		name := filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", base, rand.Uint32()))
@@ -86,27 +99,23 @@ func Create(path string) (*os.File, error) {
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		if keep != 0 {
-			if err := f.Chmod(keep); err != nil {
-				f.Close()
-				os.Remove(name)
-				return nil, err
-			}
-		}
-		return f, nil
+		return f, err
 	}
 	return nil, fmt.Errorf("no free temporary name beside %s", path)
 }
 
 // Commit moves the finished temporary file tmp to path. Without force it
 // never replaces a file (one that appeared meanwhile makes it fail with
-// ErrExists); tmp is gone afterwards either way.
+// ErrExists); with force a replaced file's mode carries over. tmp is gone
+// afterwards either way.
 func Commit(tmp, path string, force bool) error {
 	defer os.Remove(tmp)
 	if force {
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+			if err := os.Chmod(tmp, st.Mode().Perm()); err != nil {
+				return err
+			}
+		}
 		return os.Rename(tmp, path)
 	}
 	if err := os.Link(tmp, path); err != nil {

@@ -96,3 +96,20 @@ func TestWriteThroughSymlink(t *testing.T) {
 		t.Fatalf("target holds %q", b)
 	}
 }
+
+// A link to a file not written yet: the file is written where it points.
+func TestWriteThroughDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.Symlink("sub/later.png", filepath.Join(dir, "a.png"))
+	os.Symlink("a.png", filepath.Join(dir, "b.png")) // a chain
+	if got := Target(filepath.Join(dir, "b.png")); got != filepath.Join(dir, "sub", "later.png") {
+		t.Fatalf("Target: %s", got)
+	}
+	if err := Write(filepath.Join(dir, "b.png"), false, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "b.png")); err != nil || string(b) != "x" {
+		t.Fatalf("through the links: %q %v", b, err)
+	}
+}
