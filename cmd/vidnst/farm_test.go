@@ -297,6 +297,18 @@ func TestPlanSettings(t *testing.T) {
 	if pa.ChunkPath(0) == pb.ChunkPath(0) || filepath.Base(pa.ChunkPath(0)) != "a.chunk-0000.mp4" {
 		t.Errorf("chunk files %s and %s", pa.ChunkPath(0), pb.ChunkPath(0))
 	}
+	// farm slurm replaces the scripts it wrote, not a file of the user's.
+	sl := []string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "film.mp4"), "--bin", "/usr/bin/true"}
+	mustRun(t, sl...)
+	mustRun(t, sl...) // again: its own scripts
+	os.WriteFile(filepath.Join(dir, "vidnst-merge.sbatch"), []byte("#!/bin/sh\n# mine\n"), 0o644)
+	if code, _, stderr := vidnst(t, sl...); code != 1 || !strings.Contains(stderr, "was not written by vidnst") {
+		t.Errorf("farm slurm over a user's file: exit %d, %q", code, stderr)
+	}
+	mustRun(t, append(sl, "-y")...)
+	if code, _, stderr := vidnst(t, append(sl, "--script-dir", filepath.Join(dir, "nope"))...); code != 1 || !strings.Contains(stderr, "script folder") || strings.Contains(stderr, ".tmp-") {
+		t.Errorf("farm slurm into a missing folder: exit %d, %q", code, stderr)
+	}
 	// A chunk's render takes the pixels' settings from the plan only.
 	code, _, stderr := vidnst(t, "render", "--plan", a, "--chunk", "0", "--strength", "0.5")
 	if code != 2 || !strings.Contains(stderr, "--strength comes from the plan") {

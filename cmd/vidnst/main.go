@@ -120,6 +120,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 keeps the output temporally stable with optical flow, and writes a file with
 the input's audio, timing, orientation and colour.`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			// A mistyped command (vidnst modles list) is not an INPUT.
+			if len(args) > 0 {
+				if _, err := os.Stat(args[0]); err != nil {
+					if sug := cmd.SuggestionsFor(args[0]); len(sug) > 0 {
+						return usagef("unknown command %q (did you mean %s?)", args[0], sug[0])
+					}
+				}
+			}
 			if len(args) != 2 {
 				return usagef("need INPUT and OUTPUT, got %d path(s): vidnst INPUT OUTPUT --style NAME (see vidnst --help)", len(args))
 			}
@@ -132,6 +140,7 @@ the input's audio, timing, orientation and colour.`,
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SuggestionsMinimumDistance = 2
 	ro.addFlags(root)
 
 	renderSub := &cobra.Command{

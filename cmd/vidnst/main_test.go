@@ -600,6 +600,8 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"eval", "bogus"}, 2, `unknown command "bogus" for eval`},
+		{[]string{"modles", "list"}, 2, `unknown command "modles" (did you mean models?)`},
+		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 1, "does not exist"},
 		{[]string{"models"}, 2, "models needs a command"},
 		{[]string{"farm", "nope"}, 2, "unknown command"},
 		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
