@@ -18,7 +18,7 @@ var chunkOpts = map[*cobra.Command]*chunkFlags{}
 func addChunkFlags(c *cobra.Command) {
 	cf := &chunkFlags{chunk: -1}
 	c.Flags().StringVar(&cf.plan, "plan", "", "render one chunk of this farm plan")
-	c.Flags().IntVar(&cf.chunk, "chunk", -1, "chunk index (with --plan)")
+	c.Flags().Var(unsetInt{&cf.chunk}, "chunk", "chunk index (with --plan)")
 	c.Flags().StringVar(&cf.outDir, "out-dir", "", "folder for the chunk file (default: beside the plan)")
 	chunkOpts[c] = cf
 }

@@ -328,7 +328,7 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 }
 
 func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
-	var force bool
+	var force, quiet bool
 	var wait time.Duration
 	c := &cobra.Command{
 		Use:   "merge plan.json OUTPUT",
@@ -391,11 +391,14 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 			if n != want {
 				return fmt.Errorf("merge: joined %d frames, the plan has %d", n, want)
 			}
-			fmt.Fprintf(stdout, "vidnst: merged %d chunks (%d frames) in %s -> %s\n", len(paths), n, time.Since(t0).Round(time.Millisecond), out)
+			if !quiet {
+				fmt.Fprintf(stdout, "vidnst: merged %d chunks (%d frames) in %s -> %s\n", len(paths), n, time.Since(t0).Round(time.Millisecond), out)
+			}
 			return nil
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "y", false, "overwrite OUTPUT")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	c.Flags().DurationVar(&wait, strings.TrimPrefix(farm.MergeWaitFlag, "--"), 0, "wait up to this long for missing chunks (for schedulers without job dependencies)")
 	return c
 }

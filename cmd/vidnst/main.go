@@ -91,6 +91,22 @@ func usagef(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
 }
 
+// notFor refuses the flags among names that cmd was given: render flags a
+// subcommand lists (they share one flag set) but has no use for.
+func notFor(cmd *cobra.Command, why string, names ...string) error {
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			return usagef("--%s does not apply: %s", n, why)
+		}
+	}
+	return nil
+}
+
+// videoOnlyFlags are the render flags that only mean something for a video
+// output.
+var videoOnlyFlags = []string{"codec", "crf", "preset", "pix-fmt", "audio", "start", "end", "duration", "frames",
+	"temporal", "temporal-weight", "flow-preset", "batch", "hwaccel"}
+
 // groupOnly makes c (a command that only groups subcommands) fail as a
 // usage error when run without one, or with one it does not have (cobra
 // would print the help and exit 0).

@@ -525,7 +525,7 @@ func TestTemporalLowersWarpingError(t *testing.T) {
 		out := filepath.Join(dir, mode+".mp4")
 		mustRun(t, in, out, "--style", candy, "--max-side", "160", "--output-size", "processing", "--frames", "0-29",
 			"--temporal", mode, "--crf", "12", "--preset", "ultrafast", "--progress", "none")
-		r, err := evalTemporal(context.Background(), in, out, "", 0)
+		r, err := evalTemporal(context.Background(), in, out, "", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -617,5 +617,26 @@ func TestUsageErrors(t *testing.T) {
 	code, _, stderr := vidnst(t, in, filepath.Join(dir, "f.mp4"), "--style", id, "--fp16", "--progress", "none")
 	if code != 0 || !strings.Contains(stderr, "is used as it is") {
 		t.Errorf("--fp16 with a file: exit %d, %q", code, stderr)
+	}
+}
+
+// eval temporal on a range render: --from pairs OUTPUT's frames with the
+// INPUT frames they came from.
+func TestEvalFrom(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 96, 64, 25, 40, false)
+	out := filepath.Join(dir, "r.mp4")
+	mustRun(t, in, out, "--style", id, "--frames", "20-29", "--temporal", "off", "--crf", "0", "--progress", "none")
+	off, err := evalTemporal(context.Background(), in, out, "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := evalTemporal(context.Background(), in, out, "", 0, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(from.ewarp < 0.75*off.ewarp) || from.pairs != 9 {
+		t.Fatalf("E_warp with --from 20: %g (%d pairs); without: %g", from.ewarp, from.pairs, off.ewarp)
 	}
 }

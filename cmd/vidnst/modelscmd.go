@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,11 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "List the style names found",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir != "" {
+				if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+					return fmt.Errorf("--models-dir %s is not a folder", dir)
+				}
+			}
 			dirs := models.Dirs(dir)
 			ms := models.List(dirs)
 			if len(ms) == 0 {

@@ -282,6 +282,9 @@ func newImagesCmd(stdout, stderr io.Writer) *cobra.Command {
 			if outDir == "" || len(ro.styles) == 0 {
 				return usagef("images needs --style and -o OUTDIR")
 			}
+			if err := notFor(cmd, "images writes stills", videoOnlyFlags...); err != nil {
+				return err
+			}
 			return imagesCmd(cmd.Context(), ro, args[0], ro.styles, outDir, format, stdout, stderr)
 		},
 	}
@@ -396,7 +399,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			fr, err = grabFrame(ctx, f, info, 0, w, h)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "vidnst: skipping %s: %v\n", f, err)
+			fmt.Fprintf(stderr, "vidnst: skipping %s: %s\n", f, strings.TrimPrefix(err.Error(), f+": "))
 			failed++
 			done += len(todo)
 			rep.Update(done)

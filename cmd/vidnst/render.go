@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.IntVar(&o.height, "height", o.height, "network height")
 	f.StringVar(&o.outputSize, "output-size", o.outputSize, "output size: input (upscale back to the input's size) or processing")
 	f.StringVar(&o.codec, "codec", o.codec, "video encoder (default libx264; libvpx-vp9 for .webm)")
-	f.IntVar(&o.crf, "crf", o.crf, "constant rate factor (default 18 for x264/x265, 32 for VP9)")
+	f.Var(unsetInt{&o.crf}, "crf", "constant rate factor (default 18 for x264/x265, 32 for VP9)")
 	f.StringVar(&o.preset, "preset", o.preset, "encoder preset (default medium for x264/x265)")
 	f.StringVar(&o.pixFmt, "pix-fmt", o.pixFmt, "output pixel format (default yuv420p)")
 	f.StringVar(&o.audio, "audio", o.audio, "audio: copy (transcode if the container cannot hold it), none, aac or opus")
@@ -210,6 +211,28 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	j.rebase = j.rng.set // a range starts at 0, its audio cut to it, wherever it starts
 	return j, nil
 }
+
+// unsetInt is an int flag whose -1 means "not given": its help shows no
+// "(default -1)" (the help text says what the default is).
+type unsetInt struct{ p *int }
+
+func (u unsetInt) String() string {
+	if u.p == nil || *u.p < 0 {
+		return ""
+	}
+	return strconv.Itoa(*u.p)
+}
+
+func (u unsetInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*u.p = v
+	return nil
+}
+
+func (u unsetInt) Type() string { return "int" }
 
 // Size limits: the network and the temporal stage hold several float32
 // copies of each frame in flight (hundreds of MB at 8K already).

@@ -179,17 +179,21 @@ func grayImage(ctx context.Context, path string, w, h int) (*frame.Frame, error)
 func newEvalCmd(stdout, stderr io.Writer) *cobra.Command {
 	c := groupOnly(&cobra.Command{Use: "eval", Short: "Measure outputs"})
 	var size string
-	var frames int
+	var frames, from int
 	t := &cobra.Command{
 		Use:   "temporal INPUT OUTPUT",
 		Short: "Warping error (flow from INPUT's frames) and mean gradient magnitude of OUTPUT",
 		Long: `E_warp = mean over t of sum_p M(p)*||O_t(p) - warp(O_{t-1})(p)||^2 / sum_p M(p),
 colours in [0,1], flow computed on the input frames, M = non-occluded pixels
 (Lai et al. 2018). Both videos are decoded at --size (default: OUTPUT's size,
-at most 384 pixels on the longer side).`,
+at most 384 pixels on the longer side). OUTPUT's frame i is compared with
+INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := evalTemporal(cmd.Context(), args[0], args[1], size, frames)
+			if from < 0 {
+				return usagef("--from %d: want 0 or more", from)
+			}
+			res, err := evalTemporal(cmd.Context(), args[0], args[1], size, frames, from)
 			if err != nil {
 				return err
 			}
@@ -199,6 +203,7 @@ at most 384 pixels on the longer side).`,
 	}
 	t.Flags().StringVar(&size, "size", "", "decode both at WxH")
 	t.Flags().IntVar(&frames, "frames", 0, "only the first N frames (0 = all)")
+	t.Flags().IntVar(&from, "from", 0, "the INPUT frame OUTPUT starts at (a range render)")
 	c.AddCommand(t)
 	return c
 }
@@ -208,7 +213,7 @@ type evalResult struct {
 	pairs, w, h int
 }
 
-func evalTemporal(ctx context.Context, in, out, size string, n int) (*evalResult, error) {
+func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*evalResult, error) {
 	oi, err := decode.Probe(out)
 	if err != nil {
 		return nil, err
@@ -237,6 +242,11 @@ func evalTemporal(ctx context.Context, in, out, size string, n int) (*evalResult
 	m := temporal.NewWarpError(w, h, 0)
 	defer m.Close()
 	prev, cur := frame.New(w, h), frame.New(w, h)
+	for i := range from {
+		if err := ri.Next(ctx, cur); err != nil {
+			return nil, fmt.Errorf("eval: --from %d: %s has %d frames: %w", from, in, i, err)
+		}
+	}
 	res := &evalResult{w: w, h: h}
 	gsum, k := 0.0, 0
 	for ; n <= 0 || k < n; k++ {
