@@ -3,6 +3,7 @@ package encode
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,8 +172,18 @@ func (c *copier) pumpUntil(t float64) error {
 			}
 			pts := c.pkt.Pts()
 			if c.cut && pts != astiav.NoPtsValue && float64(pts)*cs.in.TimeBase().Float64() < c.startSec {
-				c.pkt.Unref()
-				continue
+				// A subtitle shown across the range's start is kept,
+				// from the start on; anything else before it goes.
+				tb := cs.in.TimeBase().Float64()
+				end := float64(pts+c.pkt.Duration()) * tb
+				if cs.in.CodecParameters().MediaType() != astiav.MediaTypeSubtitle || c.pkt.Duration() <= 0 || end <= c.startSec {
+					c.pkt.Unref()
+					continue
+				}
+				start := int64(math.Ceil(c.startSec / tb))
+				c.pkt.SetDuration(pts + c.pkt.Duration() - start)
+				c.pkt.SetPts(start)
+				c.pkt.SetDts(start)
 			}
 			c.peeked = true
 		}

@@ -640,3 +640,23 @@ func TestEvalFrom(t *testing.T) {
 		t.Fatalf("E_warp with --from 20: %g (%d pairs); without: %g", from.ewarp, from.pairs, off.ewarp)
 	}
 }
+
+// A range that starts while a subtitle is on screen keeps that subtitle,
+// from the range's start on.
+func TestRangeKeepsSubtitleOnScreen(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	v := testmedia.Clip(t, dir, "v.mp4", 64, 48, 25, 75, false)
+	srt := filepath.Join(dir, "s.srt")
+	os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:02,000\nHello\n\n2\n00:00:02,000 --> 00:00:03,000\nWorld\n"), 0o644)
+	in := filepath.Join(dir, "in.mkv")
+	testmedia.FFmpeg(t, "-i", v, "-i", srt, "-map", "0", "-map", "1", "-c", "copy", in)
+	out := filepath.Join(dir, "out.mkv")
+	mustRun(t, in, out, "--style", id, "--start", "1", "--progress", "none")
+	got := filepath.Join(dir, "got.srt")
+	testmedia.FFmpeg(t, "-i", out, "-map", "0:s", got)
+	b, _ := os.ReadFile(got)
+	if !strings.Contains(string(b), "00:00:00,000 --> 00:00:01,000\nHello") || !strings.Contains(string(b), "World") {
+		t.Fatalf("subtitles of the range:\n%s", b)
+	}
+}
