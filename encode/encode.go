@@ -139,6 +139,7 @@ type Writer struct {
 	// encoder counts frames at 1/frame rate, lastPTS is the last it got.
 	cfr      bool
 	lastPTS  int64
+	ignored  []string
 	offset   int64 // subtracted from video timestamps
 	durs     [64]struct{ pts, dur int64 }
 	frames   int
@@ -399,6 +400,13 @@ func (w *Writer) openVideo() error {
 		}
 		return fmt.Errorf("encode: open encoder %s: %w", o.Codec, err)
 	}
+	// The encoder takes the options it knows out of d: what is left of
+	// the ones a user chose did nothing.
+	for _, k := range []string{"preset", "crf"} {
+		if d.Get(k, nil, 0) != nil {
+			w.ignored = append(w.ignored, k)
+		}
+	}
 	w.vs = w.out.NewStream(nil)
 	if w.vs == nil {
 		return errors.New("encode: new stream failed")
@@ -598,6 +606,13 @@ func (w *Writer) convRows(lo, hi int) {
 }
 
 // LeftOut names the input streams the output container could not hold.
+// Codec is the encoder's name.
+func (w *Writer) Codec() string { return w.opts.Codec }
+
+// Ignored lists the encoder options the user chose that the encoder does
+// not have ("preset", "crf"), for a warning.
+func (w *Writer) Ignored() []string { return w.ignored }
+
 func (w *Writer) LeftOut() []string {
 	if w.copy == nil {
 		return nil

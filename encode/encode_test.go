@@ -382,3 +382,27 @@ func TestForceKeepsMode(t *testing.T) {
 		t.Fatalf("replaced output: %v %v", st.Mode(), err)
 	}
 }
+
+// Options the encoder does not have are reported, not silently dropped.
+func TestIgnoredOptions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		path, codec, preset string
+		crf                 int
+		want                string
+	}{
+		{"a.mp4", "libx264", "fast", 20, ""},
+		{"b.webm", "libvpx-vp9", "fast", 30, "preset"},
+		{"c.mkv", "mpeg4", "", 5, "crf"},
+	} {
+		w, err := Create(Options{Path: filepath.Join(dir, tc.path), Codec: tc.codec, Preset: tc.preset, CRF: tc.crf,
+			Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(w.Ignored(), ","); got != tc.want {
+			t.Errorf("%s: ignored %q, want %q", tc.codec, got, tc.want)
+		}
+		w.Close()
+	}
+}

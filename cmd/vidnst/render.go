@@ -429,6 +429,11 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		return rs, err
 	}
 	defer wr.Close()
+	for _, k := range wr.Ignored() {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: --%s does nothing for %s (it has no such option)\n", k, wr.Codec())
+		}
+	}
 	for _, s := range wr.LeftOut() {
 		if !o.quiet {
 			fmt.Fprintf(stderr, "vidnst: warning: %s left out: %s cannot hold it (use .mkv to keep it)\n", s, filepath.Ext(j.out))
