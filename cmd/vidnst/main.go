@@ -91,6 +91,14 @@ func usagef(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
 }
 
+// count is "1 frame", "2 frames".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // notFor refuses the flags among names that cmd was given: render flags a
 // subcommand lists (they share one flag set) but has no use for.
 func notFor(cmd *cobra.Command, why string, names ...string) error {

@@ -177,7 +177,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	}
 	if !ro.quiet {
 		b := sheet.Img.Bounds()
-		fmt.Fprintf(stdout, "vidnst: sheet %dx%d (%d rows x %d tiles of %dx%d) -> %s\n", b.Dx(), b.Dy(), len(frames), 1+len(paths), w, h, out)
+		fmt.Fprintf(stdout, "vidnst: sheet %dx%d (%s x %d tiles of %dx%d) -> %s\n", b.Dx(), b.Dy(), count(len(frames), "row"), 1+len(paths), w, h, out)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func sideBySideCmd(ctx context.Context, o *renderOpts, in, out string, stdout, s
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stdout, "vidnst: %d frames side by side in %s -> %s\n", st.frames, st.elapsed.Round(time.Millisecond), out)
+		fmt.Fprintf(stdout, "vidnst: %s side by side in %s -> %s\n", count(st.frames, "frame"), st.elapsed.Round(time.Millisecond), out)
 	}
 	return nil
 }

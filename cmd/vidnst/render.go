@@ -327,7 +327,7 @@ func renderCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stder
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stdout, "vidnst: %d frames in %s (%.2f fps) -> %s\n", st.frames, st.elapsed.Round(time.Millisecond), st.fps(), out)
+		fmt.Fprintf(stdout, "vidnst: %s in %s (%.2f fps) -> %s\n", count(st.frames, "frame"), st.elapsed.Round(time.Millisecond), st.fps(), out)
 	}
 	return nil
 }
