@@ -33,6 +33,11 @@ func parseDevice(s string) ([]device, error) {
 		return []device{{cuda: true}, {}}, nil
 	case t == "cuda" || t == "gpu":
 		return []device{{cuda: true}}, nil
+	case t == "tensorrt" || strings.HasPrefix(t, "tensorrt:") || t == "trt":
+		// The ORT 1.29 CUDA 13 bundle's core has no TensorRT bridge
+		// (CreateTensorRTProviderOptions: "not enabled in this build"),
+		// and its TensorRT provider needs TensorRT 10's libnvinfer.
+		return nil, fmt.Errorf("%w: device %q: TensorRT is not supported (the CUDA bundle's ONNX Runtime has no TensorRT provider); use cuda", ErrOptions, s)
 	case strings.HasPrefix(t, "cuda:"):
 		n, err := strconv.Atoi(t[len("cuda:"):])
 		if err != nil || n < 0 {

@@ -433,3 +433,25 @@ func TestParallelExec(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDevice(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string // want: the devices tried, or the error's words
+	}{
+		{"", "[cpu]"}, {"cpu", "[cpu]"}, {"CUDA", "[cuda:0]"}, {"cuda:2", "[cuda:2]"}, {"auto", "[cuda:0 cpu]"},
+		{"cuda:-1", "want cpu, cuda, cuda:N or auto"}, {"tpu", "want cpu, cuda"},
+		{"tensorrt", "TensorRT is not supported"}, {"tensorrt:0", "TensorRT is not supported"},
+	} {
+		ds, err := parseDevice(tc.in)
+		got := fmt.Sprint(ds)
+		if err != nil {
+			got = err.Error()
+			if !errors.Is(err, ErrOptions) {
+				t.Errorf("%q: %v is not ErrOptions", tc.in, err)
+			}
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%q: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
