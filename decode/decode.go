@@ -422,12 +422,11 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
 		// Seek to the keyframe at or before the target; frames before it
 		// are decoded and dropped in Next.
-		if pos := keyframePos(in, opts.Index, opts.StartPTS); pos >= 0 {
-			if err := in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)); err != nil {
+		pos := keyframePos(in, opts.Index, opts.StartPTS)
+		if pos < 0 || in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)) != nil {
+			if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
 				return nil, fmt.Errorf("decode: seek: %w", err)
 			}
-		} else if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
-			return nil, fmt.Errorf("decode: seek: %w", err)
 		}
 	}
 	return r, nil
@@ -438,7 +437,8 @@ func Open(path string, opts Options) (r *Reader, err error) {
 // discontinuities (MPEG-TS, MPEG-PS), whose timestamp seek does not look
 // for keyframes; -1 to seek by timestamp.
 func keyframePos(in *input, x *Index, pts int64) int64 {
-	if x == nil || len(x.Pos) != len(x.PTS) || !in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont) {
+	fl := in.fc.InputFormat().Flags()
+	if x == nil || len(x.Pos) != len(x.PTS) || !fl.Has(astiav.IOFormatFlagTsDiscont) || fl.Has(astiav.IOFormatFlagNoByteSeek) {
 		return -1
 	}
 	for i := x.Find(pts + 1); i > 0; i-- {

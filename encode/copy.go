@@ -99,7 +99,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
 		accepts := containerAccepts
 		if mt == astiav.MediaTypeSubtitle {
-			accepts = containerSurelyAccepts
+			accepts = subtitleAccepted
 		}
 		if !transcode && !accepts(w.out, cp.CodecID()) {
 			if mt == astiav.MediaTypeSubtitle {
@@ -133,9 +133,17 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		return c, nil
 	}
 	if c.startSec > 0 {
-		// Start reading near the range: seek to the keyframe at or before.
-		ts := int64(c.startSec * 1e6)
-		_ = c.in.SeekFrame(-1, ts, astiav.NewSeekFlags(astiav.SeekFlagBackward))
+		// Start reading near the range: seek to the keyframe at or before,
+		// and with subtitles a while before that, for a cue that began
+		// earlier and is still on screen at the start.
+		from := c.startSec
+		for _, cs := range c.streams {
+			if cs.in.CodecParameters().MediaType() == astiav.MediaTypeSubtitle {
+				from = max(0, c.startSec-subtitleLookBack)
+				break
+			}
+		}
+		_ = c.in.SeekFrame(-1, int64(from*1e6), astiav.NewSeekFlags(astiav.SeekFlagBackward))
 	}
 	return c, nil
 }
@@ -219,7 +227,9 @@ func (c *copier) write(cs *copyStream) error {
 	c.pkt.SetStreamIndex(cs.out.Index())
 	c.pkt.RescaleTs(cs.in.TimeBase(), cs.out.TimeBase())
 	c.pkt.SetPos(-1)
-	if d := c.pkt.Dts(); d != astiav.NoPtsValue {
+	// Audio only: two subtitle cues may start at once (equal DTS, which
+	// muxers take).
+	if d := c.pkt.Dts(); d != astiav.NoPtsValue && cs.in.CodecParameters().MediaType() == astiav.MediaTypeAudio {
 		if cs.lastDTS != astiav.NoPtsValue && d <= cs.lastDTS {
 			cs.dropped++
 			return nil
@@ -246,6 +256,10 @@ func (c *copier) flush() error {
 
 // describe lists the streams the copier adds, for messages: "aac audio
 // copied, mp3 audio from ac3" (sorted by input stream).
+// subtitleLookBack is how long before a range's start the copier looks
+// for a subtitle cue still on screen at the start (seconds).
+const subtitleLookBack = 15
+
 func (c *copier) describe() string {
 	if c == nil {
 		return ""

@@ -370,12 +370,13 @@ func (w *Writer) openVideo() error {
 	set("color_primaries", o.Primaries)
 	set("color_trc", o.Transfer)
 	if o.CRF >= 0 {
-		set("crf", strconv.Itoa(o.CRF))
+		if strings.HasSuffix(o.Codec, "_nvenc") {
+			set("cq", strconv.Itoa(o.CRF)) // NVENC's constant quality; it has no crf
+		} else {
+			set("crf", strconv.Itoa(o.CRF))
+		}
 		if o.Codec == "libvpx-vp9" || o.Codec == "libaom-av1" {
 			set("b", "0")
-		}
-		if strings.HasSuffix(o.Codec, "_nvenc") {
-			set("cq", strconv.Itoa(o.CRF))
 		}
 	}
 	if o.Preset != "" {
@@ -605,7 +606,6 @@ func (w *Writer) convRows(lo, hi int) {
 	fromPlanar(w.ef, w.convSrc, w.opts.FrameW, w.opts.FrameH, lo, hi)
 }
 
-// LeftOut names the input streams the output container could not hold.
 // Codec is the encoder's name.
 func (w *Writer) Codec() string { return w.opts.Codec }
 
@@ -613,6 +613,20 @@ func (w *Writer) Codec() string { return w.opts.Codec }
 // not have ("preset", "crf"), for a warning.
 func (w *Writer) Ignored() []string { return w.ignored }
 
+// DroppedAudio is the number of copied audio packets dropped so far for
+// starting at or before the one written last (where two recordings were
+// joined), which no muxer takes.
+func (w *Writer) DroppedAudio() int {
+	n := 0
+	if w.copy != nil {
+		for _, cs := range w.copy.streams {
+			n += cs.dropped
+		}
+	}
+	return n
+}
+
+// LeftOut names the input streams the output container could not hold.
 func (w *Writer) LeftOut() []string {
 	if w.copy == nil {
 		return nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asticode/go-astiav"
+
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/internal/testmedia"
@@ -404,5 +406,31 @@ func TestIgnoredOptions(t *testing.T) {
 			t.Errorf("%s: ignored %q, want %q", tc.codec, got, tc.want)
 		}
 		w.Close()
+	}
+}
+
+// Which subtitles each container takes: MPEG-TS says nothing, so its
+// broadcast ones are kept and text ones (stored as data) left out.
+func TestSubtitleAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		id   astiav.CodecID
+		want bool
+	}{
+		{"x.ts", astiav.CodecIDDvbSubtitle, true},
+		{"x.ts", astiav.CodecIDDvbTeletext, true},
+		{"x.ts", astiav.CodecIDSubrip, false},
+		{"x.mkv", astiav.CodecIDSubrip, true},
+		{"x.mp4", astiav.CodecIDSubrip, false},
+		{"x.mp4", astiav.CodecIDMovText, true},
+	} {
+		fc, err := astiav.AllocOutputFormatContext(nil, "", tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := subtitleAccepted(fc, tc.id); got != tc.want {
+			t.Errorf("%s %s: %v", tc.path, tc.id, got)
+		}
+		fc.Free()
 	}
 }

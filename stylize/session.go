@@ -193,9 +193,10 @@ var liveSessions atomic.Int64
 // and batches of up to opts.Batch. Init must have succeeded. The caller
 // owns the Session and must Close it. On error nothing is left allocated.
 //
-// Errors: ErrOptions (bad options, or a model whose fixed dims differ from
-// the size asked for and cannot be freed), the errors of Inspect, ErrNoCUDA (one line saying what is
-// missing) for "cuda"/"cuda:N", and ErrModel when ONNX Runtime cannot build
+// Errors: ErrOptions (bad options), the errors of Inspect, ErrNoCUDA (one
+// line saying what is missing) for "cuda"/"cuda:N", and ErrModel when the
+// model's fixed dims differ from the size asked for and cannot be freed, or
+// ONNX Runtime cannot build
 // the session. With "auto" a CUDA failure is not an error: the Session runs
 // on the CPU and Fallback returns the reason.
 func New(modelPath string, opts Options) (*Session, error) {
@@ -233,7 +234,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 			data, err = freeImageDims(raw, info.Input.Name, info.Output.Name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s takes input %s, asked for %dx%d frames, batch %d, and its dims could not be freed: %v", ErrOptions, modelPath, info.Input.Shape(), opts.Width, opts.Height, opts.Batch, err)
+			return nil, fmt.Errorf("%w: %s takes input %s, asked for %dx%d frames, batch %d, and its dims could not be freed: %v", ErrModel, modelPath, info.Input.Shape(), opts.Width, opts.Height, opts.Batch, err)
 		}
 		s.freed = info.Input.Shape()
 	} else if d[0] > 0 {

@@ -92,10 +92,8 @@ efficiency.`,
 			if err := ro.check(""); err != nil {
 				return err
 			}
-			for _, f := range []string{"start", "end", "duration", "frames"} {
-				if cmd.Flags().Changed(f) {
-					return usagef("bench times the first --bench-frames frames: --%s is for a render", f)
-				}
+			if err := notFor(cmd, "bench times the first --bench-frames frames", append(rangeFlags, "force")...); err != nil {
+				return err
 			}
 			if frames < 1 || repeats < 1 {
 				return usagef("--bench-frames %d, --repeats %d: want 1 or more", frames, repeats)

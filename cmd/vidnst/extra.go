@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,7 +28,27 @@ func addChunkFlags(c *cobra.Command) {
 // and how this node runs the network, and what it prints. Everything that
 // shapes the pixels comes from the plan, the same for every chunk.
 var chunkFlagsAllowed = map[string]bool{"plan": true, "chunk": true, "out-dir": true, "device": true, "batch": true,
-	"hwaccel": true, "threads": true, "ort-lib": true, "progress": true, "quiet": true, "models-dir": true}
+	"hwaccel": true, "threads": true, "ort-lib": true, "progress": true, "quiet": true, "models-dir": true,
+	"force": true} // -y: a chunk's stale file is always replaced
+
+// checkRenderArgs refuses, when a farm's scripts are written, --render-arg
+// flags every chunk's render --plan would refuse.
+func checkRenderArgs(args []string) error {
+	short := map[string]string{"y": "force", "q": "quiet", "s": "style"}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			continue // a value
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "--") {
+			name = short[name]
+		}
+		if !chunkFlagsAllowed[name] {
+			return usagef("--render-arg %s: a chunk takes it from the plan, or does not know it (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", a)
+		}
+	}
+	return nil
+}
 
 func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {
 	cf := chunkOpts[cmd]

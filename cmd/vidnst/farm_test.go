@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/internal/farm"
 	"github.com/vidnst/vidnst/internal/testmedia"
 )
@@ -166,6 +167,31 @@ func TestTSInputStartsAtZero(t *testing.T) {
 	}
 }
 
+// An MP4 cut with an edit list (ffmpeg -ss ... -c copy) indexes frames
+// before its start: a range from its first frame keeps video and audio
+// together at 0.
+func TestRangeOfEditListCut(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	src := filepath.Join(dir, "src.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
+		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", src)
+	cut := filepath.Join(dir, "cut.mp4")
+	testmedia.FFmpeg(t, "-ss", "1.3", "-i", src, "-c", "copy", cut)
+	x, err := decode.ReadIndex(cut)
+	if err != nil || x.PTS[0] >= 0 {
+		t.Fatalf("the cut's first indexed frame is at %d (%v): not the case under test", x.PTS[0], err)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	mustRun(t, cut, out, "--style", id, "--end", "1", "--progress", "none", "--preset", "ultrafast")
+	p := testmedia.FFprobe(t, out, false)
+	v, _ := strconv.ParseFloat(p.Stream("video").StartTime, 64)
+	a, _ := strconv.ParseFloat(p.Stream("audio").StartTime, 64)
+	if math.Abs(v) > 0.05 || math.Abs(a) > 0.05 {
+		t.Fatalf("video starts at %g, audio at %g", v, a)
+	}
+}
+
 // Joined .ts recordings: vidnst refuses the raw join in one line, naming
 // the remux it suggests; the remuxed file (whose audio overlaps where the
 // two met) renders into an MP4, which takes no repeated audio timestamps.
@@ -244,16 +270,21 @@ func TestFarmK8sManifests(t *testing.T) {
 func TestPlanSettings(t *testing.T) {
 	o := defaultRenderOpts()
 	o.style, o.fp16, o.device, o.batch, o.hwaccel, o.strength = "candy", true, "cuda:1", 8, "cuda", 0.5
-	s := settingsOf(o)
+	all := func(string) bool { return true }
+	s := settingsOf(o, all)
 	for k, v := range map[string]string{"fp16": "true", "device": "cuda:1", "batch": "8", "hwaccel": "cuda", "strength": "0.5"} {
 		if s.Extra[k] != v {
 			t.Errorf("plan setting %s = %q, want %q", k, s.Extra[k], v)
 		}
 	}
-	if d := settingsOf(defaultRenderOpts()).Extra; len(d) != 0 {
+	none := func(string) bool { return false }
+	if d := settingsOf(defaultRenderOpts(), none).Extra; len(d) != 0 {
 		t.Errorf("defaults recorded: %v", d)
 	}
-	none := func(string) bool { return false }
+	// An explicit --device cpu is recorded: GPU jobs then stay on the CPU.
+	if d := settingsOf(defaultRenderOpts(), func(f string) bool { return f == "device" }).Extra; d["device"] != "cpu" {
+		t.Errorf("explicit --device cpu: %v", d)
+	}
 	r := defaultRenderOpts()
 	if err := applySettings(r, s, none); err != nil || !r.fp16 || r.device != "cuda:1" || r.batch != 8 || r.hwaccel != "cuda" || r.strength != 0.5 {
 		t.Fatalf("applied: %+v, %v", r, err)
@@ -306,6 +337,11 @@ func TestPlanSettings(t *testing.T) {
 		t.Errorf("farm slurm over a user's file: exit %d, %q", code, stderr)
 	}
 	mustRun(t, append(sl, "-y")...)
+	// A --render-arg every chunk would refuse is refused here, once.
+	if code, _, stderr := vidnst(t, append(sl, "--render-arg=--strength", "--render-arg=0.5")...); code != 2 || !strings.Contains(stderr, "--render-arg --strength") {
+		t.Errorf("farm slurm --render-arg=--strength: exit %d, %q", code, stderr)
+	}
+	mustRun(t, append(sl, "--render-arg=--threads=2", "--render-arg=-y", "--render-arg=--device", "--render-arg=cpu")...)
 	if code, _, stderr := vidnst(t, append(sl, "--script-dir", filepath.Join(dir, "nope"))...); code != 1 || !strings.Contains(stderr, "script folder") || strings.Contains(stderr, ".tmp-") {
 		t.Errorf("farm slurm into a missing folder: exit %d, %q", code, stderr)
 	}

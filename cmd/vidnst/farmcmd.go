@@ -48,8 +48,10 @@ func warmUpFor(mode string, a float64) int {
 	return min(maxWarmUp, int(math.Ceil(math.Log(warmUpResidual)/math.Log(a))))
 }
 
-// settingsOf records the render flags in a plan.
-func settingsOf(o *renderOpts) farm.Settings {
+// settingsOf records the render flags in a plan; changed reports which
+// flags were given (where the network runs is recorded when given, even
+// as its default: an explicit --device cpu keeps GPU jobs on the CPU).
+func settingsOf(o *renderOpts, changed func(flag string) bool) farm.Settings {
 	s := farm.Settings{
 		Style: o.style, MaxSide: o.maxSide, Codec: o.codec, CRF: o.crf, Preset: o.preset, PixFmt: o.pixFmt,
 		TemporalMode: o.temporal, TemporalWeight: o.temporalWeight, FlowPreset: o.flowPreset, Audio: o.audio,
@@ -69,9 +71,11 @@ func settingsOf(o *renderOpts) farm.Settings {
 	put("fp16", strconv.FormatBool(o.fp16), "false")
 	// Where the network runs: defaults for the chunk renders, which may set
 	// their own (nodes differ).
-	put("device", o.device, "cpu")
-	put("batch", strconv.Itoa(o.batch), "0")
-	put("hwaccel", o.hwaccel, "")
+	for _, f := range []struct{ name, v string }{{"device", o.device}, {"batch", strconv.Itoa(o.batch)}, {"hwaccel", o.hwaccel}} {
+		if changed(f.name) {
+			s.Extra[f.name] = f.v
+		}
+	}
 	return s
 }
 
@@ -127,7 +131,8 @@ func applySettings(o *renderOpts, s farm.Settings, changed func(flag string) boo
 	if m := s.Extra["model"]; m != "" {
 		if _, err := models.Resolve(o.style, models.Dirs(o.modelsDir)); err != nil {
 			if st, serr := os.Stat(m); serr == nil && !st.IsDir() {
-				o.style = m
+				// The planner's file, fp16 already when the plan says so.
+				o.style, o.fp16 = m, false
 			}
 		}
 	}
@@ -153,10 +158,8 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if len(ro.styles) != 1 {
 				return usagef("plan needs one --style")
 			}
-			for _, f := range []string{"start", "end", "duration", "frames"} {
-				if cmd.Flags().Changed(f) {
-					return usagef("plan covers the whole input: --%s is for a single render (cut the input first to farm a part of it)", f)
-				}
+			if err := notFor(cmd, "plan covers the whole input (cut the input first to farm a part of it)", rangeFlags...); err != nil {
+				return err
 			}
 			ro.style = ro.styles[0]
 			if !cmd.Flags().Changed("temporal") {
@@ -188,12 +191,7 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := ro.check("chunk" + ext); err != nil {
 				return err
 			}
-			switch ro.audio {
-			case "copy", "none", "aac", "opus":
-			default:
-				return usagef("--audio %q: want copy, none, aac or opus", ro.audio)
-			}
-			if err := encode.Validate("chunk"+ext, ro.codec, ro.pixFmt); err != nil {
+			if err := checkEncoder(ro, "chunk"+ext); err != nil {
 				return err
 			}
 			model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
@@ -235,7 +233,12 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 				pts := x.PTS[cs[i].Start]
 				cs[i].StartPTS = &pts
 			}
-			set := settingsOf(ro)
+			set := settingsOf(ro, cmd.Flags().Changed)
+			if ro.fp16 && !models.IsPath(ro.style) {
+				if p, ok := models.FP16(model); ok {
+					model = p // the node that falls back to this path runs fp16 too
+				}
+			}
 			if abs, err := filepath.Abs(model); err == nil {
 				set.Extra["model"] = abs
 			}
@@ -436,6 +439,9 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			if so.Output, err = filepath.Abs(so.Output); err != nil {
 				return err
 			}
+			if err := checkRenderArgs(so.RenderArgs); err != nil {
+				return err
+			}
 			arr, mrg, err := farm.SlurmScripts(p, planPath, so)
 			if err != nil {
 				return err
@@ -454,10 +460,10 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 					return fmt.Errorf("%s exists and was not written by vidnst (use -y/--force to overwrite)", p)
 				}
 			}
-			if err := farm.WriteFileAtomic(ap, []byte(arr), 0o755); err != nil {
+			if err := farm.WriteFileAtomic(ap, []byte(arr), 0o777); err != nil {
 				return err
 			}
-			if err := farm.WriteFileAtomic(mp, []byte(mrg), 0o755); err != nil {
+			if err := farm.WriteFileAtomic(mp, []byte(mrg), 0o777); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "vidnst: wrote %s and %s\n", ap, mp)
@@ -520,6 +526,9 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			if ko.Parallelism < 0 || gpu < 0 || ko.BackoffLimitPerIndex < 0 {
 				return usagef("--parallelism %d, --gpus %d, --backoff-limit-per-index %d: want 0 or more", ko.Parallelism, gpu, ko.BackoffLimitPerIndex)
 			}
+			if err := checkRenderArgs(renderArgs); err != nil {
+				return err
+			}
 			ko.Resources.GPU = gpu
 			ko.RenderArgs = renderArgs
 			y, err := farm.K8sManifests(p, planPath, ko)
@@ -533,7 +542,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := outfile.Check(out, force, planPath, p.InputPath()); err != nil {
 				return err
 			}
-			if err := farm.WriteFileAtomic(out, y, 0o644); err != nil {
+			if err := farm.WriteFileAtomic(out, y, 0o666); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "vidnst: wrote %s (kubectl apply -f %s)\n", out, out)

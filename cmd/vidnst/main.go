@@ -68,8 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // isUsage reports whether err is a command-line mistake (exit 2): ours,
 // cobra's, or a flag value a stage refused.
 func isUsage(err error) bool {
-	for _, e := range []error{errUsage, models.ErrNoStyle, encode.ErrUnknownCodec, encode.ErrUnknownContainer,
-		encode.ErrCodecContainer, encode.ErrPixFmt, stylize.ErrOptions, decode.ErrOutOfRange} {
+	// Not encode.ErrUnknownCodec and the like: a build of FFmpeg without
+	// libx264 is no command-line mistake (checkEncoder marks the ones that
+	// are).
+	for _, e := range []error{errUsage, models.ErrNoStyle, encode.ErrUnknownContainer, stylize.ErrOptions, decode.ErrOutOfRange} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -99,6 +101,16 @@ func count(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// checkEncoder is encode.Validate for an output path, a usage error when
+// the user chose the codec or pixel format that fails.
+func checkEncoder(o *renderOpts, out string) error {
+	err := encode.Validate(out, o.codec, o.pixFmt)
+	if err != nil && (o.codec != "" || o.pixFmt != defaultRenderOpts().pixFmt) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return err
+}
+
 // notFor refuses the flags among names that cmd was given: render flags a
 // subcommand lists (they share one flag set) but has no use for.
 func notFor(cmd *cobra.Command, why string, names ...string) error {
@@ -110,10 +122,13 @@ func notFor(cmd *cobra.Command, why string, names ...string) error {
 	return nil
 }
 
+// rangeFlags select part of the input.
+var rangeFlags = []string{"start", "end", "duration", "frames"}
+
 // videoOnlyFlags are the render flags that only mean something for a video
 // output.
-var videoOnlyFlags = []string{"codec", "crf", "preset", "pix-fmt", "audio", "start", "end", "duration", "frames",
-	"temporal", "temporal-weight", "flow-preset", "batch", "hwaccel"}
+var videoOnlyFlags = append([]string{"codec", "crf", "preset", "pix-fmt", "audio",
+	"temporal", "temporal-weight", "flow-preset", "batch", "hwaccel"}, rangeFlags...)
 
 // groupOnly makes c (a command that only groups subcommands) fail as a
 // usage error when run without one, or with one it does not have (cobra

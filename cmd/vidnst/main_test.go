@@ -646,9 +646,11 @@ func TestEvalFrom(t *testing.T) {
 func TestRangeKeepsSubtitleOnScreen(t *testing.T) {
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)
-	v := testmedia.Clip(t, dir, "v.mp4", 64, 48, 25, 75, false)
+	v := filepath.Join(dir, "v.mp4") // keyframes every 10 frames: the range seeks past the cue's start
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "75", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", v)
 	srt := filepath.Join(dir, "s.srt")
-	os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:02,000\nHello\n\n2\n00:00:02,000 --> 00:00:03,000\nWorld\n"), 0o644)
+	// Two cues at once (top and bottom line): equal timestamps, both kept.
+	os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:02,000\nHello\n\n2\n00:00:00,000 --> 00:00:02,000\nBottom\n\n3\n00:00:02,000 --> 00:00:03,000\nWorld\n"), 0o644)
 	in := filepath.Join(dir, "in.mkv")
 	testmedia.FFmpeg(t, "-i", v, "-i", srt, "-map", "0", "-map", "1", "-c", "copy", in)
 	out := filepath.Join(dir, "out.mkv")
@@ -656,7 +658,7 @@ func TestRangeKeepsSubtitleOnScreen(t *testing.T) {
 	got := filepath.Join(dir, "got.srt")
 	testmedia.FFmpeg(t, "-i", out, "-map", "0:s", got)
 	b, _ := os.ReadFile(got)
-	if !strings.Contains(string(b), "00:00:00,000 --> 00:00:01,000\nHello") || !strings.Contains(string(b), "World") {
+	if !strings.Contains(string(b), "00:00:00,000 --> 00:00:01,000\nHello") || !strings.Contains(string(b), "Bottom") || !strings.Contains(string(b), "World") {
 		t.Fatalf("subtitles of the range:\n%s", b)
 	}
 }

@@ -156,13 +156,8 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if _, err := pipeline.ParseProgress(o.progress, false); err != nil {
 		return nil, usagef("%v", err)
 	}
-	switch o.audio {
-	case "copy", "none", "aac", "opus":
-	default:
-		return nil, usagef("--audio %q: want copy, none, aac or opus", o.audio)
-	}
 	if !pipeline.IsImagePath(out) {
-		if err := encode.Validate(out, o.codec, o.pixFmt); err != nil {
+		if err := checkEncoder(o, out); err != nil {
 			return nil, err // before the model loads and frames decode
 		}
 	}
@@ -208,7 +203,10 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if j.rng, err = resolveRange(o, in, info); err != nil {
 		return nil, err
 	}
-	j.rebase = j.rng.set // a range starts at 0, its audio cut to it, wherever it starts
+	// A range starts at 0 with its audio cut to it, also from frame 0 when
+	// the video starts after 0 (a lead of audio, MPEG-TS). Not below 0: an
+	// MP4 cut with an edit list indexes frames before its start.
+	j.rebase = j.rng.set && j.rng.startPTS > 0
 	return j, nil
 }
 
@@ -267,13 +265,14 @@ func (o *renderOpts) check(out string) error {
 			return usagef("--%s %d: want 1..%d (or 0, the default)", f.name, f.v, maxProcessingSide)
 		}
 	}
-	codec := o.codec
-	if codec == "" {
-		codec = "libx264"
-		if strings.EqualFold(filepath.Ext(out), ".webm") {
-			codec = "libvpx-vp9"
-		}
+	switch o.audio {
+	case "copy", "none", "aac", "opus":
+	default:
+		return usagef("--audio %q: want copy, none, aac or opus", o.audio)
 	}
+	eo := encode.Options{Codec: o.codec}
+	encode.Defaults(out, &eo)
+	codec := eo.Codec
 	hi := -1
 	switch {
 	case codec == "libx264" || codec == "libx265" || strings.HasSuffix(codec, "_nvenc"):
@@ -488,6 +487,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if err := wr.Finish(); err != nil {
 		return rs, err
+	}
+	if n := wr.DroppedAudio(); n > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %d audio packets that started before the one before them were left out (joined recordings?)\n", n)
 	}
 	rs.piped = time.Since(t0)
 	rs.frames = st.Frames

@@ -69,7 +69,7 @@ func MarkDone(p *Plan, i int, frames int) error {
 	if err != nil {
 		return fmt.Errorf("farm: chunk %d: %w", i, err)
 	}
-	return WriteFileAtomic(p.DonePath(i), append(data, '\n'), 0o644)
+	return WriteFileAtomic(p.DonePath(i), append(data, '\n'), 0o666)
 }
 
 // ReadDone returns chunk i's marker, or an error when it is missing or

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+
+	"github.com/vidnst/vidnst/internal/outfile"
 )
 
 // PlanVersion is the only plan format version this package reads and writes.
@@ -291,7 +293,7 @@ func (p *Plan) Save(path string) error {
 		return fmt.Errorf("farm: encode plan: %w", err)
 	}
 	data = append(data, '\n')
-	if err := WriteFileAtomic(abs, data, 0o644); err != nil {
+	if err := WriteFileAtomic(abs, data, 0o666); err != nil {
 		return err
 	}
 	p.Dir = dir
@@ -328,38 +330,29 @@ func Load(path string) (*Plan, error) {
 	return &p, nil
 }
 
-// WriteFileAtomic writes data to a temporary file in path's folder, syncs it
+// WriteFileAtomic writes data to a temporary file beside path, syncs it
 // and renames it over path, so readers see either the old or the new
-// content, never a partial file.
+// content, never a partial file (internal/outfile: through a symbolic link
+// to the file it names; a new file gets perm less the umask, a replaced
+// one keeps its mode). Whether path may be replaced is the caller's check.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	path = outfile.Target(path)
+	f, err := outfile.CreateMode(path, perm)
 	if err != nil {
 		return fmt.Errorf("farm: write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("farm: write %s: %w", path, err)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
 	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
+	if err == nil {
+		err = outfile.Commit(tmp, path, true)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("farm: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("farm: write %s: %w", path, err)
 	}

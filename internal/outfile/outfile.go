@@ -88,14 +88,18 @@ func Check(path string, force bool, inputs ...string) error {
 // suffix), with the mode a new file gets from the umask (0666 minus it).
 // The caller writes it, closes it and passes its name to Commit, or
 // removes it.
-func Create(path string) (*os.File, error) {
+func Create(path string) (*os.File, error) { return CreateMode(path, 0o666) }
+
+// CreateMode is Create with perm (less the umask) for the new file, e.g.
+// 0777 for a script.
+func CreateMode(path string, perm fs.FileMode) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	for range 100 {
 		name := filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", base, rand.Uint32()))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
