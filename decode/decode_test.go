@@ -215,12 +215,10 @@ func TestRangeSeekTS(t *testing.T) {
 	mp4 := filepath.Join(dir, "gop.mp4")
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "100",
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", mp4)
-	p := filepath.Join(dir, "gop.ts")
-	testmedia.FFmpeg(t, "-i", mp4, "-c", "copy", p)
+	p := testmedia.Remux(t, mp4, dir, "gop.ts")
 	// HLS has MPEG-TS's discontinuities but takes no byte seeks: it seeks
 	// by timestamp (it failed with "Operation not permitted").
-	hls := filepath.Join(dir, "gop.m3u8")
-	testmedia.FFmpeg(t, "-i", mp4, "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", hls)
+	hls := testmedia.Remux(t, mp4, dir, "gop.m3u8", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0")
 	for _, q := range []string{p, hls} {
 		t.Run(filepath.Ext(q), func(t *testing.T) { rangesMatchLinear(t, q) })
 	}
@@ -255,12 +253,8 @@ func rangesMatchLinear(t *testing.T, p string) {
 // over. A clear error, not frames no muxer would take.
 func TestTSResetError(t *testing.T) {
 	dir := t.TempDir()
-	src := testmedia.Clip(t, dir, "c.mp4", 64, 48, 25, 50, false)
-	ts := filepath.Join(dir, "c.ts")
-	testmedia.FFmpeg(t, "-i", src, "-c", "copy", ts)
-	b, _ := os.ReadFile(ts)
-	joined := filepath.Join(dir, "joined.ts")
-	os.WriteFile(joined, append(append([]byte(nil), b...), b...), 0o644)
+	ts := testmedia.Remux(t, testmedia.Clip(t, dir, "c.mp4", 64, 48, 25, 50, false), dir, "c.ts")
+	joined := testmedia.Joined(t, ts, dir, "joined.ts")
 	r, err := Open(joined, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -321,9 +315,7 @@ func TestRangeEndWithBFrames(t *testing.T) {
 // writes it): the frames it lists beyond the end are reported missing.
 func TestTruncatedMP4Missing(t *testing.T) {
 	dir := t.TempDir()
-	src := testmedia.Clip(t, dir, "c.mp4", 96, 64, 25, 50, false)
-	fast := filepath.Join(dir, "fast.mp4")
-	testmedia.FFmpeg(t, "-i", src, "-c", "copy", "-movflags", "+faststart", fast)
+	fast := testmedia.Remux(t, testmedia.Clip(t, dir, "c.mp4", 96, 64, 25, 50, false), dir, "fast.mp4", "-movflags", "+faststart")
 	b, _ := os.ReadFile(fast)
 	cut := filepath.Join(dir, "cut.mp4")
 	os.WriteFile(cut, b[:len(b)*6/10], 0o644)

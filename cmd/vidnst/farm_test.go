@@ -129,9 +129,7 @@ func TestPlanRenderMergeErrors(t *testing.T) {
 func TestTSInputStartsAtZero(t *testing.T) {
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)
-	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 50, true)
-	in := filepath.Join(dir, "in.ts")
-	testmedia.FFmpeg(t, "-i", src, "-c", "copy", in)
+	in := testmedia.Remux(t, testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 50, true), dir, "in.ts")
 	ip := testmedia.FFprobe(t, in, false)
 	vs, _ := strconv.ParseFloat(ip.Stream("video").StartTime, 64)
 	fs, _ := strconv.ParseFloat(ip.Format.StartTime, 64)
@@ -177,7 +175,7 @@ func TestRangeOfEditListCut(t *testing.T) {
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
 		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", src)
 	cut := filepath.Join(dir, "cut.mp4")
-	testmedia.FFmpeg(t, "-ss", "1.3", "-i", src, "-c", "copy", cut)
+	testmedia.FFmpeg(t, "-ss", "1.3", "-i", src, "-c", "copy", cut) // -ss before -i: not a Remux
 	x, err := decode.ReadIndex(cut)
 	if err != nil || x.PTS[0] >= 0 {
 		t.Fatalf("the cut's first indexed frame is at %d (%v): not the case under test", x.PTS[0], err)
@@ -203,15 +201,12 @@ func TestJoinedTSRecordings(t *testing.T) {
 	// packets with one timestamp where the recordings meet.
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
 		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", ts)
-	b, _ := os.ReadFile(ts)
-	joined := filepath.Join(dir, "joined.ts")
-	os.WriteFile(joined, append(append([]byte(nil), b...), b...), 0o644)
+	joined := testmedia.Joined(t, ts, dir, "joined.ts")
 	code, _, stderr := vidnst(t, joined, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "none")
 	if code != 1 || !strings.Contains(stderr, "timestamps jump backwards") || !strings.Contains(stderr, "ffmpeg -i IN -c copy OUT.mkv") || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("joined .ts: exit %d, %q", code, stderr)
 	}
-	fixed := filepath.Join(dir, "fixed.mkv")
-	testmedia.FFmpeg(t, "-i", joined, "-c", "copy", fixed)
+	fixed := testmedia.Remux(t, joined, dir, "fixed.mkv")
 	out := filepath.Join(dir, "fixed.mp4")
 	mustRun(t, fixed, out, "--style", id, "--progress", "none", "--preset", "ultrafast")
 	p := testmedia.FFprobe(t, out, true)

@@ -118,6 +118,31 @@ func Clip(t testing.TB, dir, name string, w, h, fps, n int, audio bool) string {
 	return p
 }
 
+// Remux copies src's streams into dir/name (its container from the
+// extension, e.g. ".ts") with FFmpeg, extra options before the output, and
+// returns the path.
+func Remux(t testing.TB, src, dir, name string, extra ...string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	FFmpeg(t, append(append([]string{"-i", src, "-c", "copy"}, extra...), p)...)
+	return p
+}
+
+// Joined writes dir/name as two copies of src byte for byte (for MPEG-TS:
+// two recordings joined, timestamps starting over) and returns its path.
+func Joined(t testing.TB, src, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, append(append([]byte(nil), b...), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Stream is what ffprobe says of one stream.
 type Stream struct {
 	Index        int               `json:"index"`
