@@ -360,6 +360,7 @@ type Reader struct {
 	flushedGraph    bool
 	eofDemux        bool
 	packets, frames int64
+	discarded       int64 // packets an edit list marks to discard
 	// lastDTS is the last video packet's DTS, watched in containers with
 	// timestamp discontinuities (MPEG-TS) for a reset; NoPtsValue before.
 	lastDTS      int64
@@ -488,7 +489,7 @@ func (r *Reader) Missing() int {
 	if !r.eofDemux || (r.opts.Ranged && (r.opts.StartPTS > r.in.info.StartPTS || r.opts.EndPTS > 0)) {
 		return 0
 	}
-	n := r.in.vs.NbFrames()
+	n := r.in.vs.NbFrames() - r.discarded // the container counts the preroll too
 	if n <= 0 || r.packets >= n-max(2, n/100) {
 		return 0
 	}
@@ -747,7 +748,11 @@ func (r *Reader) feed() error {
 			r.pkt.Unref()
 			continue
 		}
-		r.packets++
+		if r.pkt.Flags().Has(astiav.PacketFlagDiscard) { // an edit list's preroll gives no frame
+			r.discarded++
+		} else {
+			r.packets++
+		}
 		if r.tsDiscont {
 			if err := r.checkReset(); err != nil {
 				r.pkt.Unref()
@@ -881,7 +886,10 @@ func ReadIndex(path string) (*Index, error) {
 		if err := in.fc.ReadFrame(pkt); err != nil {
 			break
 		}
-		if pkt.StreamIndex() == vi {
+		// Packets an edit list marks to discard (the preroll of an MP4 cut
+		// with ffmpeg -ss ... -c copy) decode into no delivered frame:
+		// they are not frames of the file.
+		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) {
 			pts := pkt.Pts()
 			if pts == astiav.NoPtsValue {
 				pts = pkt.Dts()

@@ -47,10 +47,6 @@ package encode
 //     }
 //     dst->disposition |= src->disposition & (AV_DISPOSITION_DEFAULT | AV_DISPOSITION_FORCED);
 // }
-// static int is_text_sub(int id) {
-//     const AVCodecDescriptor *d = avcodec_descriptor_get(id);
-//     return d && (d->props & AV_CODEC_PROP_TEXT_SUB);
-// }
 // static int encoder_is_video(const char *name) {
 //     const AVCodec *c = avcodec_find_encoder_by_name(name);
 //     return c && c->type == AVMEDIA_TYPE_VIDEO;
@@ -127,10 +123,9 @@ func containerAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
 }
 
 // subtitleAccepted is containerAccepts for a subtitle codec: where the
-// container does not say (MPEG-TS knows no list), bitmap and broadcast
-// subtitles (DVB, teletext, PGS) are taken and text ones (SRT, ASS,
-// WebVTT) are not: MPEG-TS would store them as a data stream no player
-// shows.
+// container does not say (MPEG-TS knows no list), only DVB subtitles and
+// teletext, which MPEG-TS carries natively; it would store the others
+// (SRT, ASS, PGS, DVD) as a private data stream no player shows.
 func subtitleAccepted(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	switch C.query_codec(cFormat(fc), C.int(id)) {
 	case 1:
@@ -138,7 +133,7 @@ func subtitleAccepted(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	case 0:
 		return false
 	}
-	return C.is_text_sub(C.int(id)) == 0
+	return id == astiav.CodecIDDvbSubtitle || id == astiav.CodecIDDvbTeletext
 }
 
 // makeWritable makes f's buffers writable (copies them only if another

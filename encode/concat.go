@@ -20,6 +20,8 @@ type ConcatOptions struct {
 	// ShiftSec is subtracted from every timestamp, as Options.ShiftSec (the
 	// chunks keep the input's timeline; the joined file starts at 0).
 	ShiftSec float64
+	// DroppedAudio, when set, receives Writer.DroppedAudio's count.
+	DroppedAudio *int
 }
 
 // Concat joins the video of chunk files without re-encoding: packets are
@@ -96,6 +98,9 @@ func Concat(o ConcatOptions) (frames int, err error) {
 		if err := w.copy.flush(); err != nil {
 			return frames, err
 		}
+	}
+	if o.DroppedAudio != nil {
+		*o.DroppedAudio = w.DroppedAudio()
 	}
 	return frames, w.closeFile()
 }

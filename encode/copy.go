@@ -193,6 +193,14 @@ func (c *copier) pumpUntil(t float64) error {
 				c.pkt.SetPts(start)
 				c.pkt.SetDts(start)
 			}
+			if p, d := c.pkt.Pts(), c.pkt.Duration(); c.endSec > 0 && p != astiav.NoPtsValue && d > 0 &&
+				cs.in.CodecParameters().MediaType() == astiav.MediaTypeSubtitle {
+				// A cue on screen at the range's end ends with it.
+				tb := cs.in.TimeBase().Float64()
+				if end := int64(math.Floor(c.endSec / tb)); p+d > end && end > p {
+					c.pkt.SetDuration(end - p)
+				}
+			}
 			c.peeked = true
 		}
 		cs := c.streams[c.pkt.StreamIndex()]
@@ -221,21 +229,25 @@ func (c *copier) write(cs *copyStream) error {
 			c.pkt.SetDts(c.pkt.Dts() - cs.shift)
 		}
 	}
+	// Where two recordings were joined, packets can start at or before the
+	// last one, which no muxer (and no audio decoder's timeline) takes:
+	// audio at or before it is dropped, subtitles only before it (two cues
+	// may start at once). Checked in the input's time base, before the
+	// transcoder too.
+	if d := c.pkt.Dts(); d != astiav.NoPtsValue {
+		audio := cs.in.CodecParameters().MediaType() == astiav.MediaTypeAudio
+		if cs.lastDTS != astiav.NoPtsValue && (d < cs.lastDTS || (audio && d == cs.lastDTS)) {
+			cs.dropped++
+			return nil
+		}
+		cs.lastDTS = d
+	}
 	if cs.tr != nil {
 		return cs.tr.send(c.pkt)
 	}
 	c.pkt.SetStreamIndex(cs.out.Index())
 	c.pkt.RescaleTs(cs.in.TimeBase(), cs.out.TimeBase())
 	c.pkt.SetPos(-1)
-	// Audio only: two subtitle cues may start at once (equal DTS, which
-	// muxers take).
-	if d := c.pkt.Dts(); d != astiav.NoPtsValue && cs.in.CodecParameters().MediaType() == astiav.MediaTypeAudio {
-		if cs.lastDTS != astiav.NoPtsValue && d <= cs.lastDTS {
-			cs.dropped++
-			return nil
-		}
-		cs.lastDTS = d
-	}
 	if err := c.w.out.WriteInterleavedFrame(c.pkt); err != nil {
 		return fmt.Errorf("encode: write copied packet: %w", err)
 	}
@@ -254,12 +266,12 @@ func (c *copier) flush() error {
 	return nil
 }
 
-// describe lists the streams the copier adds, for messages: "aac audio
-// copied, mp3 audio from ac3" (sorted by input stream).
 // subtitleLookBack is how long before a range's start the copier looks
 // for a subtitle cue still on screen at the start (seconds).
 const subtitleLookBack = 15
 
+// describe lists the streams the copier adds, for messages: "aac audio
+// copied, mp3 audio from ac3" (sorted by input stream).
 func (c *copier) describe() string {
 	if c == nil {
 		return ""

@@ -620,7 +620,9 @@ func (w *Writer) DroppedAudio() int {
 	n := 0
 	if w.copy != nil {
 		for _, cs := range w.copy.streams {
-			n += cs.dropped
+			if cs.in.CodecParameters().MediaType() == astiav.MediaTypeAudio {
+				n += cs.dropped
+			}
 		}
 	}
 	return n

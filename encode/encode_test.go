@@ -420,6 +420,7 @@ func TestSubtitleAccepted(t *testing.T) {
 		{"x.ts", astiav.CodecIDDvbSubtitle, true},
 		{"x.ts", astiav.CodecIDDvbTeletext, true},
 		{"x.ts", astiav.CodecIDSubrip, false},
+		{"x.ts", astiav.CodecIDHdmvPgsSubtitle, false},
 		{"x.mkv", astiav.CodecIDSubrip, true},
 		{"x.mp4", astiav.CodecIDSubrip, false},
 		{"x.mp4", astiav.CodecIDMovText, true},

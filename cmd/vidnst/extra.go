@@ -32,19 +32,34 @@ var chunkFlagsAllowed = map[string]bool{"plan": true, "chunk": true, "out-dir": 
 	"force": true} // -y: a chunk's stale file is always replaced
 
 // checkRenderArgs refuses, when a farm's scripts are written, --render-arg
-// flags every chunk's render --plan would refuse.
+// flags every chunk's render --plan would refuse, and the ones the script
+// itself gives (a second --chunk would win, and every task render it).
 func checkRenderArgs(args []string) error {
-	short := map[string]string{"y": "force", "q": "quiet", "s": "style"}
-	for _, a := range args {
+	short := map[byte]string{'y': "force", 'q': "quiet", 's': "style"}
+	takesValue := map[string]bool{"device": true, "batch": true, "hwaccel": true, "threads": true, "ort-lib": true,
+		"progress": true, "models-dir": true}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			continue // a value
 		}
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "--") {
-			name = short[name]
+		var names []string
+		value := false // the flag's value is in this argument
+		if strings.HasPrefix(a, "--") {
+			n, _, eq := strings.Cut(a[2:], "=")
+			names, value = []string{n}, eq
+		} else {
+			for j := 1; j < len(a); j++ { // -qy: -q -y
+				names = append(names, short[a[j]])
+			}
 		}
-		if !chunkFlagsAllowed[name] {
-			return usagef("--render-arg %s: a chunk takes it from the plan, or does not know it (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", a)
+		for _, n := range names {
+			if n == "plan" || n == "chunk" || n == "out-dir" || !chunkFlagsAllowed[n] {
+				return usagef("--render-arg %s: the chunk's script gives --plan and --chunk, and a chunk takes the rest from the plan (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", a)
+			}
+		}
+		if len(names) == 1 && takesValue[names[0]] && !value {
+			i++ // its value, whatever it looks like
 		}
 	}
 	return nil

@@ -176,18 +176,26 @@ func TestRangeOfEditListCut(t *testing.T) {
 		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", src)
 	cut := filepath.Join(dir, "cut.mp4")
 	testmedia.FFmpeg(t, "-ss", "1.3", "-i", src, "-c", "copy", cut) // -ss before -i: not a Remux
+	// The preroll packets (before the cut, marked to discard) are no frames.
 	x, err := decode.ReadIndex(cut)
-	if err != nil || x.PTS[0] >= 0 {
-		t.Fatalf("the cut's first indexed frame is at %d (%v): not the case under test", x.PTS[0], err)
+	if n := testmedia.FFprobe(t, cut, true).Stream("video").NbReadFrames; err != nil || fmt.Sprint(len(x.PTS)) != n || x.PTS[0] != 0 {
+		t.Fatalf("index of %d frames from %d, first at %d (%v); ffprobe reads %s frames", len(x.PTS), x.PTS[0], x.PTS[0], err, n)
 	}
 	out := filepath.Join(dir, "out.mp4")
-	mustRun(t, cut, out, "--style", id, "--end", "1", "--progress", "none", "--preset", "ultrafast")
-	p := testmedia.FFprobe(t, out, false)
+	_, _, stderr := vidnst(t, cut, out, "--style", id, "--end", "1", "--progress", "none", "--preset", "ultrafast")
+	p := testmedia.FFprobe(t, out, true)
 	v, _ := strconv.ParseFloat(p.Stream("video").StartTime, 64)
 	a, _ := strconv.ParseFloat(p.Stream("audio").StartTime, 64)
-	if math.Abs(v) > 0.05 || math.Abs(a) > 0.05 {
-		t.Fatalf("video starts at %g, audio at %g", v, a)
+	if math.Abs(v) > 0.05 || math.Abs(a) > 0.05 || p.Stream("video").NbReadFrames != "25" || strings.Contains(stderr, "warning") {
+		t.Fatalf("video starts at %g, audio at %g, %s frames; %q", v, a, p.Stream("video").NbReadFrames, stderr)
 	}
+	// And it farms: the plan's frame counts are the frames the chunks render.
+	plan := filepath.Join(dir, "plan.json")
+	mustRun(t, "plan", cut, "--style", id, "--chunks", "2", "-o", plan, "--preset", "ultrafast")
+	for i := range 2 {
+		mustRun(t, "render", "--plan", plan, "--chunk", fmt.Sprint(i), "--progress", "none")
+	}
+	mustRun(t, "merge", plan, filepath.Join(dir, "merged.mp4"))
 }
 
 // Joined .ts recordings: vidnst refuses the raw join in one line, naming
@@ -207,11 +215,15 @@ func TestJoinedTSRecordings(t *testing.T) {
 		t.Fatalf("joined .ts: exit %d, %q", code, stderr)
 	}
 	fixed := testmedia.Remux(t, joined, dir, "fixed.mkv")
-	out := filepath.Join(dir, "fixed.mp4")
-	mustRun(t, fixed, out, "--style", id, "--progress", "none", "--preset", "ultrafast")
-	p := testmedia.FFprobe(t, out, true)
-	if v, a := p.Stream("video"), p.Stream("audio"); v == nil || v.NbReadFrames != "150" || a == nil {
-		t.Fatalf("remuxed join: %+v", p.Streams)
+	// Copied into MP4, and transcoded (--audio aac): the overlap is left
+	// out, and said.
+	for _, tc := range [][]string{{"fixed.mp4"}, {"fixed-aac.mp4", "--audio", "aac"}} {
+		out := filepath.Join(dir, tc[0])
+		code, _, stderr := vidnst(t, append([]string{fixed, out, "--style", id, "--progress", "none", "--preset", "ultrafast"}, tc[1:]...)...)
+		p := testmedia.FFprobe(t, out, true)
+		if v, a := p.Stream("video"), p.Stream("audio"); code != 0 || v == nil || v.NbReadFrames != "150" || a == nil || !strings.Contains(stderr, "audio packets") {
+			t.Fatalf("%v: exit %d, %q, streams %+v", tc, code, stderr, p.Streams)
+		}
 	}
 }
 
@@ -332,6 +344,9 @@ func TestPlanSettings(t *testing.T) {
 		t.Errorf("farm slurm over a user's file: exit %d, %q", code, stderr)
 	}
 	mustRun(t, append(sl, "-y")...)
+	if st, err := os.Stat(filepath.Join(dir, "vidnst-merge.sbatch")); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("the replaced 0644 script: %v %v, want 0755", st.Mode(), err)
+	}
 	// A --render-arg every chunk would refuse is refused here, once.
 	if code, _, stderr := vidnst(t, append(sl, "--render-arg=--strength", "--render-arg=0.5")...); code != 2 || !strings.Contains(stderr, "--render-arg --strength") {
 		t.Errorf("farm slurm --render-arg=--strength: exit %d, %q", code, stderr)
@@ -344,5 +359,28 @@ func TestPlanSettings(t *testing.T) {
 	code, _, stderr := vidnst(t, "render", "--plan", a, "--chunk", "0", "--strength", "0.5")
 	if code != 2 || !strings.Contains(stderr, "--strength comes from the plan") {
 		t.Errorf("render --plan --strength: exit %d, %q", code, stderr)
+	}
+}
+
+func TestCheckRenderArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"--threads", "2"}, true},
+		{[]string{"--threads=2", "-y", "-qy"}, true},
+		{[]string{"--device", "cuda:1", "--batch", "8"}, true},
+		{[]string{"--ort-lib", "-odd-name.so"}, true}, // a value that looks like a flag
+		{[]string{"--threads", "-1"}, true},           // the render says what is wrong with -1
+		{[]string{"--strength", "0.5"}, false},
+		{[]string{"--chunk=0"}, false}, // would win over the script's own
+		{[]string{"--out-dir", "/x"}, false},
+		{[]string{"-qs", "candy"}, false},
+		{[]string{"--plan=b.json"}, false},
+	} {
+		if err := checkRenderArgs(tc.args); (err == nil) != tc.ok {
+			t.Errorf("%q: %v", tc.args, err)
+		}
 	}
 }

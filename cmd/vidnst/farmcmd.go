@@ -387,9 +387,14 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			t0 := time.Now()
-			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio, ShiftSec: max(info.StartSec, 0)})
+			dropped := 0
+			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio,
+				ShiftSec: max(info.StartSec, 0), DroppedAudio: &dropped})
 			if err != nil {
 				return err
+			}
+			if !quiet {
+				warnDroppedAudio(stderr, dropped)
 			}
 			if n != want {
 				return fmt.Errorf("merge: joined %d frames, the plan has %d", n, want)
@@ -460,11 +465,16 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 					return fmt.Errorf("%s exists and was not written by vidnst (use -y/--force to overwrite)", p)
 				}
 			}
-			if err := farm.WriteFileAtomic(ap, []byte(arr), 0o777); err != nil {
-				return err
-			}
-			if err := farm.WriteFileAtomic(mp, []byte(mrg), 0o777); err != nil {
-				return err
+			for _, sc := range []struct{ path, text string }{{ap, arr}, {mp, mrg}} {
+				if err := farm.WriteFileAtomic(sc.path, []byte(sc.text), 0o777); err != nil {
+					return err
+				}
+				// A replaced script keeps its mode, but stays a script: x
+				// wherever r is.
+				if st, err := os.Stat(sc.path); err == nil && st.Mode().Perm()&0o100 == 0 {
+					m := st.Mode().Perm()
+					os.Chmod(sc.path, m|(m&0o444)>>2)
+				}
 			}
 			fmt.Fprintf(stdout, "vidnst: wrote %s and %s\n", ap, mp)
 			if !submit {

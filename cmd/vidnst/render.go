@@ -232,6 +232,14 @@ func (u unsetInt) Set(s string) error {
 
 func (u unsetInt) Type() string { return "int" }
 
+// warnDroppedAudio says that n audio packets overlapping earlier ones
+// were left out (encode.Writer.DroppedAudio).
+func warnDroppedAudio(stderr io.Writer, n int) {
+	if n > 0 {
+		fmt.Fprintf(stderr, "vidnst: warning: %d audio packets that started before the one before them were left out (joined recordings?)\n", n)
+	}
+}
+
 // Size limits: the network and the temporal stage hold several float32
 // copies of each frame in flight (hundreds of MB at 8K already).
 const (
@@ -488,8 +496,8 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if err := wr.Finish(); err != nil {
 		return rs, err
 	}
-	if n := wr.DroppedAudio(); n > 0 && !o.quiet {
-		fmt.Fprintf(stderr, "vidnst: warning: %d audio packets that started before the one before them were left out (joined recordings?)\n", n)
+	if !o.quiet {
+		warnDroppedAudio(stderr, wr.DroppedAudio())
 	}
 	rs.piped = time.Since(t0)
 	rs.frames = st.Frames
