@@ -74,41 +74,56 @@ type Sheet struct {
 	Rows, Cols int
 	TW, TH     int
 	Img        *image.RGBA
+	capH       int // caption strip height: one line, or two for narrow tiles
 }
 
-// Sheet geometry.
+// Sheet geometry: the caption font is 7x13; tiles narrower than
+// sheetOneLine characters (a style name and a timestamp) get two lines.
 const (
 	sheetGap     = 8
-	sheetCaption = 18
+	sheetLine    = 13
+	sheetOneLine = 24
 )
 
 // NewSheet makes an empty sheet (dark background).
 func NewSheet(rows, cols, tw, th int) *Sheet {
+	capH := 5 + sheetLine
+	if tw/7 < sheetOneLine {
+		capH += sheetLine
+	}
 	w := cols*tw + (cols+1)*sheetGap
-	h := rows*(th+sheetCaption) + (rows+1)*sheetGap
+	h := rows*(th+capH) + (rows+1)*sheetGap
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{24, 24, 24, 255}}, image.Point{}, draw.Src)
-	return &Sheet{Rows: rows, Cols: cols, TW: tw, TH: th, Img: img}
+	return &Sheet{Rows: rows, Cols: cols, TW: tw, TH: th, Img: img, capH: capH}
 }
 
 // TileRect is where tile (r, c)'s picture goes.
 func (s *Sheet) TileRect(r, c int) image.Rectangle {
 	x := sheetGap + c*(s.TW+sheetGap)
-	y := sheetGap + r*(s.TH+sheetCaption+sheetGap)
+	y := sheetGap + r*(s.TH+s.capH+sheetGap)
 	return image.Rect(x, y, x+s.TW, y+s.TH)
 }
 
-// Put draws planar RGB (tw x th) into tile (r, c) with a caption.
+// Put draws planar RGB (tw x th) into tile (r, c) with a caption (on two
+// lines, split at its last space, where the tile is narrow; cut with "~"
+// where even a line is too long).
 func (s *Sheet) Put(r, c int, planar []float32, caption string) {
 	rect := s.TileRect(r, c)
 	sub := s.Img.SubImage(rect).(*image.RGBA)
 	tile := &image.RGBA{Pix: sub.Pix, Stride: sub.Stride, Rect: image.Rect(0, 0, s.TW, s.TH)}
 	ToRGBA(tile, planar, s.TW, s.TH)
-	d := &font.Drawer{Dst: s.Img, Src: image.NewUniform(color.RGBA{230, 230, 230, 255}), Face: basicfont.Face7x13,
-		Dot: fixed.P(rect.Min.X+2, rect.Max.Y+13)}
 	max := s.TW / 7
-	if len(caption) > max && max > 1 {
-		caption = caption[:max-1] + "~"
+	lines := []string{caption}
+	if i := strings.LastIndexByte(caption, ' '); len(caption) > max && i > 0 && s.capH > 5+sheetLine {
+		lines = []string{caption[:i], caption[i+1:]}
 	}
-	d.DrawString(caption)
+	for k, l := range lines {
+		if len(l) > max && max > 1 {
+			l = l[:max-1] + "~"
+		}
+		d := &font.Drawer{Dst: s.Img, Src: image.NewUniform(color.RGBA{230, 230, 230, 255}), Face: basicfont.Face7x13,
+			Dot: fixed.P(rect.Min.X+2, rect.Max.Y+sheetLine*(k+1))}
+		d.DrawString(l)
+	}
 }

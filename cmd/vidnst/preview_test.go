@@ -212,14 +212,15 @@ func TestPreviewSheet(t *testing.T) {
 	out := filepath.Join(dir, "sheet.png")
 	mustRun(t, "preview", in, "--style", id, "--style", sp, "--at", "0.4", "--at", "50f", "-o", out, "--max-side", "48")
 	img := readPNG(t, out)
-	// 3 columns (original + 2 styles) of 48x32 tiles, 2 rows, 8 px gaps, 18 px captions.
-	if b := img.Bounds(); b.Dx() != 3*48+4*8 || b.Dy() != 2*(32+18)+3*8 {
+	// 3 columns (original + 2 styles) of 48x32 tiles, 2 rows, 8 px gaps,
+	// 31 px captions (two lines: the tiles are too narrow for one).
+	if b := img.Bounds(); b.Dx() != 3*48+4*8 || b.Dy() != 2*(32+31)+3*8 {
 		t.Fatalf("sheet %v", b)
 	}
 	// Tile (1, 0) is the original frame 50; tile (1, 1) the identity style of it.
 	ref := decodeFrames(t, in, 48, 32, 0)[50]
 	for _, col := range []int{0, 1} {
-		x0, y0 := 8+col*(48+8), 8+1*(32+18+8)
+		x0, y0 := 8+col*(48+8), 8+1*(32+31+8)
 		var d float64
 		for y := 0; y < 32; y++ {
 			for x := 0; x < 48; x++ {
