@@ -1,11 +1,32 @@
 package main
 
 import (
+	"github.com/vidnst/vidnst/internal/frame"
 	"github.com/vidnst/vidnst/pipeline"
 )
 
+// controlledTemporal applies --strength and --preserve-color after the
+// temporal stage, which steadies the stylized frames and keeps them as its
+// state: the blend with the original comes last, so --strength 0 gives the
+// input back (blended first, the stage smeared the original picture).
+type controlledTemporal struct {
+	temporalStage
+	strength      float32
+	preserveColor bool
+	n             int // pixels per frame
+}
+
+func (c *controlledTemporal) Apply(f *frame.Frame) error {
+	if err := c.temporalStage.Apply(f); err != nil {
+		return err
+	}
+	applyControls(f.In, f.Out, c.n, c.strength, c.preserveColor)
+	return nil
+}
+
 // controlledStyler applies --strength and --preserve-color to the network's
-// output, in place, right after inference.
+// output, in place, right after inference (when there is no temporal
+// stage; see controlledTemporal).
 type controlledStyler struct {
 	pipeline.Styler
 	strength      float32

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"path/filepath"
 	"testing"
 
+	"github.com/vidnst/vidnst/internal/testmedia"
 	"github.com/vidnst/vidnst/pipeline"
 )
 
@@ -85,3 +88,23 @@ func TestControlsOnSlottedStyler(t *testing.T) {
 type plainDouble struct{ slottedDouble }
 
 func (p *plainDouble) Slots() int { return 1 }
+
+// --strength 0 gives the input back with the temporal stage on as well:
+// the controls come after it (blended before, the stage smeared the
+// original picture).
+func TestStrengthZeroWithTemporal(t *testing.T) {
+	dir := t.TempDir()
+	_, sp := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 96, 64, 25, 12, false)
+	var outs [2][][]byte
+	for i, mode := range []string{"off", defaultTemporal} {
+		out := filepath.Join(dir, mode+".mp4")
+		mustRun(t, in, out, "--style", sp, "--strength", "0", "--temporal", mode, "--crf", "0", "--progress", "none")
+		outs[i] = testmedia.FramesRGB(t, out, 96, 64, 12)
+	}
+	for k := range outs[0] {
+		if !bytes.Equal(outs[0][k], outs[1][k]) {
+			t.Fatalf("frame %d differs between --temporal off and %s at --strength 0", k, defaultTemporal)
+		}
+	}
+}

@@ -455,7 +455,8 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		defer tmp.Close()
 	}
 	var styler pipeline.Styler = sess
-	if o.strength < 1 || o.preserveColor {
+	controls := o.strength < 1 || o.preserveColor
+	if controls && tmp == nil {
 		styler = &controlledStyler{Styler: sess, strength: float32(o.strength), preserveColor: o.preserveColor, n: j.w * j.h}
 	}
 	total := j.rng.count(info)
@@ -478,6 +479,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if tmp != nil {
 		cfg.Temporal = tmp
+		if controls {
+			cfg.Temporal = &controlledTemporal{temporalStage: tmp, strength: float32(o.strength), preserveColor: o.preserveColor, n: j.w * j.h}
+		}
 		cfg.AuxLen = tmp.AuxLen()
 	}
 	if j.warmUp > 0 {
