@@ -365,6 +365,7 @@ type Reader struct {
 	// timestamp discontinuities (MPEG-TS) for a reset; NoPtsValue before.
 	lastDTS      int64
 	tsDiscont    bool
+	lastTS       int64 // the last decoded frame's timestamp (frameTS)
 	decodeErrors int
 	closed       bool
 	// conv converts the filtered frame into f.In in row bands, on
@@ -380,7 +381,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue,
+	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue, lastTS: astiav.NoPtsValue,
 		tsDiscont: in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont)}
 	r = built
 	defer func() {
@@ -696,20 +697,34 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 	}
 }
 
+// frameTS is the timestamp a decoded frame is delivered with: its own,
+// or, where the stream has none (raw .h264/.hevc files) or repeats or goes
+// back on one (no encoder takes those), one frame after the last.
+func (r *Reader) frameTS(ts int64) int64 {
+	if r.lastTS != astiav.NoPtsValue && (ts == astiav.NoPtsValue || ts <= r.lastTS) {
+		ts = r.lastTS + max(1, r.in.info.FrameDurationTB())
+	} else if ts == astiav.NoPtsValue {
+		ts = 0
+	}
+	r.lastTS = ts
+	return ts
+}
+
 // filterDecoded passes r.df (downloaded from the GPU first when hardware
 // decoded) into the filter graph, building it on the first frame.
 func (r *Reader) filterDecoded() error {
 	src := r.df
 	defer r.df.Unref()
+	ts := r.frameTS(bestEffortTS(r.df))
 	if r.sw != nil && r.df.PixelFormat() == r.hwPixFmt {
 		if err := r.df.TransferHardwareData(r.sw); err != nil {
 			return fmt.Errorf("decode: download hardware frame: %w", err)
 		}
-		r.sw.SetPts(bestEffortTS(r.df))
+		r.sw.SetPts(ts)
 		src = r.sw
 		defer r.sw.Unref()
 	} else {
-		r.df.SetPts(bestEffortTS(r.df))
+		r.df.SetPts(ts)
 	}
 	if r.graph == nil {
 		if err := r.buildGraph(src.PixelFormat()); err != nil {

@@ -387,3 +387,21 @@ func TestHWAccelUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// A raw H.264 stream has no timestamps: frames get one frame apart, at the
+// stream's rate (the encoder refused the unset ones).
+func TestRawStreamTimestamps(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.h264")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "30", "-c:v", "libx264", "-bf", "2", p)
+	fs, r := decodeAll(t, p, Options{})
+	d := r.Info().FrameDurationTB()
+	if len(fs) != 30 || d <= 0 {
+		t.Fatalf("%d frames, frame duration %d", len(fs), d)
+	}
+	for i, f := range fs {
+		if f.PTS != int64(i)*d {
+			t.Fatalf("frame %d at %d, want %d", i, f.PTS, int64(i)*d)
+		}
+	}
+}
