@@ -39,7 +39,7 @@ func ParseProgress(s string, terminal bool) (ProgressMode, error) {
 	case "none":
 		return ProgressNone, nil
 	}
-	return 0, fmt.Errorf("pipeline: --progress %q: want auto, bar, lines, json or none", s)
+	return 0, fmt.Errorf("--progress %q: want auto, bar, lines, json or none", s)
 }
 
 // Reporter prints progress of a render of Total frames (0 = unknown).
@@ -91,11 +91,31 @@ func (r *Reporter) Update(done int) {
 	r.print(now, false)
 }
 
-// Finish ends the bar's line.
+// Finish ends the bar's line (after an error: the message goes on a line
+// of its own).
 func (r *Reporter) Finish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Mode == ProgressBar && r.done > 0 {
+		fmt.Fprintln(r.W)
+	}
+}
+
+// Done reports a finished run of done frames: the last state, at 100%
+// (a total that was an estimate becomes the real count), with "done":
+// true in JSON; then it ends the bar's line.
+func (r *Reporter) Done(done int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Mode == ProgressNone {
+		return
+	}
+	r.done = done
+	if r.Total > 0 {
+		r.Total = done
+	}
+	r.print(r.now(), true)
+	if r.Mode == ProgressBar {
 		fmt.Fprintln(r.W)
 	}
 }
@@ -130,13 +150,16 @@ func (r *Reporter) print(now time.Time, final bool) {
 				m["eta_s"] = eta.Seconds()
 			}
 		}
+		if final {
+			m["done"] = true
+		}
 		b, _ := json.Marshal(m)
 		fmt.Fprintf(r.W, "%s\n", b)
 	case ProgressLines:
 		if r.Total > 0 {
 			fmt.Fprintf(r.W, "progress: %s%d/%d frames %.1f%% %.1f fps eta %s\n", label, r.done, r.Total, pct, fps, fmtETA(eta))
 		} else {
-			fmt.Fprintf(r.W, "progress: %s%d frames %.1f fps\n", label, r.done, fps)
+			fmt.Fprintf(r.W, "progress: %s%d frame%s %.1f fps\n", label, r.done, plural(r.done), fps)
 		}
 	case ProgressBar:
 		const width = 30
@@ -152,6 +175,13 @@ func (r *Reporter) print(now time.Time, final bool) {
 			fmt.Fprintf(r.W, "\r%s%d frames %5.1f fps", label, r.done, fps)
 		}
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func fmtETA(d time.Duration) string {

@@ -435,9 +435,13 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			return err
 		}
 	}
-	rep.Finish()
+	rep.Done(done)
 	if !ro.quiet {
-		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done, %d inputs skipped (see above) -> %s\n", wrote, skipped, failed, outDir)
+		skippedNote := ""
+		if failed > 0 {
+			skippedNote = fmt.Sprintf(", %d inputs skipped (see above)", failed)
+		}
+		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done%s -> %s\n", wrote, skipped, skippedNote, outDir)
 	}
 	return nil
 }

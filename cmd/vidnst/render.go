@@ -490,10 +490,11 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	t0 := time.Now()
 	st, err := pipeline.Run(ctx, cfg)
-	rep.Finish()
 	if err != nil {
+		rep.Finish()
 		return rs, err
 	}
+	rep.Done(st.Frames)
 	if st.Frames == 0 {
 		return rs, fmt.Errorf("%s: no frame decoded in the requested range", j.in)
 	}
