@@ -191,11 +191,14 @@ type lane struct {
 	kMask1, kMask2  func(lo, hi int)
 }
 
+// MinSize is the smallest frame side NewStage takes.
+const MinSize = 16
+
 // NewStage returns a stage for w x h frames. With Mode Off it does nothing
 // (Prepare/Apply return at once).
 func NewStage(w, h int, opt Options) (*Stage, error) {
-	if w < 16 || h < 16 {
-		return nil, fmt.Errorf("temporal: frame %dx%d too small (min 16x16)", w, h)
+	if w < MinSize || h < MinSize {
+		return nil, fmt.Errorf("temporal: frame %dx%d too small (min %dx%d)", w, h, MinSize, MinSize)
 	}
 	if opt.Weight == 0 {
 		opt.Weight = DefaultWeight

@@ -662,3 +662,15 @@ func TestRangeKeepsSubtitleOnScreen(t *testing.T) {
 		t.Fatalf("subtitles of the range:\n%s", b)
 	}
 }
+
+// Frames too small for optical flow render without the temporal stage,
+// with a warning (it failed the render).
+func TestTinyFramesSkipTemporal(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 8, 8, 25, 5, false)
+	code, _, stderr := vidnst(t, in, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "too small for the temporal stage") {
+		t.Fatalf("8x8: exit %d, %q", code, stderr)
+	}
+}

@@ -447,7 +447,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		}
 	}
 
-	tmp, err := newTemporal(o, j.w, j.h, rs.device == "cpu")
+	tmp, err := newTemporal(o, j.w, j.h, rs.device == "cpu", stderr)
 	if err != nil {
 		return rs, err
 	}

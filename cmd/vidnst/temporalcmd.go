@@ -81,11 +81,19 @@ func temporalOptions(o *renderOpts, networkOnCPU bool) (temporal.Options, error)
 	return opt, nil
 }
 
-// newTemporal builds the temporal stage for the flags (nil when off).
-func newTemporal(o *renderOpts, w, h int, networkOnCPU bool) (temporalStage, error) {
+// newTemporal builds the temporal stage for the flags (nil when off). A
+// frame too small for optical flow (under 16 px on a side) is rendered
+// without it, with a warning on stderr.
+func newTemporal(o *renderOpts, w, h int, networkOnCPU bool, stderr io.Writer) (temporalStage, error) {
 	opt, err := temporalOptions(o, networkOnCPU)
 	if err != nil || opt.Mode == temporal.Off {
 		return nil, err
+	}
+	if w < temporal.MinSize || h < temporal.MinSize {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: frames of %dx%d are too small for the temporal stage (%d px on a side at least): rendered without it\n", w, h, temporal.MinSize)
+		}
+		return nil, nil
 	}
 	st, err := temporal.NewStage(w, h, opt)
 	if err != nil {
@@ -231,7 +239,9 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	defer ri.Close()
 	ii := ri.Info()
 	ia := float64(ii.DisplayWidth) / float64(ii.DisplayHeight)
-	if oa := float64(oi.DisplayWidth) / float64(oi.DisplayHeight); math.Abs(ia-oa) > 0.02*oa {
+	// 6%: a render at the processing size rounds each side to a multiple
+	// of 4 (768x432 at --max-side 160: 160x92, 2.3% off).
+	if oa := float64(oi.DisplayWidth) / float64(oi.DisplayHeight); math.Abs(ia-oa) > 0.06*oa {
 		return nil, fmt.Errorf("eval: %s is %dx%d and %s %dx%d: not a render of it", in, ii.DisplayWidth, ii.DisplayHeight, out, oi.DisplayWidth, oi.DisplayHeight)
 	}
 	ro, err := decode.Open(out, decode.Options{Width: w, Height: h})
