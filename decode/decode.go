@@ -120,6 +120,8 @@ type input struct {
 func checkFile(path string) error {
 	st, err := os.Stat(path)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && strings.Contains(path, "%"):
+		return fmt.Errorf("decode: open %s: %w (image sequences are not read: make a video of them with ffmpeg -i '%s' seq.mkv, or use vidnst images)", path, ErrNotFound, path)
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("decode: open %s: %w", path, ErrNotFound)
 	case err != nil:
@@ -170,6 +172,12 @@ func openInput(path string) (*input, error) {
 		return nil, fmt.Errorf("decode: %s: %w", path, ErrNoVideo)
 	}
 	in.fillInfo(path)
+	if in.info.Width <= 0 || in.info.Height <= 0 {
+		// e.g. animated WebP, which FFmpeg 5.1 cannot decode
+		codec := in.info.Codec
+		in.close()
+		return nil, fmt.Errorf("decode: open %s: %w (its %s video has no frame size this FFmpeg can decode)", path, ErrNotMedia, codec)
+	}
 	return in, nil
 }
 

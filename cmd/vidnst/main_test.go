@@ -197,12 +197,16 @@ func TestBadInputs(t *testing.T) {
 	aFile := filepath.Join(dir, "afile")
 	os.WriteFile(aFile, []byte("x"), 0o644)
 	out := filepath.Join(dir, "out.mp4")
+	webp := filepath.Join(dir, "anim.webp") // FFmpeg 5.1 writes animated WebP but cannot read it
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-frames:v", "3", "-loop", "0", webp)
 	before := listDir(t, dir)
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"image sequence pattern", []string{filepath.Join(dir, "img%03d.png"), out, "--style", id}, "image sequences are not read"},
+		{"animated webp", []string{webp, out, "--style", id}, "no frame size this FFmpeg can decode"},
 		{"missing input", []string{filepath.Join(dir, "nope.mp4"), out, "--style", id}, "no such file"},
 		{"text renamed mp4", []string{text, out, "--style", id}, "not a media file"},
 		{"zero bytes", []string{empty, out, "--style", id}, "empty"},
