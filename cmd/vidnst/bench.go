@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -270,7 +271,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 	}
 	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Width: w, Height: h, Batch: b,
-		Threads: ro.threads, Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf)}
+		Threads: threadsUsed(ro.threads), Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf)}
 	if e2eRun == nil {
 		return res, nil
 	}
@@ -367,4 +368,13 @@ func inferAll(sess *stylize.Session, frames []*frame.Frame) error {
 		free <- j.slot
 	}
 	return cmp.Or(g.Wait(), err)
+}
+
+// threadsUsed is the inference thread count a --threads value gives (0:
+// all cores, as stylize.Options.Threads).
+func threadsUsed(n int) int {
+	if n <= 0 {
+		return runtime.NumCPU()
+	}
+	return n
 }

@@ -130,18 +130,29 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	}
 	var frames []*frame.Frame
 	var secs []float64
+	seen := map[int]bool{} // frame numbers already on the sheet
 	for _, a := range ats {
 		ts, err := parseTimeSpec("at", a)
 		if err != nil {
 			return err
 		}
-		sec := ts.sec
-		if ts.frames {
-			if ts.n >= len(x.PTS) {
-				return fmt.Errorf("--at %s: the video has %d frames: %w", a, len(x.PTS), decode.ErrOutOfRange)
+		k := ts.n
+		if !ts.frames {
+			// The first frame at or after the time; the last one for a time
+			// within its display (after its start, before the end).
+			k = x.Find(info.StartPTS + info.PTS(ts.sec) - info.FrameDurationTB()/100)
+			if k == len(x.PTS) && ts.sec < info.Duration {
+				k = len(x.PTS) - 1
 			}
-			sec = info.Seconds(x.PTS[ts.n] - info.StartPTS)
 		}
+		if k >= len(x.PTS) {
+			return fmt.Errorf("--at %s: the video has %d frames (%.3fs): %w", a, len(x.PTS), info.Duration, decode.ErrOutOfRange)
+		}
+		if seen[k] {
+			continue // the same frame twice: one row
+		}
+		seen[k] = true
+		sec := info.Seconds(x.PTS[k] - info.StartPTS) // the caption shows the frame's own time
 		f, err := grabFrame(ctx, in, info, sec, w, h)
 		if err != nil {
 			return err

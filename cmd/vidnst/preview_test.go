@@ -232,6 +232,12 @@ func TestPreviewSheet(t *testing.T) {
 			t.Fatalf("tile (1,%d) differs from frame 50 by %.2f", col, d/(48*32))
 		}
 	}
+	// The same frame asked twice gives one row; a time within the last
+	// frame's display (3.99 s of a 4 s clip) gives that frame.
+	mustRun(t, "preview", in, "--style", id, "--at", "50f", "--at", "2", "--at", "3.99", "-o", filepath.Join(dir, "s2.png"), "--max-side", "48")
+	if b := readPNG(t, filepath.Join(dir, "s2.png")).Bounds(); b.Dy() != 2*(32+31)+3*8 {
+		t.Fatalf("sheet of --at 50f, 2, 3.99: %v, want 2 rows", b)
+	}
 	clip := filepath.Join(dir, "sbs.mp4")
 	mustRun(t, "preview", in, "--style", sp, "--start", "1", "--duration", "0.4", "-o", clip, "--side-by-side", "--preset", "ultrafast", "--progress", "none")
 	v := testmedia.FFprobe(t, clip, true).Stream("video")

@@ -104,7 +104,7 @@ func newTemporal(o *renderOpts, w, h int, networkOnCPU bool, stderr io.Writer) (
 
 func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out, preset string
-	var force bool
+	var force, quiet bool
 	c := &cobra.Command{
 		Use:   "flow A.png B.png -o flow.flo|flow.png",
 		Short: "Dense optical flow from image A to image B (Middlebury .flo, or a colour-wheel picture)",
@@ -146,13 +146,16 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("flow: write %s: %w", out, err)
 			}
-			fmt.Fprintf(stdout, "vidnst: flow %dx%d (%s) -> %s\n", w, h, p, out)
+			if !quiet {
+				fmt.Fprintf(stdout, "vidnst: flow %dx%d (%s) -> %s\n", w, h, p, out)
+			}
 			return nil
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "flow.flo (Middlebury) or flow.png (colour wheel)")
 	c.Flags().StringVar(&preset, "flow-preset", "medium", "fast or medium")
 	c.Flags().BoolVarP(&force, "force", "y", false, "overwrite the output if it exists")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	return c
 }
 
