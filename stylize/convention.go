@@ -43,11 +43,30 @@ func SidecarPath(modelPath string) string {
 	return strings.TrimSuffix(modelPath, filepath.Ext(modelPath)) + ".json"
 }
 
-// LoadConvention reads the model's sidecar if there is one, and returns
-// DefaultConvention otherwise.
+// sidecarFor is the sidecar a model uses: its own, or for an fp16 variant
+// without one (fp16/NAME-fp16.onnx, see FP16Variant) the fp32 model's
+// (NAME.json beside fp16/): the same network, the same convention.
+func sidecarFor(modelPath string) string {
+	p := SidecarPath(modelPath)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	dir, file := filepath.Split(modelPath)
+	name := strings.TrimSuffix(file, filepath.Ext(file))
+	if filepath.Base(dir) == "fp16" && strings.HasSuffix(name, "-fp16") {
+		q := filepath.Join(filepath.Dir(filepath.Clean(dir)), strings.TrimSuffix(name, "-fp16")+".json")
+		if _, err := os.Stat(q); err == nil {
+			return q
+		}
+	}
+	return p
+}
+
+// LoadConvention reads the model's sidecar (see sidecarFor) if there is
+// one, and returns DefaultConvention otherwise.
 func LoadConvention(modelPath string) (Convention, error) {
 	c := DefaultConvention()
-	p := SidecarPath(modelPath)
+	p := sidecarFor(modelPath)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil

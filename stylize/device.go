@@ -103,6 +103,12 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	// was built without CUDA.
 	api := os.Getenv("VIDNST_CUDA_API")
 	switch api {
+	case "", "v1", "v2", "plugin":
+	default:
+		so.Destroy()
+		return nil, fmt.Errorf("%w: VIDNST_CUDA_API=%q: want v2, plugin or v1 (or unset)", ErrOptions, api)
+	}
+	switch api {
 	case "v1":
 		err = appendCUDAV1(so, dev.id)
 	case "plugin":
@@ -162,7 +168,7 @@ func cudaReason(msg string) (what, fix string) {
 	case has("libcudart", "libcublas", "libcudnn", "libcufft", "libcurand", "libnvrtc", "libcuda.so"):
 		return "the CUDA runtime is missing", "put the CUDA runtime the provider was built for (CUDA 13 for the ORT 1.29 bundle: libcudart, libcublas, libcurand) and cuDNN 9 on LD_LIBRARY_PATH, or use --device cpu"
 	case has("libonnxruntime_providers_cuda", "libonnxruntime_providers_shared", "not enabled in this build", "cuda execution provider is not", "providers_cuda"):
-		return "the CUDA provider library is missing", "install the GPU build of ONNX Runtime (libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside " + LibName + ") or use --device cpu"
+		return "the CUDA provider library is missing", "point --ort-lib at a CUDA build of ONNX Runtime with libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside it (README, GPU: the CUDA 13 bundle), or use --device cpu"
 	case has("no cuda-capable device", "cudaerrornodevice", "cuda failure 100:"):
 		return "no GPU", "no CUDA-capable device was found; use --device cpu"
 	case has("invalid device ordinal", "cuda failure 101:", "cudaerrorinvaliddevice"):

@@ -183,3 +183,24 @@ func TestInspectTruncated(t *testing.T) {
 		t.Fatalf("truncated model: %v", err)
 	}
 }
+
+// An fp16 variant without a sidecar of its own uses the fp32 model's: the
+// same network, the same value convention (--fp16 fed a 0..1 model 0..255).
+func TestFP16VariantSharesSidecar(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "plus.onnx")
+	os.Mkdir(filepath.Join(dir, "fp16"), 0o755)
+	q := filepath.Join(dir, "fp16", "plus-fp16.onnx")
+	os.WriteFile(SidecarPath(p), []byte(`{"range": "0-1"}`), 0o644)
+	for _, m := range []string{p, q} {
+		c, err := LoadConvention(m)
+		if err != nil || c.Range != "0-1" || c.Sidecar != SidecarPath(p) {
+			t.Errorf("%s: %+v %v", filepath.Base(m), c, err)
+		}
+	}
+	// Its own sidecar wins.
+	os.WriteFile(SidecarPath(q), []byte(`{"range": "-1-1"}`), 0o644)
+	if c, err := LoadConvention(q); err != nil || c.Range != "-1-1" {
+		t.Errorf("own sidecar: %+v %v", c, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"sync"
@@ -472,10 +473,18 @@ func (s *Session) Exec(i int) error {
 		if s.freed != "" {
 			return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
 		}
+		if m := outShape.FindStringSubmatch(err.Error()); m != nil {
+			return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
+		}
 		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 	}
 	return nil
 }
+
+// outShape reads ORT's message for an output whose size differs from the
+// tensor vidnst bound: "... has shape {1,3,120,160} but the computed
+// output shape for this run is {1,3,60,80}".
+var outShape = regexp.MustCompile(`has shape (\{[0-9,]+\}) but the computed output shape for this run is (\{[0-9,]+\})`)
 
 // Store copies slot i's results into out (len(out) must be the number of
 // frames loaded), converted back to 0..255, not clamped.

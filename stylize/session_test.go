@@ -455,3 +455,28 @@ func TestParseDevice(t *testing.T) {
 		}
 	}
 }
+
+// A network whose output is another size than its input is named as such
+// (ORT's own words were about pre-allocated OrtValues).
+func TestOutputSizeDiffers(t *testing.T) {
+	needORT(t)
+	p := model(t, "pool", func(p string) error {
+		return onnxgen.NewGraph("pool").
+			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
+			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+			Node("MaxPool", []string{"input1"}, []string{"output1"}, onnxgen.AttrInts("kernel_shape", 2, 2), onnxgen.AttrInts("strides", 2, 2)).Write(p)
+	})
+	s := newSession(t, p, Options{Width: 8, Height: 4, Threads: 1})
+	err := s.Run(frames(1, 8, 4, 1), zeros(1, 8, 4))
+	if !errors.Is(err, ErrNotImage) || !strings.Contains(err.Error(), "gives {1,3,2,4} for a {1,3,4,8} input") {
+		t.Fatalf("half-size network: %v", err)
+	}
+}
+
+func TestCUDAAPIChecked(t *testing.T) {
+	needORT(t)
+	t.Setenv("VIDNST_CUDA_API", "bogus")
+	if _, err := sessionOptions(1, device{cuda: true}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "VIDNST_CUDA_API") {
+		t.Fatalf("VIDNST_CUDA_API=bogus: %v", err)
+	}
+}
