@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -69,7 +70,12 @@ func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, pro
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("models: cannot download %s (offline?): %s", u.Name, byHand)
+		why := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			why = ue.Err.Error()
+		}
+		return "", fmt.Errorf("models: cannot download %s (%s): %s", u.Name, why, byHand)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

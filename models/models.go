@@ -80,6 +80,9 @@ func Resolve(style string, dirs []string) (string, error) {
 	if len(names) > 0 {
 		have = strings.Join(names, ", ")
 	}
+	if _, ok := Catalogue[style]; ok {
+		return "", fmt.Errorf("models: %w %q: looked in %s; styles found: %s (vidnst models fetch %s downloads it)", ErrUnknown, style, strings.Join(dirs, ", "), have, style)
+	}
 	return "", fmt.Errorf("models: %w %q: looked in %s; styles found: %s", ErrUnknown, style, strings.Join(dirs, ", "), have)
 }
 

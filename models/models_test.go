@@ -97,3 +97,14 @@ func TestFetch(t *testing.T) {
 		t.Fatalf("left behind: %v", es)
 	}
 }
+
+// A catalogue style found nowhere points at models fetch.
+func TestResolveSuggestsFetch(t *testing.T) {
+	_, err := Resolve("candy", []string{t.TempDir()})
+	if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "vidnst models fetch candy") {
+		t.Fatalf("candy nowhere: %v", err)
+	}
+	if _, err := Resolve("nosuch", []string{t.TempDir()}); err == nil || strings.Contains(err.Error(), "fetch") {
+		t.Fatalf("nosuch: %v", err)
+	}
+}

@@ -237,6 +237,7 @@ func TestBadInputs(t *testing.T) {
 		{"zero duration", []string{good, out, "--style", id, "--duration", "0"}, "empty range"},
 		{"end at zero", []string{good, out, "--style", id, "--end", "0"}, "empty range"},
 		{"huge batch", []string{good, out, "--style", id, "--batch", "100000"}, "--batch 100000"},
+		{"unknown hwaccel", []string{good, out, "--style", id, "--hwaccel", "vaapi"}, `--hwaccel "vaapi": want cuda or none`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := vidnst(t, tc.args...)

@@ -69,6 +69,10 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !ok {
 				return usagef("models fetch %q: known models: %s", args[0], strings.Join(models.CatalogueNames(), ", "))
 			}
+			if p, err := models.Resolve(u.Name, models.Dirs(dir)); err == nil {
+				fmt.Fprintf(stdout, "vidnst: %s is already at %s\n", u.Name, p)
+				return nil
+			}
 			dest := dir
 			if dest == "" {
 				dest = models.CacheDir()

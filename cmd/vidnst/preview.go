@@ -89,7 +89,7 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 			if len(ats) == 0 {
 				ats = []string{"0"}
 			}
-			return sheetCmd(cmd.Context(), ro, args[0], styles, ats, output, stdout)
+			return sheetCmd(cmd.Context(), ro, args[0], styles, ats, output, stdout, stderr)
 		},
 	}
 	ro.addFlags(c)
@@ -100,7 +100,7 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // sheetCmd renders a grid: one row per time, the original then each style.
-func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []string, out string, stdout io.Writer) error {
+func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []string, out string, stdout, stderr io.Writer) error {
 	if !pipeline.IsImagePath(out) {
 		return usagef("the sheet is written as .png or .jpg, not %q (add --side-by-side for a clip)", filepath.Ext(out))
 	}
@@ -170,6 +170,9 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		s, err := stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device, Parallel: 1})
 		if err != nil {
 			return err
+		}
+		if c == 0 {
+			sayDevice(ro, s, stderr)
 		}
 		for r, f := range frames {
 			if err := s.Run([][]float32{f.In}, [][]float32{f.Out}); err != nil {
@@ -422,6 +425,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			if s == nil {
 				if s, err = stylize.New(p, stylize.Options{Width: w, Height: h, Batch: 1, Threads: ro.threads, Device: ro.device, Parallel: 1}); err != nil {
 					return err
+				}
+				if len(sessions) == 0 {
+					sayDevice(ro, s, stderr)
 				}
 				sessions[k] = s
 			}

@@ -182,6 +182,9 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if o.fp16 && !models.IsPath(o.style) {
 		if p, ok := models.FP16(model); ok {
 			model = p
+			if o.device == "cpu" && !o.quiet {
+				fmt.Fprintf(stderr, "vidnst: warning: --fp16 on the CPU is no faster (fp16 is for GPUs) and changes the pixels slightly\n")
+			}
 		} else if !o.quiet {
 			fmt.Fprintf(stderr, "vidnst: warning: --fp16: no fp16 variant of %s (fp16/%s-fp16.onnx beside it); using %s\n", o.style, models.StyleName(model), model)
 		}
@@ -264,6 +267,8 @@ func (o *renderOpts) check(out string) error {
 		return usagef("--batch %d: want 0 (automatic) to %d", o.batch, maxBatch)
 	case o.threads < 0:
 		return usagef("--threads %d: want 0 (all cores) or more", o.threads)
+	case o.hwaccel != "" && o.hwaccel != "none" && o.hwaccel != "cuda":
+		return usagef("--hwaccel %q: want cuda or none", o.hwaccel)
 	}
 	for _, f := range []struct {
 		name string
@@ -355,8 +360,8 @@ func (s runStats) fps() float64 {
 	return float64(s.frames) / s.elapsed.Seconds()
 }
 
-// openStyler loads ONNX Runtime and the model at the processing size.
-// openStyler opens the session for a render or a benchmark; single is for
+// openStyler loads ONNX Runtime and opens the model at the processing size
+// for a render or a benchmark; single is for
 // callers that run one frame at a time (Run), which then gets all the
 // threads instead of half of them (stylize.Options.Parallel).
 func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Writer) (*stylize.Session, error) {
@@ -371,14 +376,26 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 	if err != nil {
 		return nil, err
 	}
-	if o.device == "auto" && !o.quiet {
-		if fb := s.Fallback(); fb != nil {
-			fmt.Fprintf(stderr, "vidnst: inference on %s (%v)\n", s.Device(), fb)
-		} else {
-			fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
-		}
-	}
+	sayDevice(o, s, stderr)
 	return s, nil
+}
+
+// sayDevice tells, for --device auto, which device a session runs on and
+// why not CUDA (the reason without its "use --device cpu" advice: the
+// fallback took it).
+func sayDevice(o *renderOpts, s *stylize.Session, stderr io.Writer) {
+	if o.device != "auto" || o.quiet {
+		return
+	}
+	if fb := s.Fallback(); fb != nil {
+		why := fb.Error()
+		if i := strings.LastIndex(why, "; "); i > 0 {
+			why = why[:i]
+		}
+		fmt.Fprintf(stderr, "vidnst: inference on %s (%s)\n", s.Device(), why)
+	} else {
+		fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
+	}
 }
 
 func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
