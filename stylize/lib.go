@@ -149,7 +149,9 @@ func Init(lib string) error {
 		}
 		// onnxruntime_go wraps dlerror() twice; keep dlerror's own words.
 		why := oneLine(err.Error())
-		if i := strings.Index(why, "\": "); i >= 0 {
+		if strings.Contains(why, "OrtGetApiBase") {
+			why = "it is not an ONNX Runtime library (it has no OrtGetApiBase)"
+		} else if i := strings.Index(why, "\": "); i >= 0 {
 			why = why[i+3:]
 		}
 		why = strings.TrimPrefix(why, path+": ")

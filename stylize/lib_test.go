@@ -62,6 +62,27 @@ func TestInitErrorMessage(t *testing.T) {
 	}
 }
 
+// A library that loads but is not ONNX Runtime is named as such (the
+// message ended in a bare `":;`).
+func TestInitNotORT(t *testing.T) {
+	var lib string
+	for _, p := range []string{"/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/aarch64-linux-gnu/libz.so.1"} {
+		if _, err := os.Stat(p); err == nil {
+			lib = p
+			break
+		}
+	}
+	if lib == "" {
+		t.Skip("SKIPPED: no libz.so.1 to load as a non-ONNX-Runtime library")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIDNST_STYLIZE_INIT_HELPER="+lib)
+	out, err := cmd.CombinedOutput()
+	if msg := strings.TrimSpace(string(out)); err != nil || !strings.Contains(msg, "is not an ONNX Runtime library") || strings.Contains(msg, `":;`) {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
+
 func TestInitIdempotent(t *testing.T) {
 	needORT(t)
 	if err := Init(""); err != nil {
