@@ -374,6 +374,7 @@ type Reader struct {
 	lastDTS      int64
 	tsDiscont    bool
 	lastTS       int64 // the last decoded frame's timestamp (frameTS)
+	repeated     int   // frames left out by frameTS
 	decodeErrors int
 	closed       bool
 	// conv converts the filtered frame into f.In in row bands, on
@@ -705,25 +706,39 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 	}
 }
 
-// frameTS is the timestamp a decoded frame is delivered with: its own,
-// or, where the stream has none (raw .h264/.hevc files) or repeats or goes
-// back on one (no encoder takes those), one frame after the last.
-func (r *Reader) frameTS(ts int64) int64 {
-	if r.lastTS != astiav.NoPtsValue && (ts == astiav.NoPtsValue || ts <= r.lastTS) {
+// frameTS is the timestamp a decoded frame is delivered with, and whether
+// to deliver it: its own; one frame after the last where the stream has
+// none (raw .h264/.hevc files; the first at the stream's start); and a
+// frame whose timestamp repeats or goes back on the last one is left out
+// (no encoder takes it, and shifting it would shift every later frame
+// off its audio), as FFmpeg's -vsync vfr does; Repeated counts them.
+func (r *Reader) frameTS(ts int64) (int64, bool) {
+	switch {
+	case ts == astiav.NoPtsValue && r.lastTS == astiav.NoPtsValue:
+		ts = r.in.info.StartPTS
+	case ts == astiav.NoPtsValue:
 		ts = r.lastTS + max(1, r.in.info.FrameDurationTB())
-	} else if ts == astiav.NoPtsValue {
-		ts = 0
+	case r.lastTS != astiav.NoPtsValue && ts <= r.lastTS:
+		r.repeated++
+		return 0, false
 	}
 	r.lastTS = ts
-	return ts
+	return ts, true
 }
+
+// Repeated is the number of decoded frames left out so far for a timestamp
+// at or before the one before them (see frameTS).
+func (r *Reader) Repeated() int { return r.repeated }
 
 // filterDecoded passes r.df (downloaded from the GPU first when hardware
 // decoded) into the filter graph, building it on the first frame.
 func (r *Reader) filterDecoded() error {
 	src := r.df
 	defer r.df.Unref()
-	ts := r.frameTS(bestEffortTS(r.df))
+	ts, ok := r.frameTS(bestEffortTS(r.df))
+	if !ok {
+		return nil
+	}
 	if r.sw != nil && r.df.PixelFormat() == r.hwPixFmt {
 		if err := r.df.TransferHardwareData(r.sw); err != nil {
 			return fmt.Errorf("decode: download hardware frame: %w", err)

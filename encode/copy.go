@@ -33,9 +33,10 @@ type copyStream struct {
 	in, out *astiav.Stream
 	shift   int64 // in the input stream's time base
 	tr      *transcoder
-	// lastDTS is the last DTS written (output time base); a packet at or
-	// before it (overlapping audio where two recordings were joined) is
-	// dropped, since muxers such as MP4's refuse it. NoPtsValue before.
+	// lastDTS is the last DTS passed on (input time base); an audio packet
+	// at or before it, a subtitle one before it (where two recordings were
+	// joined) is dropped, since muxers such as MP4's refuse it. NoPtsValue
+	// before.
 	lastDTS int64
 	dropped int
 }

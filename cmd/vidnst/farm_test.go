@@ -227,6 +227,37 @@ func TestJoinedTSRecordings(t *testing.T) {
 	}
 }
 
+// Two recordings joined where the second starts 0.36 s before the first
+// ends (a jump back too small to call a reset): the overlap is left out of
+// both video and audio, which end together (moving every later frame
+// instead put the video 0.36 s behind its sound).
+func TestOverlappingJoin(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	rec := func(name string, off string) string {
+		p := filepath.Join(dir, name)
+		testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
+			"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-output_ts_offset", off, p)
+		return p
+	}
+	a, b := rec("a.ts", "0"), rec("b.ts", "2.64")
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	joined := filepath.Join(dir, "ab.ts")
+	os.WriteFile(joined, append(ab, bb...), 0o644)
+	out := filepath.Join(dir, "ab.mp4")
+	_, _, stderr := vidnst(t, joined, out, "--style", id, "--progress", "none", "--preset", "ultrafast")
+	p := testmedia.FFprobe(t, out, false)
+	end := func(s *testmedia.Stream) float64 {
+		st, _ := strconv.ParseFloat(s.StartTime, 64)
+		d, _ := strconv.ParseFloat(s.Duration, 64)
+		return st + d
+	}
+	if v, au := p.Stream("video"), p.Stream("audio"); v == nil || au == nil || math.Abs(end(v)-end(au)) > 0.1 || !strings.Contains(stderr, "9 frames whose timestamp") {
+		t.Fatalf("video ends at %g, audio at %g; %q", end(p.Stream("video")), end(p.Stream("audio")), stderr)
+	}
+}
+
 func TestFarmK8sManifests(t *testing.T) {
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)

@@ -105,7 +105,7 @@ func count(n int, noun string) string {
 // the user chose the codec or pixel format that fails.
 func checkEncoder(o *renderOpts, out string) error {
 	err := encode.Validate(out, o.codec, o.pixFmt)
-	codecGiven := o.codec != "" && (errors.Is(err, encode.ErrUnknownCodec) || errors.Is(err, encode.ErrCodecContainer))
+	codecGiven := o.codec != "" && err != nil
 	pixFmtGiven := o.pixFmt != defaultRenderOpts().pixFmt && errors.Is(err, encode.ErrPixFmt)
 	if codecGiven || pixFmtGiven {
 		return fmt.Errorf("%w: %w", errUsage, err)

@@ -666,6 +666,14 @@ func TestRangeKeepsSubtitleOnScreen(t *testing.T) {
 	if !strings.Contains(string(b), "00:00:00,000 --> 00:00:01,000\nHello") || !strings.Contains(string(b), "Bottom") || !strings.Contains(string(b), "World") {
 		t.Fatalf("subtitles of the range:\n%s", b)
 	}
+	// A cue on screen at the range's end ends with it.
+	short := filepath.Join(dir, "short.mkv")
+	mustRun(t, in, short, "--style", id, "--start", "1", "--end", "1.5", "--progress", "none")
+	got2 := filepath.Join(dir, "got2.srt")
+	testmedia.FFmpeg(t, "-i", short, "-map", "0:s", got2)
+	if b, _ := os.ReadFile(got2); !strings.Contains(string(b), "00:00:00,000 --> 00:00:00,5") || strings.Contains(string(b), "World") { // the video range ends at a frame: 1.52 s
+		t.Fatalf("subtitles of [1, 1.5):\n%s", b)
+	}
 }
 
 // Frames too small for optical flow render without the temporal stage,
@@ -677,5 +685,26 @@ func TestTinyFramesSkipTemporal(t *testing.T) {
 	code, _, stderr := vidnst(t, in, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "none")
 	if code != 0 || !strings.Contains(stderr, "too small for the temporal stage") {
 		t.Fatalf("8x8: exit %d, %q", code, stderr)
+	}
+}
+
+// models fetch skips a file already in the folder it writes to, and only
+// there; -y fetches again.
+func TestModelsFetchTarget(t *testing.T) {
+	dir := t.TempDir()
+	have := filepath.Join(dir, "have")
+	os.Mkdir(have, 0o755)
+	os.WriteFile(filepath.Join(have, "candy.onnx"), []byte("x"), 0o644)
+	code, stdout, _ := vidnst(t, "models", "fetch", "candy", "--models-dir", have)
+	if code != 0 || !strings.Contains(stdout, "already at "+filepath.Join(have, "candy.onnx")) {
+		t.Fatalf("fetch into a folder that has it: exit %d, %q", code, stdout)
+	}
+	// Elsewhere (here $VIDNST_MODEL_DIR may hold it too): it tries the
+	// download; a closed port stands in for the network.
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+	for _, args := range [][]string{{"--models-dir", filepath.Join(dir, "empty")}, {"--models-dir", have, "-y"}} {
+		if code, _, stderr := vidnst(t, append([]string{"models", "fetch", "candy"}, args...)...); code != 1 || !strings.Contains(stderr, "cannot download candy") {
+			t.Errorf("fetch %v: exit %d, %q", args, code, stderr)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -60,6 +61,7 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	info.Flags().StringVar(&ortLib, "ort-lib", "", "path of libonnxruntime.so")
+	var refetch bool
 	fetch := &cobra.Command{
 		Use:   "fetch NAME",
 		Short: "Download one of the upstream fast-neural-style models into the cache",
@@ -69,13 +71,15 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !ok {
 				return usagef("models fetch %q: known models: %s", args[0], strings.Join(models.CatalogueNames(), ", "))
 			}
-			if p, err := models.Resolve(u.Name, models.Dirs(dir)); err == nil {
-				fmt.Fprintf(stdout, "vidnst: %s is already at %s\n", u.Name, p)
-				return nil
-			}
 			dest := dir
 			if dest == "" {
 				dest = models.CacheDir()
+			}
+			if p := filepath.Join(dest, u.Name+".onnx"); !refetch {
+				if st, err := os.Stat(p); err == nil && !st.IsDir() {
+					fmt.Fprintf(stdout, "vidnst: %s is already at %s (-y fetches it again)\n", u.Name, p)
+					return nil
+				}
 			}
 			rep := pipeline.NewReporter(pipeline.ProgressBar, stderr, 0)
 			if !isTerminal(stderr) {
@@ -95,6 +99,7 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	fetch.Flags().BoolVarP(&refetch, "force", "y", false, "download again over a file already there")
 	c.AddCommand(list, info, fetch)
 	return c
 }

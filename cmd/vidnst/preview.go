@@ -141,8 +141,8 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 			// The first frame at or after the time; the last one for a time
 			// within its display (after its start, before the end).
 			k = x.Find(info.StartPTS + info.PTS(ts.sec) - info.FrameDurationTB()/100)
-			if k == len(x.PTS) && ts.sec < info.Duration {
-				k = len(x.PTS) - 1
+			if last := len(x.PTS) - 1; k == len(x.PTS) && info.StartPTS+info.PTS(ts.sec) < x.PTS[last]+max(1, info.FrameDurationTB()) {
+				k = last // within the last frame's display
 			}
 		}
 		if k >= len(x.PTS) {

@@ -389,8 +389,8 @@ func sayDevice(o *renderOpts, s *stylize.Session, stderr io.Writer) {
 	}
 	if fb := s.Fallback(); fb != nil {
 		why := fb.Error()
-		if i := strings.LastIndex(why, "; "); i > 0 {
-			why = why[:i]
+		if i := strings.LastIndex(why, "; "); i > 0 && strings.HasSuffix(why, "use --device cpu") {
+			why = why[:i] // the fallback took that advice
 		}
 		fmt.Fprintf(stderr, "vidnst: inference on %s (%s)\n", s.Device(), why)
 	} else {
@@ -507,17 +507,17 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	t0 := time.Now()
 	st, err := pipeline.Run(ctx, cfg)
+	if err == nil && st.Frames == 0 {
+		err = fmt.Errorf("%s: no frame decoded in the requested range", j.in)
+	}
+	if err == nil {
+		err = wr.Finish()
+	}
 	if err != nil {
 		rep.Finish()
 		return rs, err
 	}
 	rep.Done(st.Frames)
-	if st.Frames == 0 {
-		return rs, fmt.Errorf("%s: no frame decoded in the requested range", j.in)
-	}
-	if err := wr.Finish(); err != nil {
-		return rs, err
-	}
 	if !o.quiet {
 		warnDroppedAudio(stderr, wr.DroppedAudio())
 	}
@@ -528,6 +528,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	rs.elapsed = time.Since(start)
 	if rs.dropped > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %d corrupt frames could not be decoded and were dropped\n", rs.dropped)
+	}
+	if n := r.Repeated(); n > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %d frames whose timestamp repeated or went back on the one before were left out (joined recordings?)\n", n)
 	}
 	if m := r.Missing(); m > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s ended after %d of the %d frames its container lists (a truncated file?)\n", j.in, r.Packets(), r.Packets()+m)

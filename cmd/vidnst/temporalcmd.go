@@ -242,9 +242,10 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	defer ri.Close()
 	ii := ri.Info()
 	ia := float64(ii.DisplayWidth) / float64(ii.DisplayHeight)
-	// 6%: a render at the processing size rounds each side to a multiple
-	// of 4 (768x432 at --max-side 160: 160x92, 2.3% off).
-	if oa := float64(oi.DisplayWidth) / float64(oi.DisplayHeight); math.Abs(ia-oa) > 0.06*oa {
+	// A render at the processing size rounds each side to a multiple of 4
+	// (768x432 at --max-side 32: 32x20): a few pixels either way.
+	ow, oh := float64(oi.DisplayWidth), float64(oi.DisplayHeight)
+	if math.Abs(ow-oh*ia) > 4+0.02*ow && math.Abs(oh-ow/ia) > 4+0.02*oh {
 		return nil, fmt.Errorf("eval: %s is %dx%d and %s %dx%d: not a render of it", in, ii.DisplayWidth, ii.DisplayHeight, out, oi.DisplayWidth, oi.DisplayHeight)
 	}
 	ro, err := decode.Open(out, decode.Options{Width: w, Height: h})
