@@ -430,7 +430,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	}
 	r.kConv = r.convRows
 	r.conv = par.New(par.FrameWorkers(r.w * r.h))
-	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS {
+	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS && (opts.Index == nil || !opts.Index.Untimed) {
 		// Seek to the keyframe at or before the target; frames before it
 		// are decoded and dropped in Next.
 		pos := keyframePos(in, opts.Index, opts.StartPTS)
@@ -877,6 +877,11 @@ type Index struct {
 	PTS      []int64 // sorted
 	Keyframe []bool  // Keyframe[i]: frame i (in PTS order) starts a GOP
 	Pos      []int64 // Pos[i]: byte position of frame i's packet (-1 unknown)
+	// Untimed: the stream stores no timestamps (a raw .h264/.hevc file).
+	// PTS are then the ones the Reader gives its frames (one frame apart
+	// from the stream's start), and a ranged Open decodes from the start
+	// instead of seeking (there is nothing to seek by).
+	Untimed bool
 }
 
 // Keyframes returns the indices of keyframes.
@@ -919,6 +924,7 @@ func ReadIndex(path string) (*Index, error) {
 		key      bool
 	}
 	var es []ent
+	untimed := 0 // packets with neither PTS nor DTS
 	vi := in.vs.Index()
 	for {
 		if err := in.fc.ReadFrame(pkt); err != nil {
@@ -934,9 +940,22 @@ func ReadIndex(path string) (*Index, error) {
 			}
 			if pts != astiav.NoPtsValue {
 				es = append(es, ent{pts, pkt.Pos(), pkt.Flags().Has(astiav.PacketFlagKey)})
+			} else {
+				untimed++
 			}
 		}
 		pkt.Unref()
+	}
+	if len(es) == 0 && untimed > 0 {
+		// A raw stream: its frames are numbered as the Reader times them
+		// (frameTS); only the first is known to start a GOP.
+		d := max(1, in.info.FrameDurationTB())
+		x := &Index{PTS: make([]int64, untimed), Keyframe: make([]bool, untimed), Pos: make([]int64, untimed), Untimed: true}
+		for i := range untimed {
+			x.PTS[i], x.Pos[i] = in.info.StartPTS+int64(i)*d, -1
+		}
+		x.Keyframe[0] = true
+		return x, nil
 	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
 	x := &Index{PTS: make([]int64, len(es)), Keyframe: make([]bool, len(es)), Pos: make([]int64, len(es))}

@@ -404,4 +404,19 @@ func TestRawStreamTimestamps(t *testing.T) {
 			t.Fatalf("frame %d at %d, want %d", i, f.PTS, int64(i)*d)
 		}
 	}
+	// Its index numbers the frames the same way, and a range (decoded from
+	// the start: there is nothing to seek by) gives exactly those frames.
+	x, err := ReadIndex(p)
+	if err != nil || !x.Untimed || len(x.PTS) != 30 || x.PTS[7] != 7*d {
+		t.Fatalf("index: %+v %v", x, err)
+	}
+	rg, _ := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[5], EndPTS: x.PTS[10], Index: x})
+	if len(rg) != 5 {
+		t.Fatalf("range 5-9: %d frames", len(rg))
+	}
+	for i, f := range rg {
+		if f.PTS != fs[5+i].PTS || !slices.Equal(f.In, fs[5+i].In) {
+			t.Fatalf("range frame %d differs from frame %d", i, 5+i)
+		}
+	}
 }

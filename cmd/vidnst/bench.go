@@ -145,14 +145,9 @@ func parseSize(s string) (int, int, error) {
 }
 
 func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int, e2e bool, stderr io.Writer) (*benchResult, error) {
-	model, err := models.Resolve(ro.style, models.Dirs(ro.modelsDir))
+	model, err := resolveStyle(ro, ro.style, stderr)
 	if err != nil {
 		return nil, err
-	}
-	if ro.fp16 && !models.IsPath(ro.style) {
-		if p, ok := models.FP16(model); ok {
-			model = p
-		}
 	}
 	if repeats < 1 {
 		repeats = 1

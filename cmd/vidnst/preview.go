@@ -118,7 +118,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	w, h := pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, maxSide, ro.width, ro.height)
 	var paths []string
 	for _, s := range styles {
-		p, err := models.Resolve(s, models.Dirs(ro.modelsDir))
+		p, err := resolveStyle(ro, s, stderr)
 		if err != nil {
 			return err
 		}
@@ -127,6 +127,9 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	x, err := decode.ReadIndex(in)
 	if err != nil {
 		return err
+	}
+	if len(x.PTS) == 0 {
+		return fmt.Errorf("%s: no video frames", in)
 	}
 	var frames []*frame.Frame
 	var secs []float64
@@ -338,7 +341,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	var paths []string
 	byName := map[string]string{} // style name -> model path
 	for _, s := range styles {
-		p, err := models.Resolve(s, models.Dirs(ro.modelsDir))
+		p, err := resolveStyle(ro, s, stderr)
 		if err != nil {
 			return err
 		}

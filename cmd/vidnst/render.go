@@ -175,21 +175,9 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if err := checkWritable(filepath.Dir(out)); err != nil {
 		return nil, err
 	}
-	model, err := models.Resolve(o.style, models.Dirs(o.modelsDir))
+	model, err := resolveStyle(o, o.style, stderr)
 	if err != nil {
 		return nil, err
-	}
-	if o.fp16 && !models.IsPath(o.style) {
-		if p, ok := models.FP16(model); ok {
-			model = p
-			if o.device == "cpu" && !o.quiet {
-				fmt.Fprintf(stderr, "vidnst: warning: --fp16 on the CPU is no faster (fp16 is for GPUs) and changes the pixels slightly\n")
-			}
-		} else if !o.quiet {
-			fmt.Fprintf(stderr, "vidnst: warning: --fp16: no fp16 variant of %s (fp16/%s-fp16.onnx beside it); using %s\n", o.style, models.StyleName(model), model)
-		}
-	} else if o.fp16 && !o.quiet {
-		fmt.Fprintf(stderr, "vidnst: warning: --fp16 picks the fp16 variant of a named style; %s is used as it is\n", o.style)
 	}
 	info, err := decode.Probe(in)
 	if err != nil {
@@ -313,6 +301,32 @@ func (o *renderOpts) size(info *decode.Info) (w, h int, err error) {
 		return 0, 0, fmt.Errorf("input is %dx%d: more than %d on a side is not supported", info.DisplayWidth, info.DisplayHeight, maxOutputSide)
 	}
 	return w, h, nil
+}
+
+// resolveStyle finds the model file of a --style, its fp16 variant with
+// --fp16 (saying on stderr when that does nothing or nothing useful).
+func resolveStyle(o *renderOpts, style string, stderr io.Writer) (string, error) {
+	model, err := models.Resolve(style, models.Dirs(o.modelsDir))
+	if err != nil || !o.fp16 {
+		return model, err
+	}
+	warn := func(format string, a ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: "+format+"\n", a...)
+		}
+	}
+	switch p, ok := models.FP16(model); {
+	case models.IsPath(style):
+		warn("--fp16 picks the fp16 variant of a named style; %s is used as it is", style)
+	case !ok:
+		warn("--fp16: no fp16 variant of %s (fp16/%s-fp16.onnx beside it); using %s", style, models.StyleName(model), model)
+	default:
+		if o.device == "cpu" {
+			warn("--fp16 on the CPU is no faster (fp16 is for GPUs) and changes the pixels slightly")
+		}
+		model = p
+	}
+	return model, nil
 }
 
 // checkWritable creates and removes a file in dir.
