@@ -126,6 +126,7 @@ efficiency.`,
 		},
 	}
 	ro.addFlags(c)
+	hideFlags(c, append(rangeFlags, "force")...) // refused: bench times the first frames
 	c.Flags().StringVar(&size, "size", "", "frame size WxH for synthetic frames (default 384x216), or the processing size of INPUT")
 	c.Flags().IntVar(&frames, "bench-frames", 60, "frames to time")
 	c.Flags().IntVar(&repeats, "repeats", 3, "repeats: each times inference alone, then (with INPUT) the whole pipeline; medians are reported")

@@ -253,6 +253,8 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	ro.addFlags(c)
+	hideFlags(c, rangeFlags...) // refused: a plan covers the whole input
+	c.Flags().Lookup("force").Usage = "replace an existing plan file (-o)"
 	c.Flags().IntVar(&chunks, "chunks", 0, "number of chunks")
 	c.Flags().Float64Var(&chunkSec, "chunk-seconds", 0, "chunk length in seconds")
 	c.Flags().IntVar(&warm, "warm-up", 0, "frames rendered before each chunk and not written, so temporal state carries over (default: from --temporal-weight, 18 at the farm default 0.8)")

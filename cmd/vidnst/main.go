@@ -132,6 +132,13 @@ var rangeFlags = []string{"start", "end", "duration", "frames"}
 var videoOnlyFlags = append([]string{"codec", "crf", "preset", "pix-fmt", "audio",
 	"temporal", "temporal-weight", "flow-preset", "batch", "hwaccel"}, rangeFlags...)
 
+// hideFlags keeps render flags a subcommand refuses out of its help.
+func hideFlags(c *cobra.Command, names ...string) {
+	for _, n := range names {
+		_ = c.Flags().MarkHidden(n)
+	}
+}
+
 // groupOnly makes c (a command that only groups subcommands) fail as a
 // usage error when run without one, or with one it does not have (cobra
 // would print the help and exit 0).

@@ -16,7 +16,7 @@ import (
 
 func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 	var dir, ortLib string
-	c := groupOnly(&cobra.Command{Use: "models", Short: "List and inspect style models"})
+	c := groupOnly(&cobra.Command{Use: "models", Short: "List, inspect and fetch style models"})
 	c.PersistentFlags().StringVar(&dir, "models-dir", "", "folder of style models (default $VIDNST_MODEL_DIR)")
 	list := &cobra.Command{
 		Use:   "list",

@@ -306,6 +306,8 @@ func newImagesCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	ro.addFlags(c)
+	hideFlags(c, videoOnlyFlags...) // refused: images writes stills
+	c.Flags().Lookup("force").Usage = "redo outputs already in OUTDIR"
 	c.Flags().StringVarP(&outDir, "output", "o", "", "output folder (created if missing)")
 	c.Flags().StringVar(&format, "format", "png", "output format: png or jpg")
 	return c

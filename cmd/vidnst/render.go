@@ -82,7 +82,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.IntVar(&o.height, "height", o.height, "network height")
 	f.StringVar(&o.outputSize, "output-size", o.outputSize, "output size: input (upscale back to the input's size) or processing")
 	f.StringVar(&o.codec, "codec", o.codec, "video encoder (default libx264; libvpx-vp9 for .webm)")
-	f.Var(unsetInt{&o.crf}, "crf", "constant rate factor (default 18 for x264/x265, 32 for VP9)")
+	f.Var(unsetInt{&o.crf}, "crf", "constant rate factor (default 18 for x264/x265, 32 for VP9, 30 for AV1)")
 	f.StringVar(&o.preset, "preset", o.preset, "encoder preset (default medium for x264/x265)")
 	f.StringVar(&o.pixFmt, "pix-fmt", o.pixFmt, "output pixel format (default yuv420p)")
 	f.StringVar(&o.audio, "audio", o.audio, "audio: copy (transcode if the container cannot hold it), none, aac or opus")

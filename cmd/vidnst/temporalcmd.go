@@ -213,7 +213,7 @@ INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 		},
 	}
 	t.Flags().StringVar(&size, "size", "", "decode both at WxH")
-	t.Flags().IntVar(&frames, "frames", 0, "only the first N frames (0 = all)")
+	t.Flags().IntVar(&frames, "frames", 0, "only the first N frames, a count (0 = all)")
 	t.Flags().IntVar(&from, "from", 0, "the INPUT frame OUTPUT starts at (a range render)")
 	c.AddCommand(t)
 	return c

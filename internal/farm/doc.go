@@ -17,8 +17,8 @@
 // All files that belong to a farm render are found relative to the folder
 // that holds the plan file (the "plan folder", [Plan.Dir]):
 //
-//   - chunk files ([Chunk.File], e.g. "chunk-0003.mp4") and their completion
-//     markers ("chunk-0003.mp4.done") live in the plan folder, or in
+//   - chunk files ([Chunk.File], e.g. "plan.chunk-0003.mp4" for plan.json) and
+//     their completion markers ("plan.chunk-0003.mp4.done") live in the plan folder, or in
 //     [Plan.OutDir] when that is set (OutDir itself may be relative to the plan
 //     folder or absolute);
 //   - the input is recorded twice: [Input.Path] (absolute, as seen on the
@@ -38,7 +38,7 @@
 //
 //	/mnt/pvc/plan.json        K8sOptions.PlanSubPath "plan.json" (the default)
 //	/mnt/pvc/input.mp4        Input.RelPath "input.mp4"
-//	/mnt/pvc/chunk-0000.mp4   and chunk-0000.mp4.done, ...
+//	/mnt/pvc/plan.chunk-0000.mp4   and plan.chunk-0000.mp4.done, ...
 //	/mnt/pvc/output.mp4       K8sOptions.Output "output.mp4" (the default)
 //
 // Write the plan with `vidnst plan /mnt/pvc/input.mp4 ... -o /mnt/pvc/plan.json`
