@@ -708,3 +708,19 @@ func TestModelsFetchTarget(t *testing.T) {
 		}
 	}
 }
+
+// A CPU render at a large input size says what --max-side would save; not
+// when a size was asked for.
+func TestBigOnCPUNote(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 1920, 1080, 25, 1, false)
+	_, _, stderr := vidnst(t, in, filepath.Join(dir, "a.mp4"), "--style", id, "--temporal", "off", "--progress", "none", "--preset", "ultrafast")
+	if !strings.Contains(stderr, "--max-side 1280 (1280x720) would be about 2.2x faster") {
+		t.Errorf("no note: %q", stderr)
+	}
+	_, _, stderr = vidnst(t, in, filepath.Join(dir, "b.mp4"), "--style", id, "--temporal", "off", "--progress", "none", "--preset", "ultrafast", "--width", "1920")
+	if strings.Contains(stderr, "note:") {
+		t.Errorf("note despite --width: %q", stderr)
+	}
+}

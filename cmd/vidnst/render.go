@@ -237,6 +237,9 @@ const (
 	maxProcessingSide = 8192
 	maxOutputSide     = 16384
 	maxBatch          = 64 // beyond 8 nothing got faster on an H100/H200
+	// bigOnCPU: above this many pixels a CPU render at the input's size
+	// gets a note on --max-side (1080p and up).
+	bigOnCPU = 1920 * 1000
 )
 
 // x264Presets are the presets libx264 and libx265 know.
@@ -422,6 +425,12 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	defer sess.Close()
 	rs.device = sess.Device()
+	if big := j.w * j.h; rs.device == "cpu" && big > bigOnCPU && !o.quiet && o.maxSide == 0 && o.width == 0 && o.height == 0 {
+		// The network's cost grows with the pixels: at the input's 4K a
+		// frame takes seconds on a laptop, and --max-side says so nowhere.
+		w, h := pipeline.ProcessingSize(j.w, j.h, 1280, 0, 0)
+		fmt.Fprintf(stderr, "vidnst: note: the network runs at the input's %dx%d on the CPU; --max-side 1280 (%dx%d) would be about %.1fx faster\n", j.w, j.h, w, h, float64(big)/float64(w*h))
+	}
 
 	startPTS, endPTS := j.rng.startPTS, j.rng.endPTS
 	if j.warmUp > 0 {
