@@ -31,10 +31,15 @@ func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w
 	if err != nil {
 		return nil, err
 	}
-	i := x.Find(info.StartPTS + info.PTS(sec) - info.FrameDurationTB()/100)
+	i := frameAt(x, info, sec)
 	if i >= len(x.PTS) {
 		return nil, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
 	}
+	return grabFrameAt(ctx, in, x, i, w, h)
+}
+
+// grabFrameAt decodes frame i of x, the index of in, at the processing size.
+func grabFrameAt(ctx context.Context, in string, x *decode.Index, i, w, h int) (*frame.Frame, error) {
 	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i], Index: x})
 	if err != nil {
 		return nil, err
@@ -43,7 +48,7 @@ func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w
 	f := frame.New(w, h)
 	if err := r.Next(ctx, f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: no frame at %.3fs", in, sec)
+			return nil, fmt.Errorf("%s: no frame %d", in, i)
 		}
 		return nil, err
 	}
@@ -143,7 +148,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		if !ts.frames {
 			// The first frame at or after the time; the last one for a time
 			// within its display (after its start, before the end).
-			k = x.Find(info.StartPTS + info.PTS(ts.sec) - info.FrameDurationTB()/100)
+			k = frameAt(x, info, ts.sec)
 			if last := len(x.PTS) - 1; k == len(x.PTS) && info.StartPTS+info.PTS(ts.sec) < x.PTS[last]+max(1, info.FrameDurationTB()) {
 				k = last // within the last frame's display
 			}
@@ -156,7 +161,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		}
 		seen[k] = true
 		sec := info.Seconds(x.PTS[k] - info.StartPTS) // the caption shows the frame's own time
-		f, err := grabFrame(ctx, in, info, sec, w, h)
+		f, err := grabFrameAt(ctx, in, x, k, w, h)
 		if err != nil {
 			return err
 		}
@@ -250,11 +255,14 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 		return err
 	}
 	defer sess.Close()
-	sec := 0.0 // a video's frame at --start (or --frames A), else its first
+	// A video's frame at --start (or --frames A), from the range's index;
+	// else its first.
+	var f *frame.Frame
 	if j.rng.set {
-		sec = j.info.Seconds(j.rng.startPTS - j.info.StartPTS)
+		f, err = grabFrameAt(ctx, j.in, j.rng.index, j.rng.first, j.w, j.h)
+	} else {
+		f, err = grabFrame(ctx, j.in, j.info, 0, j.w, j.h)
 	}
-	f, err := grabFrame(ctx, j.in, j.info, sec, j.w, j.h)
 	if err != nil {
 		return err
 	}

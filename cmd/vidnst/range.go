@@ -114,10 +114,7 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		return r, fmt.Errorf("%s: no video frames", in)
 	}
 	r.total = n
-	// frameAt: the first frame at or after time t (seconds from the start).
-	frameAt := func(sec float64) int {
-		return x.Find(info.StartPTS + info.PTS(sec) - info.FrameDurationTB()/100)
-	}
+	frameAt := func(sec float64) int { return frameAt(x, info, sec) }
 	if o.frames != "" {
 		a, b, err := parseFrames(o.frames)
 		if err != nil {
@@ -169,4 +166,11 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		r.last = -1
 	}
 	return r, nil
+}
+
+// frameAt is the number of the first frame of x at or after sec seconds
+// from the video's start (len(x.PTS) if none); a hundredth of a frame's
+// duration absorbs the rounding of a time read off a timestamp.
+func frameAt(x *decode.Index, info *decode.Info, sec float64) int {
+	return x.Find(info.StartPTS + info.PTS(sec) - info.FrameDurationTB()/100)
 }
