@@ -336,24 +336,11 @@ func Load(path string) (*Plan, error) {
 // to the file it names; a new file gets perm less the umask, a replaced
 // one keeps its mode). Whether path may be replaced is the caller's check.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	path = outfile.Target(path)
-	f, err := outfile.CreateMode(path, perm)
+	err := outfile.WriteMode(path, perm, true, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("farm: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = outfile.Commit(tmp, path, true)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("farm: write %s: %w", path, err)
 	}
 	return nil

@@ -138,17 +138,26 @@ func Commit(tmp, path string, force bool) error {
 // Write writes path through Create, write and Commit: path ends up with
 // all that write wrote, or is left as it was.
 func Write(path string, force bool, write func(w io.Writer) error) error {
+	return WriteMode(path, 0o666, force, write)
+}
+
+// WriteMode is Write with perm (less the umask) for a new file, e.g. 0777
+// for a script. The data is synced to disk before the rename, so a crash
+// leaves the old file or the new one.
+func WriteMode(path string, perm fs.FileMode, force bool, write func(w io.Writer) error) error {
 	path = Target(path)
-	f, err := Create(path)
+	f, err := CreateMode(path, perm)
 	if err != nil {
 		return err
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Close(); err != nil {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(f.Name())
 		return err
 	}
