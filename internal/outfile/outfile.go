@@ -84,15 +84,10 @@ func Check(path string, force bool, inputs ...string) error {
 	return nil
 }
 
-// Create makes a temporary file beside path (hidden, with a ".part"
-// suffix), with the mode a new file gets from the umask (0666 minus it).
-// The caller writes it, closes it and passes its name to Commit, or
-// removes it.
-func Create(path string) (*os.File, error) { return CreateMode(path, 0o666) }
-
-// CreateMode is Create with perm (less the umask) for the new file, e.g.
-// 0777 for a script.
-func CreateMode(path string, perm fs.FileMode) (*os.File, error) {
+// create makes a temporary file beside path (hidden, with a ".part"
+// suffix) with perm less the umask, for the caller to write, close and
+// pass to Commit, or remove.
+func create(path string, perm fs.FileMode) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -135,7 +130,7 @@ func Commit(tmp, path string, force bool) error {
 	return nil
 }
 
-// Write writes path through Create, write and Commit: path ends up with
+// Write writes path through a temporary file and Commit: path ends up with
 // all that write wrote, or is left as it was.
 func Write(path string, force bool, write func(w io.Writer) error) error {
 	return WriteMode(path, 0o666, force, write)
@@ -146,7 +141,7 @@ func Write(path string, force bool, write func(w io.Writer) error) error {
 // leaves the old file or the new one.
 func WriteMode(path string, perm fs.FileMode, force bool, write func(w io.Writer) error) error {
 	path = Target(path)
-	f, err := CreateMode(path, perm)
+	f, err := create(path, perm)
 	if err != nil {
 		return err
 	}
