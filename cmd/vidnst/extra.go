@@ -33,36 +33,32 @@ var chunkFlagsAllowed = map[string]bool{"plan": true, "chunk": true, "out-dir": 
 
 // checkRenderArgs refuses, when a farm's scripts are written, --render-arg
 // flags every chunk's render --plan would refuse, and the ones the script
-// itself gives (a second --chunk would win, and every task render it).
+// itself gives (a second --chunk would win, and every task render it). It
+// parses them with render's own flags, so values, -qy and --flag=value
+// read as render will read them.
 func checkRenderArgs(args []string) error {
-	short := map[byte]string{'y': "force", 'q': "quiet", 's': "style"}
-	takesValue := map[string]bool{"device": true, "batch": true, "hwaccel": true, "threads": true, "ort-lib": true,
-		"progress": true, "models-dir": true}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			continue // a value
-		}
-		var names []string
-		value := false // the flag's value is in this argument
-		if strings.HasPrefix(a, "--") {
-			n, _, eq := strings.Cut(a[2:], "=")
-			names, value = []string{n}, eq
-		} else {
-			for j := 1; j < len(a); j++ { // -qy: -q -y
-				names = append(names, short[a[j]])
-			}
-		}
-		for _, n := range names {
-			if n == "plan" || n == "chunk" || n == "out-dir" || !chunkFlagsAllowed[n] {
-				return usagef("--render-arg %s: the chunk's script gives --plan and --chunk, and a chunk takes the rest from the plan (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", a)
-			}
-		}
-		if len(names) == 1 && takesValue[names[0]] && !value {
-			i++ // its value, whatever it looks like
-		}
+	c := &cobra.Command{}
+	defaultRenderOpts().addFlags(c)
+	fs := c.Flags()
+	fs.String("plan", "", "")
+	fs.Int("chunk", 0, "")
+	fs.String("out-dir", "", "")
+	refuse := func(what string) error {
+		return usagef("--render-arg %s: the chunk's script gives --plan and --chunk, and a chunk takes the rest from the plan (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", what)
 	}
-	return nil
+	if err := fs.Parse(args); err != nil {
+		return refuse(strings.Join(args, " ") + " (" + err.Error() + ")")
+	}
+	var bad error
+	fs.Visit(func(f *pflag.Flag) {
+		if bad == nil && (f.Name == "plan" || f.Name == "chunk" || f.Name == "out-dir" || !chunkFlagsAllowed[f.Name]) {
+			bad = refuse("--" + f.Name)
+		}
+	})
+	if bad == nil && fs.NArg() > 0 {
+		bad = refuse(fs.Arg(0))
+	}
+	return bad
 }
 
 func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {
