@@ -254,7 +254,7 @@ func rangesMatchLinear(t *testing.T, p string) {
 func TestTSResetError(t *testing.T) {
 	dir := t.TempDir()
 	ts := testmedia.Remux(t, testmedia.Clip(t, dir, "c.mp4", 64, 48, 25, 50, false), dir, "c.ts")
-	joined := testmedia.Joined(t, ts, dir, "joined.ts")
+	joined := testmedia.Joined(t, dir, "joined.ts", ts, ts)
 	r, err := Open(joined, Options{})
 	if err != nil {
 		t.Fatal(err)

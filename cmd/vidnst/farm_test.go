@@ -209,7 +209,7 @@ func TestJoinedTSRecordings(t *testing.T) {
 	// packets with one timestamp where the recordings meet.
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=duration=3",
 		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", ts)
-	joined := testmedia.Joined(t, ts, dir, "joined.ts")
+	joined := testmedia.Joined(t, dir, "joined.ts", ts, ts)
 	code, _, stderr := vidnst(t, joined, filepath.Join(dir, "o.mp4"), "--style", id, "--progress", "none")
 	if code != 1 || !strings.Contains(stderr, "timestamps jump backwards") || !strings.Contains(stderr, "ffmpeg -i IN -c copy OUT.mkv") || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("joined .ts: exit %d, %q", code, stderr)
@@ -240,11 +240,7 @@ func TestOverlappingJoin(t *testing.T) {
 			"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-output_ts_offset", off, p)
 		return p
 	}
-	a, b := rec("a.ts", "0"), rec("b.ts", "2.64")
-	ab, _ := os.ReadFile(a)
-	bb, _ := os.ReadFile(b)
-	joined := filepath.Join(dir, "ab.ts")
-	os.WriteFile(joined, append(ab, bb...), 0o644)
+	joined := testmedia.Joined(t, dir, "ab.ts", rec("a.ts", "0"), rec("b.ts", "2.64"))
 	out := filepath.Join(dir, "ab.mp4")
 	_, _, stderr := vidnst(t, joined, out, "--style", id, "--progress", "none", "--preset", "ultrafast")
 	p := testmedia.FFprobe(t, out, false)

@@ -128,16 +128,21 @@ func Remux(t testing.TB, src, dir, name string, extra ...string) string {
 	return p
 }
 
-// Joined writes dir/name as two copies of src byte for byte (for MPEG-TS:
-// two recordings joined, timestamps starting over) and returns its path.
-func Joined(t testing.TB, src, dir, name string) string {
+// Joined writes dir/name as the files srcs one after the other, byte for
+// byte (for MPEG-TS: recordings joined, timestamps starting over or
+// overlapping) and returns its path.
+func Joined(t testing.TB, dir, name string, srcs ...string) string {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
+	var all []byte
+	for _, src := range srcs {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
 	}
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, append(append([]byte(nil), b...), b...), 0o644); err != nil {
+	if err := os.WriteFile(p, all, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
