@@ -144,9 +144,6 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		o.style = o.styles[0]
 	}
 	out = outfile.Target(out) // -y through a symbolic link updates its file
-	if outfile.SameFile(in, out) {
-		return nil, fmt.Errorf("output %s is the input file", out)
-	}
 	if o.outputSize != "input" && o.outputSize != "processing" {
 		return nil, usagef("--output-size %q: want input or processing", o.outputSize)
 	}
@@ -161,13 +158,8 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 			return nil, err // before the model loads and frames decode
 		}
 	}
-	if st, err := os.Stat(out); err == nil {
-		if st.IsDir() {
-			return nil, fmt.Errorf("output %s is a directory", out)
-		}
-		if !o.force {
-			return nil, fmt.Errorf("output %s exists (use -y/--force to overwrite)", out)
-		}
+	if err := outfile.Check(out, o.force, in); err != nil {
+		return nil, err
 	}
 	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist", filepath.Dir(out))
