@@ -244,13 +244,10 @@ func (w *Writer) closeFile() error {
 // checkTarget refuses an existing output without force, and a folder we
 // cannot write to.
 func checkTarget(path string, force bool) error {
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("encode: %s: is a directory", path)
-		}
-		if !force {
-			return fmt.Errorf("encode: %s: %w", path, ErrExists)
-		}
+	if err := outfile.Check(path, force); errors.Is(err, outfile.ErrExists) {
+		return fmt.Errorf("encode: %s: %w", path, ErrExists)
+	} else if err != nil {
+		return fmt.Errorf("encode: %w", err)
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
