@@ -207,3 +207,64 @@ func TestCancelStopsARun(t *testing.T) {
 	s.Close()
 	s.Cancel() // after Close: harmless
 }
+
+// batchPSNRs runs four different frames through p on device, one at a time
+// (batch 1) and together (batch 4), and one frame alone in the batch-4
+// session (a partial batch), and returns the lowest PSNR of the batched
+// outputs against the single ones: the batch entries must be independent.
+func batchPSNRs(t *testing.T, p, device string, w, h int) (full, partial float64) {
+	t.Helper()
+	one := newSession(t, p, Options{Width: w, Height: h, Batch: 1, Threads: 2, Device: device})
+	four := newSession(t, p, Options{Width: w, Height: h, Batch: 4, Threads: 2, Device: device})
+	in := [][]float32{scene(w, h, 0), scene(w, h, 15), scene(w, h, -20), scene(w, h, 30)}
+	ref := zeros(4, w, h)
+	for i := range in {
+		if err := one.Run(in[i:i+1], ref[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := zeros(4, w, h)
+	if err := four.Run(in, got); err != nil {
+		t.Fatal(err)
+	}
+	full = math.Inf(1)
+	for i := range got {
+		full = min(full, psnr(got[i], ref[i]))
+	}
+	alone := zeros(1, w, h)
+	if err := four.Run(in[2:3], alone); err != nil {
+		t.Fatal(err)
+	}
+	return full, psnr(alone[0], ref[2])
+}
+
+// psnr of a against b (0..255).
+func psnr(a, b []float32) float64 {
+	sum := 0.0
+	for j := range a {
+		d := float64(a[j] - b[j])
+		sum += d * d
+	}
+	if sum == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(sum/float64(len(a))))
+}
+
+// Frames batched together, or alone in a batch, give what they give one at
+// a time, fp32 and fp16 (on a GPU the same check runs on CUDA).
+func TestBatchMatchesSingle(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	models := []string{p}
+	if fp, ok := FP16Variant(p); ok {
+		models = append(models, fp)
+	}
+	for _, m := range models {
+		full, partial := batchPSNRs(t, m, "cpu", 64, 48)
+		t.Logf("%s on cpu: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(m), full, partial)
+		if full < 40 || partial < 40 {
+			t.Errorf("%s: batched output differs from single runs: %.1f dB, partial %.1f dB", filepath.Base(m), full, partial)
+		}
+	}
+}

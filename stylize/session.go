@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -61,10 +62,13 @@ const DefaultCUDABatch = 4
 // tunes its convolutions and grows its memory arena once); each run names
 // the tensors it reads and writes.
 //
-// Partial batches (n < Batch frames): for a model with a free batch dim, the
-// first Run with n frames makes [n,3,H,W] tensors over the same memory, kept
-// until Close. For a model whose batch dim is fixed, the batch is padded:
-// the tail entries are run on stale data and ignored.
+// Partial batches (n < Batch frames): on a CPU, for a model with a free
+// batch dim, the first Run with n frames makes [n,3,H,W] tensors over the
+// same memory, kept until Close. On CUDA, and for a model whose batch dim
+// is fixed, the batch is padded: the tail entries repeat the last frame and
+// their results are ignored (a new shape would make cuDNN tune its convolutions again, a
+// pause of about half a second at a render's last batch, where the padding
+// costs a few frames of GPU time).
 //
 // Double buffering: with Buffers = 2 (the default on CUDA, and on a CPU
 // with 2+ threads) the Session has two slots, each with its own tensors.
@@ -253,8 +257,33 @@ func New(modelPath string, opts Options) (*Session, error) {
 		s.chans[mc] = c.modelChannel(mc)
 	}
 
+	// On CUDA, float16 instance norms run in float32 when a batch holds
+	// more than one frame (see fp32Norms; one frame at a time they are
+	// right, and 2% faster as they are). VIDNST_FP16_NORMS=keep leaves
+	// them (for A/B measurements).
+	var cudaData []byte
+	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && os.Getenv("VIDNST_FP16_NORMS") != "keep" {
+		raw := data
+		if raw == nil {
+			if raw, err = os.ReadFile(modelPath); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrModel, err)
+			}
+		}
+		fixed, n, err := fp32Norms(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
+		}
+		if n > 0 {
+			cudaData = fixed
+		}
+	}
+
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
+		data := data
+		if dev.cuda && cudaData != nil {
+			data = cudaData
+		}
 		par := opts.Parallel
 		if v, err := strconv.Atoi(os.Getenv("VIDNST_PARALLEL")); par == 0 && err == nil && v >= 1 && v <= 4 {
 			par = v // for A/B measurements (BENCHMARKS.md)
@@ -287,7 +316,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 				err = cudaError(dev, err)
 			} else {
 				err = loadError(modelPath, err)
-				if data != nil {
+				if s.freed != "" {
 					err = fmt.Errorf("%w (the file fixes input %s; freed to run at %dx%d)", err, s.freed, s.w, s.h)
 				}
 			}
@@ -446,9 +475,25 @@ func (s *Session) Load(i int, in [][]float32) error {
 			}
 		}
 	}
+	if n := len(in); n < s.batch && s.pads() {
+		// The padded run reads the whole batch: repeat the last frame in
+		// the tail. Memory never written (page-locked memory comes from
+		// the driver as it is) can hold values that are not numbers, and
+		// on CUDA an fp16 network's output for the real frames was then
+		// wrong too (10.8 dB from the CPU's).
+		fr := 3 * plane
+		last := sl.inBuf[(n-1)*fr : n*fr]
+		for f := n; f < s.batch; f++ {
+			copy(sl.inBuf[f*fr:(f+1)*fr], last)
+		}
+	}
 	sl.n = len(in)
 	return nil
 }
+
+// pads reports whether a partial batch runs padded in the full batch's
+// tensors (see Session) rather than in tensors of its own size.
+func (s *Session) pads() bool { return s.fixedBatch || s.device.cuda }
 
 // Exec runs the network on the frames last loaded into slot i.
 func (s *Session) Exec(i int) error {
@@ -533,7 +578,7 @@ func nonFinite(v []float32) int {
 
 // runnerFor returns sl's runner for n frames, building it on first use.
 func (s *Session) runnerFor(sl *slot, n int) (*runner, error) {
-	if n == s.batch || s.fixedBatch {
+	if n == s.batch || s.pads() {
 		return sl.full, nil
 	}
 	if r := sl.partial[n-1]; r != nil {

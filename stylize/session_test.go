@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,15 @@ func TestFixedDims(t *testing.T) {
 	in := frames(2, 5, 4, 6)
 	runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*20+j] })
 	runCheck(t, s, in[1:], 0, func(i, c, j int) float32 { return in[i+1][c*20+j] }) // padded
+	x := frames(1, 5, 4, 42) // not the frame the slot's tail held
+	runCheck(t, s, x, 0, func(i, c, j int) float32 { return x[i][c*20+j] })
+	// The padding repeats the frame: no stale or never-written values
+	// reach the network (on CUDA garbage there spoilt the real frames).
+	for _, sl := range s.slots {
+		if sl.n == 1 && !slices.Equal(sl.inBuf[60:120], sl.inBuf[:60]) {
+			t.Errorf("padded tail %v, want the last frame %v", sl.inBuf[60:120], sl.inBuf[:60])
+		}
+	}
 	// At other sizes and batches the dims are freed.
 	for _, o := range []Options{{Width: 7, Height: 3, Batch: 3}, {Width: 5, Height: 4, Batch: 1}, {Width: 9, Height: 6}} {
 		o.Threads = 1

@@ -110,6 +110,38 @@ func (g *Graph) FloatInit(name string, dims []int64, data []float32) *Graph {
 	return g
 }
 
+// Float16Init adds a float16 constant; the values are rounded to float16
+// (to nearest, ties to even; normal range only: tests use small values).
+func (g *Graph) Float16Init(name string, dims []int64, data []float32) *Graph {
+	raw := make([]byte, 2*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint16(raw[2*i:], toHalf(v))
+	}
+	g.inits = append(g.inits, tensorProto(name, dims, Float16, raw))
+	return g
+}
+
+// toHalf rounds v to IEEE 754 binary16 bits (zero, and normal numbers).
+func toHalf(v float32) uint16 {
+	b := math.Float32bits(v)
+	sign := uint16(b>>16) & 0x8000
+	if v == 0 {
+		return sign
+	}
+	exp := int32(b>>23&0xff) - 127 + 15
+	mant := b & 0x7fffff
+	// Round the 23-bit mantissa to 10 bits, ties to even.
+	r := mant >> 13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
+		r++
+		if r == 0x400 {
+			r, exp = 0, exp+1
+		}
+	}
+	return sign | uint16(exp)<<10 | uint16(r)
+}
+
 // Int64Init adds an int64 constant.
 func (g *Graph) Int64Init(name string, dims []int64, data []int64) *Graph {
 	raw := make([]byte, 8*len(data))

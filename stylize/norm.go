@@ -1,0 +1,235 @@
+package stylize
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// fp32Norms returns a copy of the ModelProto data in which every
+// InstanceNormalization node with float16 scale and bias runs in float32:
+// a Cast to float32 before it, float32 copies of its scale and bias, and a
+// Cast back to float16 after it, all under the node's own output name.
+// Everything else is copied as it is; n is the number of nodes rewritten
+// (0: data is returned unchanged).
+//
+// Why: ONNX Runtime's CUDA provider (1.29) computes a float16
+// InstanceNormalization wrongly when the batch holds more than one frame:
+// the style networks' output for a frame batched with others (or padded)
+// was 10.4 dB from its output alone, while the float32 model agreed to 77
+// dB (TestGPUBatchesMatch, BENCHMARKS.md). The convolutions, where the time
+// goes, stay in float16.
+func fp32Norms(data []byte) (out []byte, n int, err error) {
+	type tensor struct {
+		dims  []pbField // as the file has them (packed or not)
+		elem  uint64
+		half  []uint16
+		valid bool
+	}
+	inits := map[string]*tensor{}
+	var graph []byte
+	if err := pbWalk(data, func(f pbField) error {
+		if f.num == 7 && f.wire == 2 {
+			graph = f.b
+		}
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	if graph == nil {
+		return nil, 0, errProto
+	}
+	// Float16 initializers: the candidates for a norm's scale and bias.
+	err = pbWalk(graph, func(f pbField) error {
+		if f.num != 5 || f.wire != 2 {
+			return nil
+		}
+		t := &tensor{valid: true}
+		var name string
+		var raw []byte
+		var ints []uint64
+		err := pbWalk(f.b, func(g pbField) error {
+			switch {
+			case g.num == 1:
+				t.dims = append(t.dims, g)
+			case g.num == 2 && g.wire == 0:
+				t.elem = g.v
+			case g.num == 8 && g.wire == 2:
+				name = string(g.b)
+			case g.num == 9 && g.wire == 2:
+				raw = g.b
+			case g.num == 5 && g.wire == 0:
+				ints = append(ints, g.v)
+			case g.num == 5 && g.wire == 2: // packed int32_data
+				for b := g.b; len(b) > 0; {
+					v, k := binary.Uvarint(b)
+					if k <= 0 {
+						return errProto
+					}
+					ints, b = append(ints, v), b[k:]
+				}
+			case g.num == 14 && g.v == 1: // data_location EXTERNAL
+				t.valid = false
+			}
+			return nil
+		})
+		if err != nil || t.elem != 10 || !t.valid {
+			return err
+		}
+		switch {
+		case raw != nil && len(raw)%2 == 0:
+			t.half = make([]uint16, len(raw)/2)
+			for i := range t.half {
+				t.half[i] = binary.LittleEndian.Uint16(raw[2*i:])
+			}
+		case raw == nil:
+			t.half = make([]uint16, len(ints))
+			for i, v := range ints {
+				t.half[i] = uint16(v)
+			}
+		default:
+			return nil
+		}
+		inits[name] = t
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	const suffix = "__vidnst_fp32"
+	var added []byte // new initializers, appended after the graph's fields
+	rewriteNode := func(node []byte) ([]pbField, error) {
+		var ins, outs []string
+		var op, domain string
+		if err := pbWalk(node, func(g pbField) error {
+			if g.wire != 2 {
+				return nil
+			}
+			switch g.num {
+			case 1:
+				ins = append(ins, string(g.b))
+			case 2:
+				outs = append(outs, string(g.b))
+			case 4:
+				op = string(g.b)
+			case 7:
+				domain = string(g.b)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if op != "InstanceNormalization" || (domain != "" && domain != "ai.onnx") || len(ins) != 3 || len(outs) != 1 {
+			return nil, nil
+		}
+		scale, bias := inits[ins[1]], inits[ins[2]]
+		if scale == nil || bias == nil {
+			return nil, nil
+		}
+		for k, t := range []*tensor{scale, bias} {
+			var b []byte
+			for _, d := range t.dims {
+				b = pbAppend(b, d)
+			}
+			b = pbAppend(b, pbField{num: 2, wire: 0, v: 1}) // FLOAT
+			b = pbAppend(b, pbField{num: 8, wire: 2, b: []byte(ins[1+k] + suffix)})
+			raw := make([]byte, 4*len(t.half))
+			for i, h := range t.half {
+				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(halfToFloat(h)))
+			}
+			b = pbAppend(b, pbField{num: 9, wire: 2, b: raw})
+			added = pbAppend(added, pbField{num: 5, wire: 2, b: b})
+		}
+		x32, y32 := ins[0]+suffix+"_in_"+outs[0], outs[0]+suffix
+		norm, err := pbRewrite(node, func(g pbField) (pbField, bool, error) {
+			if g.wire != 2 {
+				return g, true, nil
+			}
+			switch g.num {
+			case 1: // inputs: all three replaced below, in order
+				return g, false, nil
+			case 2:
+				g.b = []byte(y32)
+			case 3:
+				g.b = append([]byte(nil), g.b...)
+				g.b = append(g.b, suffix...)
+			}
+			return g, true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		var in3 []byte
+		for _, s := range []string{x32, ins[1] + suffix, ins[2] + suffix} {
+			in3 = pbAppend(in3, pbField{num: 1, wire: 2, b: []byte(s)})
+		}
+		norm = append(in3, norm...)
+		return []pbField{
+			{num: 1, wire: 2, b: castNode(ins[0], x32, 1)},
+			{num: 1, wire: 2, b: norm},
+			{num: 1, wire: 2, b: castNode(y32, outs[0], 10)},
+		}, nil
+	}
+	var g []byte
+	err = pbWalk(graph, func(f pbField) error {
+		if f.num == 1 && f.wire == 2 {
+			nodes, err := rewriteNode(f.b)
+			if err != nil {
+				return err
+			}
+			if nodes != nil {
+				n++
+				for _, nd := range nodes {
+					g = pbAppend(g, nd)
+				}
+				return nil
+			}
+		}
+		g = pbAppend(g, f)
+		return nil
+	})
+	if err != nil || n == 0 {
+		return data, 0, err
+	}
+	g = append(g, added...)
+	out, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 && f.wire == 2 {
+			f.b = g
+		}
+		return f, true, nil
+	})
+	return out, n, err
+}
+
+// castNode is a NodeProto: Cast(in) -> out, to the ONNX element type to.
+func castNode(in, out string, to uint64) []byte {
+	var attr []byte
+	attr = pbAppend(attr, pbField{num: 1, wire: 2, b: []byte("to")})
+	attr = pbAppend(attr, pbField{num: 3, wire: 0, v: to})
+	attr = pbAppend(attr, pbField{num: 20, wire: 0, v: 2}) // INT
+	var b []byte
+	b = pbAppend(b, pbField{num: 1, wire: 2, b: []byte(in)})
+	b = pbAppend(b, pbField{num: 2, wire: 2, b: []byte(out)})
+	b = pbAppend(b, pbField{num: 3, wire: 2, b: []byte(out + "_cast")})
+	b = pbAppend(b, pbField{num: 4, wire: 2, b: []byte("Cast")})
+	return pbAppend(b, pbField{num: 5, wire: 2, b: attr})
+}
+
+// halfToFloat converts IEEE 754 binary16 bits to a float32.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf, NaN
+		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: frac * 2^-24
+		v := float32(frac) / (1 << 24)
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}

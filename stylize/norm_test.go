@@ -1,0 +1,154 @@
+package stylize
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vidnst/vidnst/internal/onnxgen"
+)
+
+func TestHalfToFloat(t *testing.T) {
+	for _, c := range []struct {
+		h    uint16
+		want float32
+	}{
+		{0x0000, 0}, {0x3c00, 1}, {0xc000, -2}, {0x3555, 0.333251953125},
+		{0x7bff, 65504}, {0x0400, 1.0 / 16384}, {0x0001, 1.0 / (1 << 24)}, {0x8200, -1.0 / (1 << 15)},
+		{0x7c00, float32(math.Inf(1))}, {0xfc00, float32(math.Inf(-1))},
+	} {
+		if got := halfToFloat(c.h); got != c.want {
+			t.Errorf("halfToFloat(%#04x) = %v, want %v", c.h, got, c.want)
+		}
+	}
+	if v := halfToFloat(0x7e00); v == v {
+		t.Errorf("halfToFloat(0x7e00) = %v, want NaN", v)
+	}
+	if v := halfToFloat(0x8000); v != 0 || !math.Signbit(float64(v)) {
+		t.Errorf("halfToFloat(0x8000) = %v, want -0", v)
+	}
+}
+
+// halfNormModel: input1 -> Cast(float16) -> InstanceNormalization (float16
+// scale and bias) -> Cast(float) -> output1, the float16 style networks'
+// normalization in small.
+var (
+	halfNormScale = []float32{1.5, -0.5, 2}
+	halfNormBias  = []float32{10, 100, -20}
+)
+
+func halfNormModel(p string) error {
+	return onnxgen.NewGraph("halfnorm").
+		Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
+		Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+		Float16Init("s", []int64{3}, halfNormScale).
+		Float16Init("b", []int64{3}, halfNormBias).
+		Node("Cast", []string{"input1"}, []string{"x16"}, onnxgen.AttrInt("to", int64(onnxgen.Float16))).
+		Node("InstanceNormalization", []string{"x16", "s", "b"}, []string{"y16"}, onnxgen.AttrFloat("epsilon", 1e-5)).
+		Node("Cast", []string{"y16"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).
+		Write(p)
+}
+
+// The rewrite runs the norm in float32 and computes what the float16 one
+// should: each frame and channel normalized on its own.
+func TestFP32Norms(t *testing.T) {
+	needORT(t)
+	p := model(t, "halfnorm", halfNormModel)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, n, err := fp32Norms(data)
+	if err != nil || n != 1 {
+		t.Fatalf("fp32Norms: %d nodes, %v", n, err)
+	}
+	if _, err := parseModel(fixed); err != nil {
+		t.Fatalf("rewritten model: %v", err)
+	}
+	q := filepath.Join(t.TempDir(), "fixed.onnx")
+	if err := os.WriteFile(q, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 6, 5
+	in := frames(3, w, h, 4)
+	for _, path := range []string{p, q} {
+		s := newSession(t, path, Options{Width: w, Height: h, Batch: 3, Threads: 1})
+		out := zeros(3, w, h)
+		if err := s.Run(in, out); err != nil {
+			t.Fatal(err)
+		}
+		for i := range in {
+			for c := range 3 {
+				x := in[i][c*w*h : (c+1)*w*h]
+				mean, vr := 0.0, 0.0
+				for _, v := range x {
+					mean += float64(v)
+				}
+				mean /= float64(len(x))
+				for _, v := range x {
+					vr += (float64(v) - mean) * (float64(v) - mean)
+				}
+				vr /= float64(len(x))
+				for j, v := range x {
+					want := float64(halfNormScale[c])*(float64(v)-mean)/math.Sqrt(vr+1e-5) + float64(halfNormBias[c])
+					if got := float64(out[i][c*w*h+j]); math.Abs(got-want) > 0.1 {
+						t.Fatalf("%s: frame %d channel %d pixel %d: %v, want %v", filepath.Base(path), i, c, j, got, want)
+					}
+				}
+			}
+		}
+	}
+	// A model with no float16 norm comes back as it is.
+	id := model(t, "id", onnxgen.Identity)
+	raw, err := os.ReadFile(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same, n, err := fp32Norms(raw); err != nil || n != 0 || !bytes.Equal(same, raw) {
+		t.Errorf("identity model: %d nodes rewritten, %v", n, err)
+	}
+	if _, _, err := fp32Norms([]byte("not onnx")); err == nil {
+		t.Error("fp32Norms took a file that is not ONNX")
+	}
+}
+
+// The shared fp16 style network, rewritten, gives on the CPU what the file
+// gives.
+func TestFP32NormsCandy(t *testing.T) {
+	needORT(t)
+	p, ok := FP16Variant(sharedModel(t, "candy.onnx"))
+	if !ok {
+		t.Skip("SKIPPED: no fp16 variant of candy in the shared models")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, n, err := fp32Norms(data)
+	if err != nil || n == 0 {
+		t.Fatalf("fp32Norms: %d nodes, %v", n, err)
+	}
+	q := filepath.Join(t.TempDir(), "candy-fixed.onnx")
+	if err := os.WriteFile(q, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 64, 48
+	in := [][]float32{scene(w, h, 0), scene(w, h, 12)}
+	var outs [2][][]float32
+	for k, path := range []string{p, q} {
+		s := newSession(t, path, Options{Width: w, Height: h, Batch: 2, Threads: 2})
+		outs[k] = zeros(2, w, h)
+		if err := s.Run(in, outs[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range in {
+		d := psnr(outs[1][i], outs[0][i])
+		t.Logf("frame %d: %d norms in float32 vs the file: %.1f dB", i, n, d)
+		if d < 40 {
+			t.Errorf("frame %d: rewritten model differs: %.1f dB", i, d)
+		}
+	}
+}
