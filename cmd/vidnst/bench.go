@@ -42,7 +42,12 @@ type benchResult struct {
 	EndToEndFrames int     `json:"end_to_end_frames,omitempty"`
 	// CPU time of the whole process (all threads) per frame, medians.
 	InferenceCPUms float64 `json:"inference_cpu_ms_per_frame"`
-	EndToEndCPUms  float64 `json:"end_to_end_cpu_ms_per_frame,omitempty"`
+	// The session's start, outside the steady-state numbers: opening it
+	// (loading the model, the provider) and the first pass over the frames
+	// (on CUDA it includes cuDNN's tuning and the memory arena's growth).
+	OpenSec       float64 `json:"open_s"`
+	FirstPassFPS  float64 `json:"first_pass_fps"`
+	EndToEndCPUms float64 `json:"end_to_end_cpu_ms_per_frame,omitempty"`
 	// Busy: each pipeline stage's working time as a share of the end-to-end
 	// runs' wall time (all repeats); the network's is per runner. The stage
 	// near 1 is what holds the render back.
@@ -82,8 +87,9 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Without INPUT, bench times the network alone on synthetic frames of --size.
 With INPUT, it decodes the first --bench-frames frames of it at the processing size,
 times the network alone on exactly those frames, then times a full render of the same
-frames (decode, stylize, temporal, encode, mux) and prints the ratio: the pipeline's
-efficiency.`,
+frames (decode, stylize, temporal, encode, mux) with the same warmed-up session and
+prints the ratio: the pipeline's efficiency. The session's start (opening it, and the
+first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(ro.styles) != 1 {
@@ -114,6 +120,7 @@ efficiency.`,
 			}
 			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (median of %d runs over %d frames)\n",
 				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, repeats, res.Frames)
+			fmt.Fprintf(stdout, "bench: start (not in the rates): session open %.2f s, first pass %.2f fps\n", res.OpenSec, res.FirstPassFPS)
 			if res.EndToEndFPS > 0 {
 				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f; cpu per frame: network alone %.0f ms, whole pipeline %.0f ms\n",
 					res.EndToEndFPS, res.EndToEndFrames, res.TemporalMode, res.Efficiency, res.InferenceCPUms, res.EndToEndCPUms)
@@ -198,16 +205,20 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("bench: no frames")
 	}
+	t0 := time.Now()
 	sess, err := openStyler(ro, model, w, h, false, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.Close()
+	openDur := time.Since(t0)
 	b := sess.Batch()
 	runAll := func() error { return inferAll(sess, frames) }
-	if err := runAll(); err != nil { // warm-up
+	t0 = time.Now()
+	if err := runAll(); err != nil { // warm-up (on CUDA: cuDNN's tuning, the arena)
 		return nil, err
 	}
+	firstDur := time.Since(t0)
 	// With INPUT, each repeat times the network alone and then the whole
 	// pipeline on the same frames, back to back, so a noisy machine slows
 	// both alike; the efficiency is the median of the per-repeat ratios.
@@ -231,6 +242,10 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			if err != nil {
 				return 0, 0, err
 			}
+			// The warm session, as the inference-only runs use it: the
+			// ratio compares steady states; the session's start is
+			// reported on its own (OpenSec, FirstPassFPS).
+			j.sess = sess
 			tmode = eo.temporal
 			st, err := j.run(ctx, stderr)
 			if err != nil {
@@ -267,7 +282,8 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 	}
 	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Width: w, Height: h, Batch: b,
-		Threads: threadsUsed(ro.threads), Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf)}
+		Threads: threadsUsed(ro.threads), Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf),
+		OpenSec: openDur.Seconds(), FirstPassFPS: float64(len(frames)) / firstDur.Seconds()}
 	if e2eRun == nil {
 		return res, nil
 	}

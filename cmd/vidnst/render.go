@@ -132,6 +132,10 @@ type job struct {
 	// sideBySide writes the original and the stylized frame next to each
 	// other (ow = 2*w).
 	sideBySide bool
+	// sess, when set, is an open session at the processing size that run
+	// uses instead of opening one (bench: the session its inference-only
+	// runs warmed up). The caller owns it and closes it after run.
+	sess *stylize.Session
 }
 
 // prepare checks everything that can be checked before any work: paths,
@@ -411,11 +415,15 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	var rs runStats
 	o := j.o
 	start := time.Now()
-	sess, err := openStyler(o, j.model, j.w, j.h, false, stderr)
-	if err != nil {
-		return rs, err
+	sess := j.sess
+	if sess == nil {
+		s, err := openStyler(o, j.model, j.w, j.h, false, stderr)
+		if err != nil {
+			return rs, err
+		}
+		defer s.Close()
+		sess = s
 	}
-	defer sess.Close()
 	rs.device = sess.Device()
 	if big := j.w * j.h; rs.device == "cpu" && big > bigOnCPU && !o.quiet && o.maxSide == 0 && o.width == 0 && o.height == 0 {
 		// The network's cost grows with the pixels: at the input's 4K a
