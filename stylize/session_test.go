@@ -168,7 +168,8 @@ func TestFixedDims(t *testing.T) {
 	in := frames(2, 5, 4, 6)
 	runCheck(t, s, in, 0, func(i, c, j int) float32 { return in[i][c*20+j] })
 	runCheck(t, s, in[1:], 0, func(i, c, j int) float32 { return in[i+1][c*20+j] }) // padded
-	x := frames(1, 5, 4, 42) // not the frame the slot's tail held
+	// A frame that is not the one the slot's tail held:
+	x := frames(1, 5, 4, 42)
 	runCheck(t, s, x, 0, func(i, c, j int) float32 { return x[i][c*20+j] })
 	// The padding repeats the frame: no stale or never-written values
 	// reach the network (on CUDA garbage there spoilt the real frames).
