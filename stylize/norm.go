@@ -96,7 +96,8 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 		return nil, 0, err
 	}
 	const suffix = "__vidnst_fp32"
-	var added []byte // new initializers, appended after the graph's fields
+	var added []byte          // new initializers, appended after the graph's fields
+	made := map[string]bool{} // their names: a scale or bias two norms share is added once
 	rewriteNode := func(node []byte) ([]pbField, error) {
 		var ins, outs []string
 		var op, domain string
@@ -126,6 +127,10 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 			return nil, nil
 		}
 		for k, t := range []*tensor{scale, bias} {
+			if made[ins[1+k]] {
+				continue
+			}
+			made[ins[1+k]] = true
 			var b []byte
 			for _, d := range t.dims {
 				b = pbAppend(b, d)

@@ -100,6 +100,50 @@ func TestFP32Norms(t *testing.T) {
 			}
 		}
 	}
+	// Two norms sharing their scale and bias: the float32 copies are made
+	// once (a name twice would make the model invalid) and both run.
+	two := model(t, "twonorms", func(p string) error {
+		return onnxgen.NewGraph("twonorms").
+			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
+			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+			Float16Init("s", []int64{3}, halfNormScale).
+			Float16Init("b", []int64{3}, halfNormBias).
+			Node("Cast", []string{"input1"}, []string{"x16"}, onnxgen.AttrInt("to", int64(onnxgen.Float16))).
+			Node("InstanceNormalization", []string{"x16", "s", "b"}, []string{"y16"}).
+			Node("InstanceNormalization", []string{"y16", "s", "b"}, []string{"z16"}).
+			Node("Cast", []string{"z16"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).
+			Write(p)
+	})
+	raw2, err := os.ReadFile(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed2, n, err := fp32Norms(raw2)
+	if err != nil || n != 2 {
+		t.Fatalf("two norms: %d rewritten, %v", n, err)
+	}
+	if names := initNames(t, fixed2); names["s__vidnst_fp32"] != 1 || names["b__vidnst_fp32"] != 1 {
+		t.Errorf("two norms sharing scale and bias: float32 initializers %v, want each once", names)
+	}
+	q2 := filepath.Join(t.TempDir(), "two-fixed.onnx")
+	if err := os.WriteFile(q2, fixed2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var twoOut [2][][]float32
+	for k, path := range []string{two, q2} {
+		s := newSession(t, path, Options{Width: w, Height: h, Batch: 3, Threads: 1})
+		twoOut[k] = zeros(3, w, h)
+		if err := s.Run(in, twoOut[k]); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+	}
+	for i := range in {
+		for j := range in[i] {
+			if d := math.Abs(float64(twoOut[0][i][j] - twoOut[1][i][j])); d > 0.25 {
+				t.Fatalf("two norms, frame %d value %d: %v rewritten, %v in the file", i, j, twoOut[1][i][j], twoOut[0][i][j])
+			}
+		}
+	}
 	// A model with no float16 norm comes back as it is.
 	id := model(t, "id", onnxgen.Identity)
 	raw, err := os.ReadFile(id)
@@ -151,4 +195,30 @@ func TestFP32NormsCandy(t *testing.T) {
 			t.Errorf("frame %d: rewritten model differs: %.1f dB", i, d)
 		}
 	}
+}
+
+// initNames counts the graph initializers of the ModelProto data by name.
+func initNames(t *testing.T, data []byte) map[string]int {
+	t.Helper()
+	names := map[string]int{}
+	err := pbWalk(data, func(f pbField) error {
+		if f.num != 7 || f.wire != 2 {
+			return nil
+		}
+		return pbWalk(f.b, func(g pbField) error {
+			if g.num != 5 || g.wire != 2 {
+				return nil
+			}
+			return pbWalk(g.b, func(h pbField) error {
+				if h.num == 8 && h.wire == 2 {
+					names[string(h.b)]++
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
