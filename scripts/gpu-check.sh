@@ -5,7 +5,7 @@
 # and provider-option variants, the temporal stage at 1080p and an ONNX
 # Runtime profile, and writes the logs to OUTDIR (default out/gpu). About 2
 # minutes on an H100 or H200 (well under 5).
-# VIDNST_GPU_STEPS="tests table e2e variants temporal profile vprofile"
+# VIDNST_GPU_STEPS="tests norms table e2e variants temporal profile vprofile"
 # picks a subset (vprofile, not run by default: a profile per variant).
 #
 # It needs, in .deps/gpu/ (ignored by git; build it here, carry it there):
@@ -71,13 +71,20 @@ failed=0
 t0=$SECONDS
 # The test binaries look for models in VIDNST_MODEL_DIR and for fixtures
 # relative to their package folder.
-steps=" ${VIDNST_GPU_STEPS:-tests table e2e variants temporal profile} " # a subset can be named
+steps=" ${VIDNST_GPU_STEPS:-tests norms table e2e variants temporal profile} " # a subset can be named
 want() { [[ "$steps" == *" $1 "* ]]; }
 if want tests; then
   step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
   if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
     step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
   fi
+fi
+# norms: the fp16 network at 1080p with its instance norms in float32 (the
+# default), as the file has them (wrong in batches) and folded (candidate).
+if want norms; then
+  for v in fp32 keep fold; do
+    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${v#fp32}" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
+  done
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
 want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x

@@ -2,7 +2,10 @@ package stylize
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 )
 
 // fp32Norms returns a copy of the ModelProto data in which every
@@ -18,7 +21,24 @@ import (
 // was 10.4 dB from its output alone, while the float32 model agreed to 77
 // dB (TestGPUBatchesMatch, BENCHMARKS.md). The convolutions, where the time
 // goes, stay in float16.
-func fp32Norms(data []byte) (out []byte, n int, err error) {
+func fp32Norms(data []byte) (out []byte, n int, err error) { return rewriteNorms(data, 0) }
+
+// foldNorms is the other mend, kept for A/B runs on a GPU
+// (VIDNST_FP16_NORMS=fold; not yet measured there): each float16 norm stays
+// in float16 but sees one frame of batch frames with batch*C channels
+// (Reshape [N,C,H,W] -> [1,N*C,H,W], the scale and bias repeated N times,
+// Reshape back), the shape at which ONNX Runtime's CUDA kernel is right,
+// without the casts' memory passes. Its models run only at that batch (the
+// CUDA session pads partial batches).
+func foldNorms(data []byte, batch int) (out []byte, n int, err error) {
+	if batch < 1 {
+		return nil, 0, errors.New("fold: batch < 1")
+	}
+	return rewriteNorms(data, batch)
+}
+
+// rewriteNorms is fp32Norms (fold 0) and foldNorms (fold = the batch).
+func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 	type tensor struct {
 		dims  []pbField // as the file has them (packed or not)
 		elem  uint64
@@ -95,9 +115,29 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	const suffix = "__vidnst_fp32"
 	var added []byte          // new initializers, appended after the graph's fields
-	made := map[string]bool{} // their names: a scale or bias two norms share is added once
+	made := map[string]bool{} // their names: one two norms share is added once
+	addInit := func(name string, typ uint64, dims []pbField, raw []byte) {
+		if made[name] {
+			return
+		}
+		made[name] = true
+		var b []byte
+		for _, d := range dims {
+			b = pbAppend(b, d)
+		}
+		b = pbAppend(b, pbField{num: 2, wire: 0, v: typ})
+		b = pbAppend(b, pbField{num: 8, wire: 2, b: []byte(name)})
+		b = pbAppend(b, pbField{num: 9, wire: 2, b: raw})
+		added = pbAppend(added, pbField{num: 5, wire: 2, b: b})
+	}
+	dims := func(ds ...int64) []pbField {
+		fs := make([]pbField, len(ds))
+		for i, d := range ds {
+			fs[i] = pbField{num: 1, wire: 0, v: uint64(d)}
+		}
+		return fs
+	}
 	rewriteNode := func(node []byte) ([]pbField, error) {
 		var ins, outs []string
 		var op, domain string
@@ -123,28 +163,31 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 			return nil, nil
 		}
 		scale, bias := inits[ins[1]], inits[ins[2]]
-		if scale == nil || bias == nil {
+		if scale == nil || bias == nil || len(scale.half) != len(bias.half) {
 			return nil, nil
 		}
+		suffix := "__vidnst_fp32"
+		if fold > 0 {
+			suffix = fmt.Sprintf("__vidnst_fold%d", fold)
+		}
 		for k, t := range []*tensor{scale, bias} {
-			if made[ins[1+k]] {
+			if fold == 0 { // float32 copies
+				raw := make([]byte, 4*len(t.half))
+				for i, h := range t.half {
+					binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(halfToFloat(h)))
+				}
+				addInit(ins[1+k]+suffix, 1, t.dims, raw)
 				continue
 			}
-			made[ins[1+k]] = true
-			var b []byte
-			for _, d := range t.dims {
-				b = pbAppend(b, d)
+			raw := make([]byte, 0, 2*len(t.half)*fold) // float16, repeated per frame
+			for range fold {
+				for _, h := range t.half {
+					raw = binary.LittleEndian.AppendUint16(raw, h)
+				}
 			}
-			b = pbAppend(b, pbField{num: 2, wire: 0, v: 1}) // FLOAT
-			b = pbAppend(b, pbField{num: 8, wire: 2, b: []byte(ins[1+k] + suffix)})
-			raw := make([]byte, 4*len(t.half))
-			for i, h := range t.half {
-				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(halfToFloat(h)))
-			}
-			b = pbAppend(b, pbField{num: 9, wire: 2, b: raw})
-			added = pbAppend(added, pbField{num: 5, wire: 2, b: b})
+			addInit(ins[1+k]+suffix, 10, dims(int64(fold*len(t.half))), raw)
 		}
-		x32, y32 := ins[0]+suffix+"_in_"+outs[0], outs[0]+suffix
+		x, y := ins[0]+suffix+"_in_"+outs[0], outs[0]+suffix
 		norm, err := pbRewrite(node, func(g pbField) (pbField, bool, error) {
 			if g.wire != 2 {
 				return g, true, nil
@@ -153,7 +196,7 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 			case 1: // inputs: all three replaced below, in order
 				return g, false, nil
 			case 2:
-				g.b = []byte(y32)
+				g.b = []byte(y)
 			case 3:
 				g.b = append([]byte(nil), g.b...)
 				g.b = append(g.b, suffix...)
@@ -164,14 +207,30 @@ func fp32Norms(data []byte) (out []byte, n int, err error) {
 			return nil, err
 		}
 		var in3 []byte
-		for _, s := range []string{x32, ins[1] + suffix, ins[2] + suffix} {
+		for _, s := range []string{x, ins[1] + suffix, ins[2] + suffix} {
 			in3 = pbAppend(in3, pbField{num: 1, wire: 2, b: []byte(s)})
 		}
 		norm = append(in3, norm...)
+		before, after := castNode(ins[0], x, 1), castNode(y, outs[0], 10)
+		if fold > 0 {
+			c := int64(len(scale.half))
+			shape := func(name string, v ...int64) string {
+				raw := make([]byte, 0, 8*len(v))
+				for _, d := range v {
+					raw = binary.LittleEndian.AppendUint64(raw, uint64(d))
+				}
+				addInit(name, 7, dims(int64(len(v))), raw) // INT64
+				return name
+			}
+			// Dims of 0 copy the input's (H and W).
+			in := shape(fmt.Sprintf("__vidnst_fold_%dx%d", fold, c), 1, int64(fold)*c, 0, 0)
+			back := shape(fmt.Sprintf("__vidnst_unfold_%dx%d", fold, c), int64(fold), c, 0, 0)
+			before, after = opNode("Reshape", []string{ins[0], in}, x), opNode("Reshape", []string{y, back}, outs[0])
+		}
 		return []pbField{
-			{num: 1, wire: 2, b: castNode(ins[0], x32, 1)},
+			{num: 1, wire: 2, b: before},
 			{num: 1, wire: 2, b: norm},
-			{num: 1, wire: 2, b: castNode(y32, outs[0], 10)},
+			{num: 1, wire: 2, b: after},
 		}, nil
 	}
 	var g []byte
@@ -211,12 +270,23 @@ func castNode(in, out string, to uint64) []byte {
 	attr = pbAppend(attr, pbField{num: 1, wire: 2, b: []byte("to")})
 	attr = pbAppend(attr, pbField{num: 3, wire: 0, v: to})
 	attr = pbAppend(attr, pbField{num: 20, wire: 0, v: 2}) // INT
+	return opNode("Cast", []string{in}, out, attr)
+}
+
+// opNode is a NodeProto: op(ins...) -> out, named after out, with the
+// given AttributeProtos.
+func opNode(op string, ins []string, out string, attrs ...[]byte) []byte {
 	var b []byte
-	b = pbAppend(b, pbField{num: 1, wire: 2, b: []byte(in)})
+	for _, in := range ins {
+		b = pbAppend(b, pbField{num: 1, wire: 2, b: []byte(in)})
+	}
 	b = pbAppend(b, pbField{num: 2, wire: 2, b: []byte(out)})
-	b = pbAppend(b, pbField{num: 3, wire: 2, b: []byte(out + "_cast")})
-	b = pbAppend(b, pbField{num: 4, wire: 2, b: []byte("Cast")})
-	return pbAppend(b, pbField{num: 5, wire: 2, b: attr})
+	b = pbAppend(b, pbField{num: 3, wire: 2, b: []byte(out + "_" + strings.ToLower(op))})
+	b = pbAppend(b, pbField{num: 4, wire: 2, b: []byte(op)})
+	for _, a := range attrs {
+		b = pbAppend(b, pbField{num: 5, wire: 2, b: a})
+	}
+	return b
 }
 
 // halfToFloat converts IEEE 754 binary16 bits to a float32.

@@ -71,9 +71,17 @@ func TestFP32Norms(t *testing.T) {
 	if err := os.WriteFile(q, fixed, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	folded, n, err := foldNorms(data, 3)
+	if err != nil || n != 1 {
+		t.Fatalf("foldNorms: %d nodes, %v", n, err)
+	}
+	qf := filepath.Join(t.TempDir(), "folded.onnx")
+	if err := os.WriteFile(qf, folded, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	const w, h = 6, 5
 	in := frames(3, w, h, 4)
-	for _, path := range []string{p, q} {
+	for _, path := range []string{p, q, qf} {
 		s := newSession(t, path, Options{Width: w, Height: h, Batch: 3, Threads: 1})
 		out := zeros(3, w, h)
 		if err := s.Run(in, out); err != nil {
@@ -144,6 +152,13 @@ func TestFP32Norms(t *testing.T) {
 			}
 		}
 	}
+	folded2, n, err := foldNorms(raw2, 3)
+	if err != nil || n != 2 {
+		t.Fatalf("two norms folded: %d rewritten, %v", n, err)
+	}
+	if names := initNames(t, folded2); names["s__vidnst_fold3"] != 1 || names["__vidnst_fold_3x3"] != 1 {
+		t.Errorf("two norms folded: initializers %v, want each once", names)
+	}
 	// A model with no float16 norm comes back as it is.
 	id := model(t, "id", onnxgen.Identity)
 	raw, err := os.ReadFile(id)
@@ -178,10 +193,18 @@ func TestFP32NormsCandy(t *testing.T) {
 	if err := os.WriteFile(q, fixed, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	folded, _, err := foldNorms(data, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qf := filepath.Join(t.TempDir(), "candy-folded.onnx")
+	if err := os.WriteFile(qf, folded, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	const w, h = 64, 48
 	in := [][]float32{scene(w, h, 0), scene(w, h, 12)}
-	var outs [2][][]float32
-	for k, path := range []string{p, q} {
+	var outs [3][][]float32
+	for k, path := range []string{p, q, qf} {
 		s := newSession(t, path, Options{Width: w, Height: h, Batch: 2, Threads: 2})
 		outs[k] = zeros(2, w, h)
 		if err := s.Run(in, outs[k]); err != nil {
@@ -189,10 +212,10 @@ func TestFP32NormsCandy(t *testing.T) {
 		}
 	}
 	for i := range in {
-		d := psnr(outs[1][i], outs[0][i])
-		t.Logf("frame %d: %d norms in float32 vs the file: %.1f dB", i, n, d)
-		if d < 40 {
-			t.Errorf("frame %d: rewritten model differs: %.1f dB", i, d)
+		d, df := psnr(outs[1][i], outs[0][i]), psnr(outs[2][i], outs[0][i])
+		t.Logf("frame %d: %d norms in float32 vs the file: %.1f dB; folded into channels: %.1f dB", i, n, d, df)
+		if d < 40 || df < 40 {
+			t.Errorf("frame %d: rewritten model differs: float32 %.1f dB, folded %.1f dB", i, d, df)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package stylize
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -259,10 +260,17 @@ func New(modelPath string, opts Options) (*Session, error) {
 
 	// On CUDA, float16 instance norms run in float32 when a batch holds
 	// more than one frame (see fp32Norms; one frame at a time they are
-	// right, and 2% faster as they are). VIDNST_FP16_NORMS=keep leaves
-	// them (for A/B measurements).
+	// right, and 2% faster as they are). For A/B measurements
+	// VIDNST_FP16_NORMS=keep leaves them, =fold folds the batch into their
+	// channels instead (foldNorms).
 	var cudaData []byte
-	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && os.Getenv("VIDNST_FP16_NORMS") != "keep" {
+	mend := os.Getenv("VIDNST_FP16_NORMS")
+	switch mend {
+	case "", "keep", "fold":
+	default:
+		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep or fold (or unset)", ErrOptions, mend)
+	}
+	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
 		raw := data
 		if raw == nil {
 			if raw, err = os.ReadFile(modelPath); err != nil {
@@ -270,6 +278,9 @@ func New(modelPath string, opts Options) (*Session, error) {
 			}
 		}
 		fixed, n, err := fp32Norms(raw)
+		if mend == "fold" {
+			fixed, n, err = foldNorms(raw, cmp.Or(opts.Batch, DefaultCUDABatch))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
 		}
