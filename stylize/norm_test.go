@@ -2,6 +2,7 @@ package stylize
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -244,4 +245,182 @@ func initNames(t *testing.T, data []byte) map[string]int {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// graphNodes lists the ModelProto data's nodes (op, inputs, outputs, the
+// "to" attribute of a Cast) and its initializers' element types.
+type testNode struct {
+	op        string
+	ins, outs []string
+	to        uint64
+}
+
+func graphNodes(t *testing.T, data []byte) ([]testNode, map[string]uint64) {
+	t.Helper()
+	var nodes []testNode
+	elems := map[string]uint64{}
+	err := pbWalk(data, func(f pbField) error {
+		if f.num != 7 || f.wire != 2 {
+			return nil
+		}
+		return pbWalk(f.b, func(g pbField) error {
+			switch {
+			case g.num == 1 && g.wire == 2:
+				var nd testNode
+				err := pbWalk(g.b, func(h pbField) error {
+					switch {
+					case h.num == 1 && h.wire == 2:
+						nd.ins = append(nd.ins, string(h.b))
+					case h.num == 2 && h.wire == 2:
+						nd.outs = append(nd.outs, string(h.b))
+					case h.num == 4 && h.wire == 2:
+						nd.op = string(h.b)
+					case h.num == 5 && h.wire == 2:
+						return pbWalk(h.b, func(a pbField) error {
+							if a.num == 3 && a.wire == 0 {
+								nd.to = a.v
+							}
+							return nil
+						})
+					}
+					return nil
+				})
+				nodes = append(nodes, nd)
+				return err
+			case g.num == 5 && g.wire == 2:
+				var name string
+				var elem uint64
+				err := pbWalk(g.b, func(h pbField) error {
+					if h.num == 8 && h.wire == 2 {
+						name = string(h.b)
+					}
+					if h.num == 2 && h.wire == 0 {
+						elem = h.v
+					}
+					return nil
+				})
+				elems[name] = elem
+				return err
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, elems
+}
+
+// After fp32Norms every norm of the float16 candy reads float32: its X
+// from a Cast to float, float32 scale and bias, and its output goes
+// through a Cast back to float16; after foldNorms its X comes from a
+// Reshape and its scale and bias are float16, batch times as long.
+func TestNormsRewriteStructure(t *testing.T) {
+	p, ok := FP16Variant(sharedModel(t, "candy.onnx"))
+	if !ok {
+		t.Skip("SKIPPED: no fp16 variant of candy in the shared models")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fold := range []int{0, 4} {
+		out, n, err := rewriteNorms(data, fold)
+		if err != nil || n == 0 {
+			t.Fatalf("fold %d: %d rewritten, %v", fold, n, err)
+		}
+		nodes, elems := graphNodes(t, out)
+		producer, consumer := map[string]testNode{}, map[string]testNode{}
+		for _, nd := range nodes {
+			for _, o := range nd.outs {
+				producer[o] = nd
+			}
+			for _, i := range nd.ins {
+				consumer[i] = nd
+			}
+		}
+		norms := 0
+		for _, nd := range nodes {
+			if nd.op != "InstanceNormalization" {
+				continue
+			}
+			norms++
+			pr, co := producer[nd.ins[0]], consumer[nd.outs[0]]
+			switch fold {
+			case 0:
+				if pr.op != "Cast" || pr.to != 1 || co.op != "Cast" || co.to != 10 || elems[nd.ins[1]] != 1 || elems[nd.ins[2]] != 1 {
+					t.Fatalf("float32 norm %v: fed by %s to %d, feeds %s to %d, scale and bias types %d, %d", nd.outs, pr.op, pr.to, co.op, co.to, elems[nd.ins[1]], elems[nd.ins[2]])
+				}
+			default:
+				if pr.op != "Reshape" || co.op != "Reshape" || elems[nd.ins[1]] != 10 || elems[nd.ins[2]] != 10 {
+					t.Fatalf("folded norm %v: fed by %s, feeds %s, scale and bias types %d, %d", nd.outs, pr.op, co.op, elems[nd.ins[1]], elems[nd.ins[2]])
+				}
+			}
+		}
+		if norms != n {
+			t.Errorf("fold %d: %d norms in the graph, %d rewritten", fold, norms, n)
+		}
+	}
+}
+
+// float16 initializers stored as int32_data (packed) are read as well as
+// raw_data.
+func TestFP32NormsInt32Data(t *testing.T) {
+	needORT(t)
+	p := model(t, "halfnorm", halfNormModel)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// raw_data (9) -> packed int32_data (5) in every float16 initializer.
+	alt, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num != 7 || f.wire != 2 {
+			return f, true, nil
+		}
+		g, err := pbRewrite(f.b, func(g pbField) (pbField, bool, error) {
+			if g.num != 5 || g.wire != 2 {
+				return g, true, nil
+			}
+			b, err := pbRewrite(g.b, func(h pbField) (pbField, bool, error) {
+				if h.num != 9 {
+					return h, true, nil
+				}
+				var packed []byte
+				for i := 0; i+1 < len(h.b); i += 2 {
+					packed = binary.AppendUvarint(packed, uint64(binary.LittleEndian.Uint16(h.b[i:])))
+				}
+				return pbField{num: 5, wire: 2, b: packed}, true, nil
+			})
+			g.b = b
+			return g, true, err
+		})
+		f.b = g
+		return f, true, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs [2][][]float32
+	const w, h = 6, 5
+	in := frames(2, w, h, 9)
+	for k, d := range [][]byte{data, alt} {
+		fixed, n, err := fp32Norms(d)
+		if err != nil || n != 1 {
+			t.Fatalf("model %d: %d rewritten, %v", k, n, err)
+		}
+		q := filepath.Join(t.TempDir(), "m.onnx")
+		if err := os.WriteFile(q, fixed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := newSession(t, q, Options{Width: w, Height: h, Batch: 2, Threads: 1})
+		outs[k] = zeros(2, w, h)
+		if err := s.Run(in, outs[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range in {
+		if d := psnr(outs[1][i], outs[0][i]); d < 100 {
+			t.Errorf("frame %d: int32_data model differs from raw_data: %.1f dB", i, d)
+		}
+	}
 }

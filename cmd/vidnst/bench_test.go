@@ -102,4 +102,16 @@ func TestBenchJSON(t *testing.T) {
 	if got := listDir(t, dir); len(got) != 3 { // the two models and the clip
 		t.Errorf("bench left files: %v", got)
 	}
+	if res.OpenSec <= 0 || res.FirstPassFPS <= 0 {
+		t.Errorf("no start measured: open %v s, first pass %v fps", res.OpenSec, res.FirstPassFPS)
+	}
+	// A --size that is not a multiple of 4: both runs at the render's
+	// rounded size (the end-to-end runs reuse the session).
+	out = mustRun(t, "bench", in, "--style", identity, "--size", "50x30", "--bench-frames", "4", "--repeats", "1", "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if res.Width != 52 || res.Height != 32 || res.EndToEndFrames != 4 {
+		t.Errorf("--size 50x30: %dx%d, %d end-to-end frames", res.Width, res.Height, res.EndToEndFrames)
+	}
 }

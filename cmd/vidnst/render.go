@@ -385,7 +385,11 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 	if single {
 		par = 1
 	}
-	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: o.batch, Threads: o.threads, Device: o.device, Parallel: par})
+	batch := o.batch
+	if single && batch == 0 {
+		batch = 1 // one frame: a batch of 4 on CUDA would run it padded, 4x the work and memory
+	}
+	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: batch, Threads: o.threads, Device: o.device, Parallel: par})
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +420,11 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	o := j.o
 	start := time.Now()
 	sess := j.sess
-	if sess == nil {
+	if sess != nil {
+		if w, h := sess.Size(); w != j.w || h != j.h {
+			return rs, fmt.Errorf("render: the session given runs at %dx%d, the render at %dx%d", w, h, j.w, j.h)
+		}
+	} else {
 		s, err := openStyler(o, j.model, j.w, j.h, false, stderr)
 		if err != nil {
 			return rs, err

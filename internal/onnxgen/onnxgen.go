@@ -121,12 +121,17 @@ func (g *Graph) Float16Init(name string, dims []int64, data []float32) *Graph {
 	return g
 }
 
-// toHalf rounds v to IEEE 754 binary16 bits (zero, and normal numbers).
+// toHalf rounds v to IEEE 754 binary16 bits. It takes zero and the normal
+// float16 range only (|v| in 2^-14..65504) and panics on anything else: a
+// test fixture outside it is a mistake.
 func toHalf(v float32) uint16 {
 	b := math.Float32bits(v)
 	sign := uint16(b>>16) & 0x8000
 	if v == 0 {
 		return sign
+	}
+	if a := math.Abs(float64(v)); !(a >= 1.0/16384 && a <= 65504) {
+		panic(fmt.Sprintf("onnxgen: %v is outside float16's normal range", v))
 	}
 	exp := int32(b>>23&0xff) - 127 + 15
 	mant := b & 0x7fffff

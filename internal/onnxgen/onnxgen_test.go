@@ -93,3 +93,24 @@ func TestSpatialRef(t *testing.T) {
 		t.Errorf("B from R: %v", got)
 	}
 }
+
+func TestToHalf(t *testing.T) {
+	for _, c := range []struct {
+		v    float32
+		want uint16
+	}{{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {1.0 / 16384, 0x0400}, {0.1, 0x2e66}, {1 + 1.0/2048, 0x3c00}, {1 + 3.0/2048, 0x3c02}} {
+		if got := toHalf(c.v); got != c.want {
+			t.Errorf("toHalf(%v) = %#04x, want %#04x", c.v, got, c.want)
+		}
+	}
+	for _, v := range []float32{1e-6, 70000, float32(math.NaN())} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("toHalf(%v) did not panic", v)
+				}
+			}()
+			toHalf(v)
+		}()
+	}
+}
