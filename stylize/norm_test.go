@@ -3,9 +3,11 @@ package stylize
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
@@ -422,5 +424,24 @@ func TestFP32NormsInt32Data(t *testing.T) {
 		if d := psnr(outs[1][i], outs[0][i]); d < 100 {
 			t.Errorf("frame %d: int32_data model differs from raw_data: %.1f dB", i, d)
 		}
+	}
+}
+
+// A mistyped VIDNST_FP16_NORMS is an error, not silently the default.
+func TestFP16NormsSwitchChecked(t *testing.T) {
+	needORT(t)
+	p := model(t, "id", onnxgen.Identity)
+	t.Setenv("VIDNST_FP16_NORMS", "flod")
+	s, err := New(p, Options{Width: 8, Height: 8, Threads: 1})
+	if err == nil {
+		s.Close()
+		t.Fatal("VIDNST_FP16_NORMS=flod accepted")
+	}
+	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "VIDNST_FP16_NORMS") {
+		t.Errorf("VIDNST_FP16_NORMS=flod: %v", err)
+	}
+	for _, v := range []string{"keep", "fold"} {
+		t.Setenv("VIDNST_FP16_NORMS", v)
+		newSession(t, p, Options{Width: 8, Height: 8, Threads: 1})
 	}
 }
