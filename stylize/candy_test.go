@@ -251,20 +251,28 @@ func psnr(a, b []float32) float64 {
 	return 10 * math.Log10(255*255/(sum/float64(len(a))))
 }
 
-// Frames batched together, or alone in a batch, give what they give one at
-// a time, fp32 and fp16 (on a GPU the same check runs on CUDA).
-func TestBatchMatchesSingle(t *testing.T) {
-	needORT(t)
+// checkBatches runs batchPSNRs for candy, fp32 and (when present) fp16,
+// on device at w x h, fails below minDB, and returns the models' paths.
+func checkBatches(t *testing.T, device string, w, h int, minDB float64) []string {
+	t.Helper()
 	p := sharedModel(t, "candy.onnx")
 	models := []string{p}
 	if fp, ok := FP16Variant(p); ok {
 		models = append(models, fp)
 	}
 	for _, m := range models {
-		full, partial := batchPSNRs(t, m, "cpu", 64, 48)
-		t.Logf("%s on cpu: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(m), full, partial)
-		if full < 40 || partial < 40 {
-			t.Errorf("%s: batched output differs from single runs: %.1f dB, partial %.1f dB", filepath.Base(m), full, partial)
+		full, partial := batchPSNRs(t, m, device, w, h)
+		t.Logf("%s on %s: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(m), device, full, partial)
+		if full < minDB || partial < minDB {
+			t.Errorf("%s on %s: batched output differs from single runs: %.1f dB, partial %.1f dB", filepath.Base(m), device, full, partial)
 		}
 	}
+	return models
+}
+
+// Frames batched together, or alone in a batch, give what they give one at
+// a time, fp32 and fp16 (on a GPU the same check runs on CUDA).
+func TestBatchMatchesSingle(t *testing.T) {
+	needORT(t)
+	checkBatches(t, "cpu", 64, 48, 40)
 }

@@ -122,22 +122,11 @@ func TestGPUMatchesCPU(t *testing.T) {
 // padded in a batch of four, give what each gives alone, fp32 and fp16.
 func TestGPUBatchesMatch(t *testing.T) {
 	needORT(t)
-	p := sharedModel(t, "candy.onnx")
-	models := []string{p}
-	if fp, ok := FP16Variant(p); ok {
-		models = append(models, fp)
-	}
-	for _, m := range models {
-		full, partial := batchPSNRs(t, m, "cuda", 256, 144)
-		t.Logf("%s on cuda: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(m), full, partial)
-		if full < 35 || partial < 35 {
-			t.Errorf("%s on cuda: batched output differs from single runs: %.1f dB, partial %.1f dB", filepath.Base(m), full, partial)
-		}
-	}
+	models := checkBatches(t, "cuda", 256, 144, 35)
 	// What the float32 norms mend: the file as it is (logged, not checked:
-	// it depends on the ONNX Runtime build).
-	// And the other mend, folding the batch into the norms' channels (the
-	// candidate for the default if it is right and faster on the GPU).
+	// it depends on the ONNX Runtime build); and the other mend, folding
+	// the batch into the norms' channels (the candidate for the default if
+	// it is right and faster on the GPU).
 	if len(models) > 1 {
 		for _, v := range []string{"keep", "fold"} {
 			t.Setenv("VIDNST_FP16_NORMS", v)

@@ -54,42 +54,56 @@ func halfNormModel(p string) error {
 		Write(p)
 }
 
-// The rewrite runs the norm in float32 and computes what the float16 one
-// should: each frame and channel normalized on its own.
-func TestFP32Norms(t *testing.T) {
-	needORT(t)
-	p := model(t, "halfnorm", halfNormModel)
+// readModel reads the model file p.
+func readModel(t *testing.T, p string) []byte {
+	t.Helper()
 	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fixed, n, err := fp32Norms(data)
-	if err != nil || n != 1 {
-		t.Fatalf("fp32Norms: %d nodes, %v", n, err)
+	return data
+}
+
+// rewritten rewrites data with fold (0: fp32Norms, else foldNorms at that
+// batch) and checks that want nodes were rewritten (-1: any).
+func rewritten(t *testing.T, data []byte, fold, want int) []byte {
+	t.Helper()
+	out, n, err := rewriteNorms(data, fold)
+	if err != nil || n == 0 || (want >= 0 && n != want) {
+		t.Fatalf("fold %d: %d norms rewritten (want %d), %v", fold, n, want, err)
 	}
+	return out
+}
+
+// runModel runs the model data (a file's bytes or a rewrite) on the CPU on
+// in, all frames in one batch, and returns the outputs.
+func runModel(t *testing.T, data []byte, w, h int, in [][]float32) [][]float32 {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: len(in), Threads: 2})
+	out := zeros(len(in), w, h)
+	if err := s.Run(in, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The rewrite runs the norm in float32 and computes what the float16 one
+// should: each frame and channel normalized on its own.
+func TestFP32Norms(t *testing.T) {
+	needORT(t)
+	data := readModel(t, model(t, "halfnorm", halfNormModel))
+	fixed := rewritten(t, data, 0, 1)
 	if _, err := parseModel(fixed); err != nil {
 		t.Fatalf("rewritten model: %v", err)
 	}
-	q := filepath.Join(t.TempDir(), "fixed.onnx")
-	if err := os.WriteFile(q, fixed, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	folded, n, err := foldNorms(data, 3)
-	if err != nil || n != 1 {
-		t.Fatalf("foldNorms: %d nodes, %v", n, err)
-	}
-	qf := filepath.Join(t.TempDir(), "folded.onnx")
-	if err := os.WriteFile(qf, folded, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const w, h = 6, 5
 	in := frames(3, w, h, 4)
-	for _, path := range []string{p, q, qf} {
-		s := newSession(t, path, Options{Width: w, Height: h, Batch: 3, Threads: 1})
-		out := zeros(3, w, h)
-		if err := s.Run(in, out); err != nil {
-			t.Fatal(err)
-		}
+	for name, m := range map[string][]byte{"file": data, "float32": fixed, "folded": rewritten(t, data, 3, 1)} {
+		out := runModel(t, m, w, h, in)
 		for i := range in {
 			for c := range 3 {
 				x := in[i][c*w*h : (c+1)*w*h]
@@ -105,15 +119,15 @@ func TestFP32Norms(t *testing.T) {
 				for j, v := range x {
 					want := float64(halfNormScale[c])*(float64(v)-mean)/math.Sqrt(vr+1e-5) + float64(halfNormBias[c])
 					if got := float64(out[i][c*w*h+j]); math.Abs(got-want) > 0.1 {
-						t.Fatalf("%s: frame %d channel %d pixel %d: %v, want %v", filepath.Base(path), i, c, j, got, want)
+						t.Fatalf("%s: frame %d channel %d pixel %d: %v, want %v", name, i, c, j, got, want)
 					}
 				}
 			}
 		}
 	}
-	// Two norms sharing their scale and bias: the float32 copies are made
-	// once (a name twice would make the model invalid) and both run.
-	two := model(t, "twonorms", func(p string) error {
+	// Two norms sharing their scale and bias: the new initializers are
+	// made once (a name twice would make the model invalid) and both run.
+	two := readModel(t, model(t, "twonorms", func(p string) error {
 		return onnxgen.NewGraph("twonorms").
 			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
 			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
@@ -124,50 +138,24 @@ func TestFP32Norms(t *testing.T) {
 			Node("InstanceNormalization", []string{"y16", "s", "b"}, []string{"z16"}).
 			Node("Cast", []string{"z16"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).
 			Write(p)
-	})
-	raw2, err := os.ReadFile(two)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed2, n, err := fp32Norms(raw2)
-	if err != nil || n != 2 {
-		t.Fatalf("two norms: %d rewritten, %v", n, err)
-	}
+	}))
+	fixed2 := rewritten(t, two, 0, 2)
 	if names := initNames(t, fixed2); names["s__vidnst_fp32"] != 1 || names["b__vidnst_fp32"] != 1 {
 		t.Errorf("two norms sharing scale and bias: float32 initializers %v, want each once", names)
 	}
-	q2 := filepath.Join(t.TempDir(), "two-fixed.onnx")
-	if err := os.WriteFile(q2, fixed2, 0o644); err != nil {
-		t.Fatal(err)
+	if names := initNames(t, rewritten(t, two, 3, 2)); names["s__vidnst_fold3"] != 1 || names["__vidnst_fold_3x3"] != 1 {
+		t.Errorf("two norms folded: initializers %v, want each once", names)
 	}
-	var twoOut [2][][]float32
-	for k, path := range []string{two, q2} {
-		s := newSession(t, path, Options{Width: w, Height: h, Batch: 3, Threads: 1})
-		twoOut[k] = zeros(3, w, h)
-		if err := s.Run(in, twoOut[k]); err != nil {
-			t.Fatalf("%s: %v", filepath.Base(path), err)
-		}
-	}
+	a, b := runModel(t, two, w, h, in), runModel(t, fixed2, w, h, in)
 	for i := range in {
 		for j := range in[i] {
-			if d := math.Abs(float64(twoOut[0][i][j] - twoOut[1][i][j])); d > 0.25 {
-				t.Fatalf("two norms, frame %d value %d: %v rewritten, %v in the file", i, j, twoOut[1][i][j], twoOut[0][i][j])
+			if d := math.Abs(float64(a[i][j] - b[i][j])); d > 0.25 {
+				t.Fatalf("two norms, frame %d value %d: %v rewritten, %v in the file", i, j, b[i][j], a[i][j])
 			}
 		}
 	}
-	folded2, n, err := foldNorms(raw2, 3)
-	if err != nil || n != 2 {
-		t.Fatalf("two norms folded: %d rewritten, %v", n, err)
-	}
-	if names := initNames(t, folded2); names["s__vidnst_fold3"] != 1 || names["__vidnst_fold_3x3"] != 1 {
-		t.Errorf("two norms folded: initializers %v, want each once", names)
-	}
 	// A model with no float16 norm comes back as it is.
-	id := model(t, "id", onnxgen.Identity)
-	raw, err := os.ReadFile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readModel(t, model(t, "id", onnxgen.Identity))
 	if same, n, err := fp32Norms(raw); err != nil || n != 0 || !bytes.Equal(same, raw) {
 		t.Errorf("identity model: %d nodes rewritten, %v", n, err)
 	}
@@ -176,77 +164,34 @@ func TestFP32Norms(t *testing.T) {
 	}
 }
 
-// The shared fp16 style network, rewritten, gives on the CPU what the file
-// gives.
-func TestFP32NormsCandy(t *testing.T) {
-	needORT(t)
+// candyFP16 is the shared fp16 candy network's file, or a skip.
+func candyFP16(t *testing.T) []byte {
+	t.Helper()
 	p, ok := FP16Variant(sharedModel(t, "candy.onnx"))
 	if !ok {
 		t.Skip("SKIPPED: no fp16 variant of candy in the shared models")
 	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed, n, err := fp32Norms(data)
-	if err != nil || n == 0 {
-		t.Fatalf("fp32Norms: %d nodes, %v", n, err)
-	}
-	q := filepath.Join(t.TempDir(), "candy-fixed.onnx")
-	if err := os.WriteFile(q, fixed, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	folded, _, err := foldNorms(data, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	qf := filepath.Join(t.TempDir(), "candy-folded.onnx")
-	if err := os.WriteFile(qf, folded, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	const w, h = 64, 48
-	in := [][]float32{scene(w, h, 0), scene(w, h, 12)}
-	var outs [3][][]float32
-	for k, path := range []string{p, q, qf} {
-		s := newSession(t, path, Options{Width: w, Height: h, Batch: 2, Threads: 2})
-		outs[k] = zeros(2, w, h)
-		if err := s.Run(in, outs[k]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range in {
-		d, df := psnr(outs[1][i], outs[0][i]), psnr(outs[2][i], outs[0][i])
-		t.Logf("frame %d: %d norms in float32 vs the file: %.1f dB; folded into channels: %.1f dB", i, n, d, df)
-		if d < 40 || df < 40 {
-			t.Errorf("frame %d: rewritten model differs: float32 %.1f dB, folded %.1f dB", i, d, df)
-		}
-	}
+	return readModel(t, p)
 }
 
-// initNames counts the graph initializers of the ModelProto data by name.
-func initNames(t *testing.T, data []byte) map[string]int {
-	t.Helper()
-	names := map[string]int{}
-	err := pbWalk(data, func(f pbField) error {
-		if f.num != 7 || f.wire != 2 {
-			return nil
-		}
-		return pbWalk(f.b, func(g pbField) error {
-			if g.num != 5 || g.wire != 2 {
-				return nil
+// The shared fp16 style network, rewritten, gives on the CPU what the file
+// gives.
+func TestFP32NormsCandy(t *testing.T) {
+	needORT(t)
+	data := candyFP16(t)
+	const w, h = 64, 48
+	in := [][]float32{scene(w, h, 0), scene(w, h, 12)}
+	ref := runModel(t, data, w, h, in)
+	for _, fold := range []int{0, 2} {
+		out := runModel(t, rewritten(t, data, fold, 15), w, h, in)
+		for i := range in {
+			d := psnr(out[i], ref[i])
+			t.Logf("fold %d (0: float32 norms), frame %d: %.1f dB from the file", fold, i, d)
+			if d < 40 {
+				t.Errorf("fold %d, frame %d: rewritten model differs: %.1f dB", fold, i, d)
 			}
-			return pbWalk(g.b, func(h pbField) error {
-				if h.num == 8 && h.wire == 2 {
-					names[string(h.b)]++
-				}
-				return nil
-			})
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
+		}
 	}
-	return names
 }
 
 // graphNodes lists the ModelProto data's nodes (op, inputs, outputs, the
@@ -318,20 +263,9 @@ func graphNodes(t *testing.T, data []byte) ([]testNode, map[string]uint64) {
 // through a Cast back to float16; after foldNorms its X comes from a
 // Reshape and its scale and bias are float16, batch times as long.
 func TestNormsRewriteStructure(t *testing.T) {
-	p, ok := FP16Variant(sharedModel(t, "candy.onnx"))
-	if !ok {
-		t.Skip("SKIPPED: no fp16 variant of candy in the shared models")
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := candyFP16(t)
 	for _, fold := range []int{0, 4} {
-		out, n, err := rewriteNorms(data, fold)
-		if err != nil || n == 0 {
-			t.Fatalf("fold %d: %d rewritten, %v", fold, n, err)
-		}
-		nodes, elems := graphNodes(t, out)
+		nodes, elems := graphNodes(t, rewritten(t, data, fold, 15))
 		producer, consumer := map[string]testNode{}, map[string]testNode{}
 		for _, nd := range nodes {
 			for _, o := range nd.outs {
@@ -359,8 +293,8 @@ func TestNormsRewriteStructure(t *testing.T) {
 				}
 			}
 		}
-		if norms != n {
-			t.Errorf("fold %d: %d norms in the graph, %d rewritten", fold, norms, n)
+		if norms != 15 {
+			t.Errorf("fold %d: %d norms in the graph, 15 rewritten", fold, norms)
 		}
 	}
 }
@@ -369,11 +303,7 @@ func TestNormsRewriteStructure(t *testing.T) {
 // raw_data.
 func TestFP32NormsInt32Data(t *testing.T) {
 	needORT(t)
-	p := model(t, "halfnorm", halfNormModel)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readModel(t, model(t, "halfnorm", halfNormModel))
 	// raw_data (9) -> packed int32_data (5) in every float16 initializer.
 	alt, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
 		if f.num != 7 || f.wire != 2 {
@@ -402,26 +332,11 @@ func TestFP32NormsInt32Data(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var outs [2][][]float32
 	const w, h = 6, 5
 	in := frames(2, w, h, 9)
-	for k, d := range [][]byte{data, alt} {
-		fixed, n, err := fp32Norms(d)
-		if err != nil || n != 1 {
-			t.Fatalf("model %d: %d rewritten, %v", k, n, err)
-		}
-		q := filepath.Join(t.TempDir(), "m.onnx")
-		if err := os.WriteFile(q, fixed, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		s := newSession(t, q, Options{Width: w, Height: h, Batch: 2, Threads: 1})
-		outs[k] = zeros(2, w, h)
-		if err := s.Run(in, outs[k]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := runModel(t, rewritten(t, data, 0, 1), w, h, in), runModel(t, rewritten(t, alt, 0, 1), w, h, in)
 	for i := range in {
-		if d := psnr(outs[1][i], outs[0][i]); d < 100 {
+		if d := psnr(b[i], a[i]); d < 100 {
 			t.Errorf("frame %d: int32_data model differs from raw_data: %.1f dB", i, d)
 		}
 	}
@@ -444,4 +359,30 @@ func TestFP16NormsSwitchChecked(t *testing.T) {
 		t.Setenv("VIDNST_FP16_NORMS", v)
 		newSession(t, p, Options{Width: 8, Height: 8, Threads: 1})
 	}
+}
+
+// initNames counts the graph initializers of the ModelProto data by name.
+func initNames(t *testing.T, data []byte) map[string]int {
+	t.Helper()
+	names := map[string]int{}
+	err := pbWalk(data, func(f pbField) error {
+		if f.num != 7 || f.wire != 2 {
+			return nil
+		}
+		return pbWalk(f.b, func(g pbField) error {
+			if g.num != 5 || g.wire != 2 {
+				return nil
+			}
+			return pbWalk(g.b, func(h pbField) error {
+				if h.num == 8 && h.wire == 2 {
+					names[string(h.b)]++
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
