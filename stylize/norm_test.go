@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -42,16 +43,21 @@ var (
 	halfNormBias  = []float32{10, 100, -20}
 )
 
-func halfNormModel(p string) error {
-	return onnxgen.NewGraph("halfnorm").
+func halfNormModel(p string) error { return halfNorms(p, 1) }
+
+// halfNorms writes the model with n norms in a row, all with the same
+// float16 scale and bias.
+func halfNorms(p string, n int) error {
+	g := onnxgen.NewGraph("halfnorm").
 		Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
 		Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
 		Float16Init("s", []int64{3}, halfNormScale).
 		Float16Init("b", []int64{3}, halfNormBias).
-		Node("Cast", []string{"input1"}, []string{"x16"}, onnxgen.AttrInt("to", int64(onnxgen.Float16))).
-		Node("InstanceNormalization", []string{"x16", "s", "b"}, []string{"y16"}, onnxgen.AttrFloat("epsilon", 1e-5)).
-		Node("Cast", []string{"y16"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).
-		Write(p)
+		Node("Cast", []string{"input1"}, []string{"x0"}, onnxgen.AttrInt("to", int64(onnxgen.Float16)))
+	for i := range n {
+		g.Node("InstanceNormalization", []string{fmt.Sprintf("x%d", i), "s", "b"}, []string{fmt.Sprintf("x%d", i+1)}, onnxgen.AttrFloat("epsilon", 1e-5))
+	}
+	return g.Node("Cast", []string{fmt.Sprintf("x%d", n)}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).Write(p)
 }
 
 // readModel reads the model file p.
@@ -127,18 +133,7 @@ func TestFP32Norms(t *testing.T) {
 	}
 	// Two norms sharing their scale and bias: the new initializers are
 	// made once (a name twice would make the model invalid) and both run.
-	two := readModel(t, model(t, "twonorms", func(p string) error {
-		return onnxgen.NewGraph("twonorms").
-			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
-			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
-			Float16Init("s", []int64{3}, halfNormScale).
-			Float16Init("b", []int64{3}, halfNormBias).
-			Node("Cast", []string{"input1"}, []string{"x16"}, onnxgen.AttrInt("to", int64(onnxgen.Float16))).
-			Node("InstanceNormalization", []string{"x16", "s", "b"}, []string{"y16"}).
-			Node("InstanceNormalization", []string{"y16", "s", "b"}, []string{"z16"}).
-			Node("Cast", []string{"z16"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float))).
-			Write(p)
-	}))
+	two := readModel(t, model(t, "twonorms", func(p string) error { return halfNorms(p, 2) }))
 	fixed2 := rewritten(t, two, 0, 2)
 	if names := initNames(t, fixed2); names["s__vidnst_fp32"] != 1 || names["b__vidnst_fp32"] != 1 {
 		t.Errorf("two norms sharing scale and bias: float32 initializers %v, want each once", names)
