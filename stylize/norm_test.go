@@ -48,9 +48,7 @@ func halfNormModel(p string) error { return halfNorms(p, 1) }
 // halfNorms writes the model with n norms in a row, all with the same
 // float16 scale and bias.
 func halfNorms(p string, n int) error {
-	g := onnxgen.NewGraph("halfnorm").
-		Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
-		Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+	g := onnxgen.ImageGraph("halfnorm").
 		Float16Init("s", []int64{3}, halfNormScale).
 		Float16Init("b", []int64{3}, halfNormBias).
 		Node("Cast", []string{"input1"}, []string{"x0"}, onnxgen.AttrInt("to", int64(onnxgen.Float16)))

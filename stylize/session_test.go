@@ -207,9 +207,7 @@ func TestFixedDims(t *testing.T) {
 func TestNaNOutputRefused(t *testing.T) {
 	needORT(t)
 	p := model(t, "nan", func(p string) error {
-		return onnxgen.NewGraph("nan").
-			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
-			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+		return onnxgen.ImageGraph("nan").
 			Node("Sub", []string{"input1", "input1"}, []string{"zero"}).
 			Node("Div", []string{"zero", "zero"}, []string{"output1"}).Write(p)
 	})
@@ -472,9 +470,7 @@ func TestParseDevice(t *testing.T) {
 func TestOutputSizeDiffers(t *testing.T) {
 	needORT(t)
 	p := model(t, "pool", func(p string) error {
-		return onnxgen.NewGraph("pool").
-			Input("input1", onnxgen.Float, onnxgen.ImageDims()...).
-			Output("output1", onnxgen.Float, onnxgen.ImageDims()...).
+		return onnxgen.ImageGraph("pool").
 			Node("MaxPool", []string{"input1"}, []string{"output1"}, onnxgen.AttrInts("kernel_shape", 2, 2), onnxgen.AttrInts("strides", 2, 2)).Write(p)
 	})
 	s := newSession(t, p, Options{Width: 8, Height: 4, Threads: 1})

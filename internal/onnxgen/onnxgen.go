@@ -65,6 +65,12 @@ type Graph struct {
 // NewGraph starts an empty graph.
 func NewGraph(name string) *Graph { return &Graph{name: name} }
 
+// ImageGraph starts a graph with the style networks' interface: float
+// input1 and output1 of ImageDims.
+func ImageGraph(name string) *Graph {
+	return NewGraph(name).Input("input1", Float, ImageDims()...).Output("output1", Float, ImageDims()...)
+}
+
 // Input declares a graph input of element type elem (Float, ...) and dims.
 func (g *Graph) Input(name string, elem int32, dims ...Dim) *Graph {
 	g.ins = append(g.ins, valueInfo(name, elem, dims))
@@ -273,9 +279,7 @@ func Invert(path string) error { return Affine(path, -1, 255) }
 // PerChannel writes output1[:,c] = input1[:,c]*scale[c] + bias[c], which
 // makes the model's channel order visible to a test.
 func PerChannel(path string, scale, bias [3]float32) error {
-	return NewGraph("affine").
-		Input("input1", Float, ImageDims()...).
-		Output("output1", Float, ImageDims()...).
+	return ImageGraph("affine").
 		FloatInit("scale", []int64{1, 3, 1, 1}, scale[:]).
 		FloatInit("bias", []int64{1, 3, 1, 1}, bias[:]).
 		Node("Mul", []string{"input1", "scale"}, []string{"scaled"}).
@@ -311,9 +315,7 @@ func Spatial(path string) error {
 			}
 		}
 	}
-	return NewGraph("spatial").
-		Input("input1", Float, ImageDims()...).
-		Output("output1", Float, ImageDims()...).
+	return ImageGraph("spatial").
 		FloatInit("W", []int64{3, 3, 3, 3}, w).
 		FloatInit("B", []int64{3}, SpatialBias[:]).
 		Node("Conv", []string{"input1", "W", "B"}, []string{"output1"},
