@@ -40,10 +40,8 @@ func foldNorms(data []byte, batch int) (out []byte, n int, err error) {
 // rewriteNorms is fp32Norms (fold 0) and foldNorms (fold = the batch).
 func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 	type tensor struct {
-		dims  []pbField // as the file has them (packed or not)
-		elem  uint64
-		half  []uint16
-		valid bool
+		dims []pbField // as the file has them (packed or not)
+		half []uint16
 	}
 	inits := map[string]*tensor{}
 	var graph []byte
@@ -63,7 +61,9 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 		if f.num != 5 || f.wire != 2 {
 			return nil
 		}
-		t := &tensor{valid: true}
+		t := &tensor{}
+		var elem uint64
+		external := false
 		var name string
 		var raw []byte
 		var ints []uint64
@@ -72,7 +72,7 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 			case g.num == 1:
 				t.dims = append(t.dims, g)
 			case g.num == 2 && g.wire == 0:
-				t.elem = g.v
+				elem = g.v
 			case g.num == 8 && g.wire == 2:
 				name = string(g.b)
 			case g.num == 9 && g.wire == 2:
@@ -88,11 +88,11 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 					ints, b = append(ints, v), b[k:]
 				}
 			case g.num == 14 && g.v == 1: // data_location EXTERNAL
-				t.valid = false
+				external = true
 			}
 			return nil
 		})
-		if err != nil || t.elem != 10 || !t.valid {
+		if err != nil || elem != 10 || external {
 			return err
 		}
 		switch {
