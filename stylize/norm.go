@@ -19,15 +19,21 @@ import (
 // InstanceNormalization wrongly when the batch holds more than one frame:
 // the style networks' output for a frame batched with others (or padded)
 // was 10.4 dB from its output alone, while the float32 model agreed to 77
-// dB (TestGPUBatchesMatch, BENCHMARKS.md). The convolutions, where the time
-// goes, stay in float16.
+// dB (TestGPUBatchesMatch, BENCHMARKS.md). With N > 1 its kernel casts each
+// channel's variance (computed in float32) to float16 before it divides,
+// and the first norm of these networks sees variances past float16's
+// 65504 (to 1.3e6 on the test frames, TestNormInputVariance): those
+// channels become +Inf and collapse to their bias. At N = 1 cuDNN keeps
+// all of it in float32. The convolutions, where the time goes, stay in
+// float16.
 func fp32Norms(data []byte) (out []byte, n int, err error) { return rewriteNorms(data, 0) }
 
 // foldNorms is the other mend, kept for A/B runs on a GPU
 // (VIDNST_FP16_NORMS=fold; not yet measured there): each float16 norm stays
 // in float16 but sees one frame of batch frames with batch*C channels
 // (Reshape [N,C,H,W] -> [1,N*C,H,W], the scale and bias repeated N times,
-// Reshape back), the shape at which ONNX Runtime's CUDA kernel is right,
+// Reshape back), the shape at which ONNX Runtime's CUDA kernel is right
+// (its N = 1 path, one cuDNN call that keeps the statistics in float32),
 // without the casts' memory passes. Its models run only at that batch (the
 // CUDA session pads partial batches).
 func foldNorms(data []byte, batch int) (out []byte, n int, err error) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
+	"github.com/vidnst/vidnst/internal/testmedia"
+	ort "github.com/yalue/onnxruntime_go"
 )
 
 func TestHalfToFloat(t *testing.T) {
@@ -378,4 +380,135 @@ func initNames(t *testing.T, data []byte) map[string]int {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// Why the float16 norms fail in batches on CUDA, and why the GPU batch
+// check sees it. ONNX Runtime's CUDA kernel for a float16
+// InstanceNormalization with N > 1 has cuDNN compute each channel's mean
+// and variance in float32, then casts them to float16 to normalize
+// (instance_norm_impl.cu); a variance above 65504 becomes +Inf there and
+// the channel collapses to its bias. At N = 1 cuDNN does all of it in
+// float32, which is why batch 1 and foldNorms are right. This runs the
+// float32 candy on the CPU on the frames TestGPUBatchesMatch batches and
+// checks that some norm's input has a channel variance past float16's
+// range (else that check could not fail), and logs each norm's largest.
+func TestNormInputVariance(t *testing.T) {
+	needORT(t)
+	data := readModel(t, sharedModel(t, "candy.onnx"))
+	nodes, _ := graphNodes(t, data)
+	var xs []string // each norm's input
+	for _, nd := range nodes {
+		if nd.op == "InstanceNormalization" {
+			xs = append(xs, nd.ins[0])
+		}
+	}
+	if len(xs) != 15 {
+		t.Fatalf("%d norms in candy.onnx, want 15", len(xs))
+	}
+	// Expose the norms' inputs as graph outputs (float32, shape left to
+	// ONNX Runtime) and free the image dims.
+	var err error
+	data, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 && f.wire == 2 {
+			g := append([]byte(nil), f.b...)
+			for _, x := range xs {
+				tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1})
+				typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
+				vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(x)})
+				g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
+			}
+			f.b = g
+		}
+		return f, true, nil
+	})
+	if err == nil {
+		data, err = freeImageDims(data, "input1", "output1")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"input1"}, xs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Destroy()
+	// largest returns each norm's largest channel variance over the
+	// frames, and how many (frame, norm, channel)s are past 65504.
+	largest := func(t *testing.T, w, h int, frames [][]float32) (top []float64, over int) {
+		top = make([]float64, len(xs))
+		for _, f := range frames {
+			in, err := ort.NewTensor(ort.NewShape(1, 3, int64(h), int64(w)), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs := make([]ort.Value, len(xs))
+			err = s.Run([]ort.Value{in}, outs)
+			in.Destroy()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range outs {
+				x, ok := o.(*ort.Tensor[float32])
+				if !ok {
+					t.Fatalf("norm %d input: %T", i, o)
+				}
+				d, sh := x.GetData(), x.GetShape()
+				hw := int(sh[2] * sh[3])
+				for c := range int(sh[1]) {
+					v := variance(d[c*hw : (c+1)*hw])
+					top[i] = max(top[i], v)
+					if v > 65504 {
+						over++
+					}
+				}
+				o.Destroy()
+			}
+		}
+		for i, v := range top {
+			t.Logf("norm %2d (input %s): largest channel variance %.4g", i, xs[i], v)
+		}
+		t.Logf("channels past float16's 65504, over %d frames and %d norms: %d", len(frames), len(xs), over)
+		return top, over
+	}
+	t.Run("scenes", func(t *testing.T) {
+		const w, h = 256, 144 // TestGPUBatchesMatch's frames
+		var fs [][]float32
+		for _, shift := range []int{0, 15, -20, 30} {
+			fs = append(fs, scene(w, h, shift))
+		}
+		if _, over := largest(t, w, h, fs); over == 0 {
+			t.Errorf("no norm input's variance leaves float16's range on these frames: TestGPUBatchesMatch could not see the kernel's overflow")
+		}
+	})
+	// A real frame: logged, not checked (how many channels are past
+	// 65504 depends on the picture).
+	t.Run("car", func(t *testing.T) {
+		const w, h = 768, 432
+		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
+		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
+		if len(rgb) != 1 {
+			t.Fatalf("%d frames decoded from %s", len(rgb), clip)
+		}
+		f := make([]float32, 3*w*h)
+		for i := range w * h {
+			for c := range 3 {
+				f[c*w*h+i] = float32(rgb[0][3*i+c])
+			}
+		}
+		largest(t, w, h, [][]float32{f})
+	})
+}
+
+// variance of x, unbiased (as cuDNN's running variance).
+func variance(x []float32) float64 {
+	m := 0.0
+	for _, v := range x {
+		m += float64(v)
+	}
+	m /= float64(len(x))
+	q := 0.0
+	for _, v := range x {
+		q += (float64(v) - m) * (float64(v) - m)
+	}
+	return q / float64(len(x)-1)
 }
