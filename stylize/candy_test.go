@@ -2,9 +2,11 @@ package stylize
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -275,4 +277,24 @@ func checkBatches(t *testing.T, device string, w, h int, minDB float64) []string
 func TestBatchMatchesSingle(t *testing.T) {
 	needORT(t)
 	checkBatches(t, "cpu", 64, 48, 40)
+}
+
+// A frame too small for the network's padding fails with ErrTooSmall,
+// naming the size; the smallest that runs does.
+func TestTooSmall(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	for _, c := range []struct {
+		w, h int
+		ok   bool
+	}{{4, 4, false}, {8, 4, false}, {8, 8, true}} {
+		s := newSession(t, p, Options{Width: c.w, Height: c.h, Batch: 1, Threads: 2})
+		err := s.Run([][]float32{scene(c.w, c.h, 0)}, zeros(1, c.w, c.h))
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%dx%d: %v", c.w, c.h, err)
+		case !c.ok && (!errors.Is(err, ErrTooSmall) || !strings.Contains(err.Error(), fmt.Sprintf("does not run at %dx%d", c.w, c.h))):
+			t.Errorf("%dx%d: %v, want ErrTooSmall naming the size", c.w, c.h, err)
+		}
+	}
 }

@@ -38,6 +38,9 @@ var (
 	ErrNotImage = errors.New("stylize: model is not image to image")
 	// ErrModel: the model is ONNX but ONNX Runtime cannot load or run it.
 	ErrModel = errors.New("stylize: model failed")
+	// ErrTooSmall: the model failed to run at a frame size under
+	// minSide on a side (its padding or downsampling needs more pixels).
+	ErrTooSmall = errors.New("stylize: frame too small for the model")
 	// ErrSidecar: the model's sidecar JSON (value convention) is invalid.
 	ErrSidecar = errors.New("stylize: bad model sidecar")
 	// ErrNoCUDA: a CUDA device was asked for and cannot be used.

@@ -529,6 +529,9 @@ func (s *Session) Exec(i int) error {
 		if s.freed != "" {
 			return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
 		}
+		if min(s.w, s.h) < minSide {
+			return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
+		}
 		if m := outShape.FindStringSubmatch(err.Error()); m != nil {
 			return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
 		}
@@ -536,6 +539,12 @@ func (s *Session) Exec(i int) error {
 	}
 	return nil
 }
+
+// minSide: a model that fails at a frame narrower or shorter than this is
+// taken to fail for the frame's size (ErrTooSmall). The style networks
+// pad by reflection, which needs more pixels than the pad on each side
+// after every downsampling (candy runs at 8x8, fails at 4x4).
+const minSide = 32
 
 // outShape reads ORT's message for an output whose size differs from the
 // tensor vidnst bound: "... has shape {1,3,120,160} but the computed

@@ -352,9 +352,6 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := outfile.Check(out, force, ins...); err != nil {
 				return err
 			}
-			if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-				return fmt.Errorf("output folder %s does not exist", filepath.Dir(out))
-			}
 			switch strings.ToLower(filepath.Ext(out)) {
 			case ".avi":
 				return usagef("merge joins packets with their timestamps, which .avi cannot store: write .mp4, .mkv or .mov")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/stylize"
 )
@@ -71,7 +72,7 @@ func isUsage(err error) bool {
 	// Not encode.ErrUnknownCodec and the like: a build of FFmpeg without
 	// libx264 is no command-line mistake (checkEncoder marks the ones that
 	// are).
-	for _, e := range []error{errUsage, models.ErrNoStyle, encode.ErrUnknownContainer, stylize.ErrOptions, decode.ErrOutOfRange} {
+	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, encode.ErrUnknownContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
 		if errors.Is(err, e) {
 			return true
 		}

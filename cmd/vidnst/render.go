@@ -165,9 +165,6 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if err := outfile.Check(out, o.force, in); err != nil {
 		return nil, err
 	}
-	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("output folder %s does not exist", filepath.Dir(out))
-	}
 	if err := checkWritable(filepath.Dir(out)); err != nil {
 		return nil, err
 	}

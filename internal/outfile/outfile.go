@@ -63,23 +63,48 @@ func Target(path string) string {
 	return path
 }
 
+// ErrOutput is wrapped by every error of Check: the output path as given
+// cannot be written (a command-line mistake, which vidnst exits 2 for).
+var ErrOutput = errors.New("output path refused")
+
+// checkError is an error of Check: its own one-line message, wrapping
+// ErrOutput and, for an existing file, ErrExists.
+type checkError struct {
+	msg    string
+	exists bool
+}
+
+func (e *checkError) Error() string { return e.msg }
+
+func (e *checkError) Unwrap() []error {
+	if e.exists {
+		return []error{ErrOutput, ErrExists}
+	}
+	return []error{ErrOutput}
+}
+
 // Check says whether path may be written: it is not a folder, not one of
-// inputs (whatever force says), and, unless force, does not exist yet. Its
-// errors are one line and name the path.
+// inputs (whatever force says), its folder exists, and, unless force, it
+// does not exist yet. Its errors are one line, name the path and wrap
+// ErrOutput.
 func Check(path string, force bool, inputs ...string) error {
 	for _, in := range inputs {
 		if in != "" && SameFile(path, in) {
-			return fmt.Errorf("output %s is the input %s", path, in)
+			return &checkError{msg: fmt.Sprintf("output %s is the input %s", path, in)}
 		}
 	}
 	st, err := os.Stat(path)
 	switch {
 	case err != nil:
+		dir := filepath.Dir(path)
+		if d, err := os.Stat(dir); err != nil || !d.IsDir() {
+			return &checkError{msg: fmt.Sprintf("output folder %s does not exist", dir)}
+		}
 		return nil
 	case st.IsDir():
-		return fmt.Errorf("output %s is a folder", path)
+		return &checkError{msg: fmt.Sprintf("output %s is a folder", path)}
 	case !force:
-		return fmt.Errorf("output %s %w", path, ErrExists)
+		return &checkError{msg: fmt.Sprintf("output %s %v", path, ErrExists), exists: true}
 	}
 	return nil
 }

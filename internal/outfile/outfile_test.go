@@ -30,15 +30,21 @@ func TestCheck(t *testing.T) {
 		{filepath.Join(dir, ".", "in.mp4"), true, "is the input"},
 		{dir, true, "is a folder"},
 		{filepath.Join(dir, "other"), false, ""},
+		{filepath.Join(dir, "nodir", "x.mp4"), true, "output folder " + filepath.Join(dir, "nodir") + " does not exist"},
+		{filepath.Join(in, "x.mp4"), true, "does not exist"}, // its "folder" is a file
+		{in, false, "is the input"},
 	} {
 		err := Check(tc.path, tc.force, in)
+		if err != nil && !errors.Is(err, ErrOutput) {
+			t.Errorf("Check(%s, %v): %v does not wrap ErrOutput", tc.path, tc.force, err)
+		}
 		if (tc.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n"))) {
 			t.Errorf("Check(%s, %v): %v, want %q", tc.path, tc.force, err, tc.want)
 		}
 	}
 	other := filepath.Join(dir, "other.png")
 	os.WriteFile(other, []byte("y"), 0o644)
-	if err := Check(other, false, in); !errors.Is(err, ErrExists) {
+	if err := Check(other, false, in); !errors.Is(err, ErrExists) || !errors.Is(err, ErrOutput) || err.Error() != "output "+other+" exists (use -y/--force to overwrite)" {
 		t.Errorf("existing without force: %v", err)
 	}
 	if err := Check(other, true, in); err != nil {
