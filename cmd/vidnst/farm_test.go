@@ -282,10 +282,10 @@ func TestFarmK8sManifests(t *testing.T) {
 		t.Fatalf("a GPU pod's render does not ask for the GPU: %s", a)
 	}
 	again := []string{"farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "--gpus", "1", "--render-arg=--device", "--render-arg=auto", "-m", y}
-	if code, _, stderr := vidnst(t, again...); code != 1 || !strings.Contains(stderr, "exists (use -y") {
+	if code, _, stderr := vidnst(t, again...); code != 2 || !strings.Contains(stderr, "exists (use -y") {
 		t.Fatalf("manifest over an existing file without -y: exit %d, %q", code, stderr)
 	}
-	if code, _, stderr := vidnst(t, "farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "-m", plan, "-y"); code != 1 || !strings.Contains(stderr, "is the input") {
+	if code, _, stderr := vidnst(t, "farm", "k8s", "--plan", plan, "--image", "i", "--pvc", "p", "-m", plan, "-y"); code != 2 || !strings.Contains(stderr, "is the input") {
 		t.Fatalf("manifest over the plan: exit %d, %q", code, stderr)
 	}
 	mustRun(t, append(again, "-y")...)

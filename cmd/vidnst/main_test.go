@@ -200,6 +200,9 @@ func TestBadInputs(t *testing.T) {
 	webp := filepath.Join(dir, "anim.webp") // FFmpeg 5.1 writes animated WebP but cannot read it
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-frames:v", "3", "-loop", "0", webp)
 	before := listDir(t, dir)
+	notUsage := map[string]bool{"image sequence pattern": true, "animated webp": true, "missing input": true,
+		"text renamed mp4": true, "zero bytes": true, "audio only": true, "unwritable folder": true,
+		"not onnx": true, "wrong rank": true, "container that refuses the codec": true}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -243,6 +246,11 @@ func TestBadInputs(t *testing.T) {
 			code, stdout, stderr := vidnst(t, tc.args...)
 			if code == 0 {
 				t.Fatalf("exit 0; stdout %q", stdout)
+			}
+			// 2 for what the command line must change; 1 for a bad
+			// input file, model or folder.
+			if want := map[bool]int{true: 1, false: 2}[notUsage[tc.name]]; code != want {
+				t.Errorf("exit %d, want %d (%q)", code, want, stderr)
 			}
 			if strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("stderr %q: want one line mentioning %q", stderr, tc.want)
@@ -606,7 +614,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"eval", "bogus"}, 2, `unknown command "bogus" for eval`},
 		{[]string{"modles", "list"}, 2, `unknown command "modles" (did you mean models?)`},
-		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 1, "does not exist"},
+		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 2, "does not exist"},
 		{[]string{"models"}, 2, "models needs a command"},
 		{[]string{"farm", "nope"}, 2, "unknown command"},
 		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
