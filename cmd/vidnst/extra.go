@@ -87,7 +87,7 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 	if len(args) != 2 {
 		return usagef("render needs INPUT and OUTPUT (or --plan and --chunk)")
 	}
-	return renderCmd(cmd.Context(), ro, args[0], args[1], stdout, stderr)
+	return renderCmd(cmd, ro, args[0], args[1], stdout, stderr)
 }
 
 func addExtraCommands(root *cobra.Command, stdout, stderr io.Writer) {

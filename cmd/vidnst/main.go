@@ -185,7 +185,7 @@ the input's audio, timing, orientation and colour.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return renderCmd(cmd.Context(), ro, args[0], args[1], stdout, stderr)
+			return renderCmd(cmd, ro, args[0], args[1], stdout, stderr)
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true

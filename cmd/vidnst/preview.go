@@ -86,10 +86,16 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 				if len(styles) != 1 {
 					return usagef("--side-by-side takes one --style")
 				}
+				if len(ats) > 0 {
+					return usagef("--at is for the contact sheet; give --side-by-side its range with --start, --end, --duration or --frames")
+				}
 				if ro.duration == "" && ro.end == "" && ro.frames == "" {
 					ro.duration = "3"
 				}
 				return sideBySideCmd(cmd.Context(), ro, args[0], output, stdout, stderr)
+			}
+			if err := notFor(cmd, "the contact sheet is a still (its rows' times come from --at)", videoOnlyFlags...); err != nil {
+				return err
 			}
 			if len(ats) == 0 {
 				ats = []string{"0"}

@@ -366,3 +366,36 @@ func TestStillsSizeAndStart(t *testing.T) {
 		t.Fatalf("the still at --start 2 differs from frame 50 by %.2f", d/(96*64))
 	}
 }
+
+// A still output and the contact sheet refuse the flags they have no use
+// for (exit 2, nothing written), and a still takes one frame of a range.
+func TestStillFlagsRefused(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 12, false)
+	still := filepath.Join(dir, "s.png")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{in, still, "--hwaccel", "cuda"}, "--hwaccel does not apply"},
+		{[]string{in, still, "--codec", "h264_nvenc"}, "--codec does not apply"},
+		{[]string{in, still, "--temporal", "off"}, "--temporal does not apply"},
+		{[]string{in, still, "--batch", "4"}, "--batch does not apply"},
+		{[]string{in, still, "--duration", "1"}, "--duration does not apply"},
+		{[]string{in, still, "--frames", "3-10"}, "--frames 3-10 is 8 frames and a still output takes one: give --frames 3-3"},
+		{[]string{"preview", in, "--at", "1", "-o", still, "--hwaccel", "cuda"}, "--hwaccel does not apply: the contact sheet"},
+		{[]string{"preview", in, "--at", "1", "-o", still, "--start", "2"}, "--start does not apply"},
+		{[]string{"preview", in, "--at", "1", "-o", filepath.Join(dir, "c.mp4"), "--side-by-side"}, "--at is for the contact sheet"},
+	} {
+		code, _, stderr := vidnst(t, append(tc.args, "--style", id)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if got := listDir(t, dir); strings.Join(got, " ") != "identity.onnx in.mp4 spatial.onnx" {
+		t.Errorf("files after refusals: %v", got)
+	}
+	mustRun(t, in, still, "--style", id, "--frames", "3-3")
+	mustRun(t, "preview", in, "--style", id, "--at", "3f", "-o", filepath.Join(dir, "sheet.png"), "--max-side", "32", "--fp16", "--device", "cpu", "--strength", "0.5")
+}

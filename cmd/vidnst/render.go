@@ -336,12 +336,29 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-func renderCmd(ctx context.Context, o *renderOpts, in, out string, stdout, stderr io.Writer) error {
+// stillFlags are the render flags a still output has no use for (its
+// frame is chosen with --start or --frames A-A).
+var stillFlags = []string{"codec", "crf", "preset", "pix-fmt", "audio", "temporal", "temporal-weight",
+	"flow-preset", "batch", "hwaccel", "end", "duration"}
+
+// renderCmd renders in to out: a video, or a still when out is an image
+// path. cmd is the command that parsed o (for the flags it was given).
+func renderCmd(cmd *cobra.Command, o *renderOpts, in, out string, stdout, stderr io.Writer) error {
+	ctx := cmd.Context()
+	still := pipeline.IsImagePath(out)
+	if still {
+		if err := notFor(cmd, "a still output is one frame, stylized on its own", stillFlags...); err != nil {
+			return err
+		}
+	}
 	j, err := prepare(o, in, out, stderr)
 	if err != nil {
 		return err
 	}
-	if pipeline.IsImagePath(out) {
+	if still {
+		if n := j.rng.last - j.rng.first + 1; o.frames != "" && n > 1 {
+			return usagef("--frames %s is %d frames and a still output takes one: give --frames %d-%d, or write a video", o.frames, n, j.rng.first, j.rng.first)
+		}
 		return stillCmd(ctx, o, j, stdout, stderr)
 	}
 	st, err := j.run(ctx, stderr)
