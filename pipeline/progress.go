@@ -51,11 +51,12 @@ type Reporter struct {
 	Interval time.Duration // between lines (default 5 s; bars redraw at most 10 times a second)
 	Label    string        // prefix, e.g. "chunk 3"
 
-	mu    sync.Mutex
-	start time.Time
-	last  time.Time
-	done  int
-	now   func() time.Time
+	mu      sync.Mutex
+	start   time.Time
+	last    time.Time
+	done    int
+	skipped int // of done: counted without work (not in the rate)
+	now     func() time.Time
 }
 
 // NewReporter starts the clock.
@@ -84,11 +85,20 @@ func (r *Reporter) Update(done int) {
 			iv = 5 * time.Second
 		}
 	}
-	if now.Sub(r.last) < iv && done != r.Total {
+	// At done == Total, Done prints the finished state (once).
+	if now.Sub(r.last) < iv || done == r.Total {
 		return
 	}
 	r.last = now
 	r.print(now, false)
+}
+
+// Skip records that n of the frames Update counts took no work (outputs
+// already there): they count toward done but not toward the rate.
+func (r *Reporter) Skip(n int) {
+	r.mu.Lock()
+	r.skipped += n
+	r.mu.Unlock()
 }
 
 // Finish ends the bar's line (after an error: the message goes on a line
@@ -124,7 +134,7 @@ func (r *Reporter) print(now time.Time, final bool) {
 	el := now.Sub(r.start).Seconds()
 	fps := 0.0
 	if el > 0 {
-		fps = float64(r.done) / el
+		fps = float64(max(r.done-r.skipped, 0)) / el
 	}
 	pct, eta := -1.0, time.Duration(-1)
 	if r.Total > 0 {

@@ -39,3 +39,24 @@ func TestReporterDone(t *testing.T) {
 		t.Errorf("none: %q", b.String())
 	}
 }
+
+// A run that reaches its total reports 100% once (from Done), and
+// skipped frames do not count toward the rate.
+func TestReporterOnceAndSkip(t *testing.T) {
+	var b bytes.Buffer
+	r := NewReporter(ProgressLines, &b, 10)
+	clock := r.start
+	r.now = func() time.Time { clock = clock.Add(10 * time.Second); return clock }
+	r.Skip(6)
+	r.Update(6)
+	r.Update(10)
+	r.Done(10)
+	out := b.String()
+	if n := strings.Count(out, "100.0%"); n != 1 {
+		t.Errorf("%d lines at 100%%:\n%s", n, out)
+	}
+	// 6 skipped at 10 s: 0 fps; 10 done at 30 s, 4 of them worked: 0.1 fps (not 0.3).
+	if !strings.Contains(out, "6/10 frames 60.0% 0.0 fps") || !strings.Contains(out, "10/10 frames 100.0% 0.1 fps") {
+		t.Errorf("rates count the skipped frames:\n%s", out)
+	}
+}

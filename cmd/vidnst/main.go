@@ -56,7 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "vidnst: interrupted; nothing was written")
+		var k *keptError
+		if errors.As(err, &k) {
+			fmt.Fprintf(stderr, "vidnst: interrupted; %s\n", k.kept)
+		} else {
+			fmt.Fprintln(stderr, "vidnst: interrupted; nothing was written")
+		}
 		return 130
 	case isUsage(err):
 		fmt.Fprintf(stderr, "vidnst: %s\n", strings.TrimPrefix(msg, "usage: "))
@@ -64,6 +69,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "vidnst: %s\n", msg)
 	return 1
+}
+
+// keptError is an interruption (err) after which outputs finished before
+// it were kept, each whole; kept says which.
+type keptError struct {
+	err  error
+	kept string
+}
+
+func (e *keptError) Error() string { return e.err.Error() }
+func (e *keptError) Unwrap() error { return e.err }
+
+// interrupted is err, saying that n images written before it were kept.
+func interrupted(err error, n int) error {
+	if n == 0 {
+		return err
+	}
+	return &keptError{err: err, kept: fmt.Sprintf("the %s written before it %s kept", count(n, "image"), map[bool]string{true: "is", false: "are"}[n == 1])}
 }
 
 // isUsage reports whether err is a command-line mistake (exit 2): ours,

@@ -405,6 +405,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			fmt.Fprintf(stderr, "vidnst: skipping %s: %s writes the same output names (%s-STYLE.%s); rename one\n", f, g, base, format)
 			failed++
 			done += len(paths)
+			rep.Skip(len(paths))
 			rep.Update(done)
 			continue
 		}
@@ -414,6 +415,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			if _, err := os.Stat(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format)); err == nil && !ro.force {
 				skipped++
 				done++
+				rep.Skip(1)
 				continue
 			}
 			todo = append(todo, p)
@@ -431,10 +433,14 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		if err == nil {
 			fr, err = grabFrame(ctx, f, info, 0, w, h)
 		}
+		if ctx.Err() != nil {
+			return interrupted(ctx.Err(), wrote)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "vidnst: skipping %s: %s\n", f, strings.TrimPrefix(err.Error(), f+": "))
 			failed++
 			done += len(todo)
+			rep.Skip(len(todo))
 			rep.Update(done)
 			continue
 		}
@@ -468,7 +474,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			rep.Update(done)
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return interrupted(err, wrote)
 		}
 	}
 	rep.Done(done)

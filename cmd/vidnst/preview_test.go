@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/md5"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
 	"github.com/vidnst/vidnst/internal/testmedia"
@@ -398,4 +402,36 @@ func TestStillFlagsRefused(t *testing.T) {
 	}
 	mustRun(t, in, still, "--style", id, "--frames", "3-3")
 	mustRun(t, "preview", in, "--style", id, "--at", "3f", "-o", filepath.Join(dir, "sheet.png"), "--max-side", "32", "--fp16", "--device", "cpu", "--strength", "0.5")
+}
+
+// images interrupted keeps what it finished, whole, and says how many.
+func TestImagesInterruptedKeeps(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	imgs, outDir := filepath.Join(dir, "imgs"), filepath.Join(dir, "out")
+	os.Mkdir(imgs, 0o755)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "80", filepath.Join(imgs, "i%03d.png"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // interrupt once the first output is there
+		for ctx.Err() == nil {
+			if es, _ := os.ReadDir(outDir); len(es) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var e bytes.Buffer
+	code := run(ctx, []string{"images", imgs, "--style", id, "-o", outDir, "--progress", "none"}, io.Discard, &e)
+	if code != 130 {
+		t.Fatalf("exit %d (%q): the run ended before the interrupt", code, e.String())
+	}
+	outs := listDir(t, outDir)
+	for _, n := range outs {
+		readPNG(t, filepath.Join(outDir, n))
+	}
+	if want := fmt.Sprintf("vidnst: interrupted; the %s written before it", count(len(outs), "image")); !strings.HasPrefix(e.String(), want) || len(outs) == 0 || len(outs) == 80 {
+		t.Fatalf("%d outputs, stderr %q", len(outs), e.String())
+	}
 }
