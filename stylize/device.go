@@ -31,7 +31,7 @@ func parseDevice(s string) ([]device, error) {
 		return []device{{}}, nil
 	case t == "auto":
 		return []device{{cuda: true}, {}}, nil
-	case t == "cuda" || t == "gpu":
+	case t == "cuda":
 		return []device{{cuda: true}}, nil
 	case t == "tensorrt" || strings.HasPrefix(t, "tensorrt:") || t == "trt":
 		// The ORT 1.29 CUDA 13 bundle's core has no TensorRT bridge

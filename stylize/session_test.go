@@ -448,7 +448,7 @@ func TestParseDevice(t *testing.T) {
 		in, want string // want: the devices tried, or the error's words
 	}{
 		{"", "[cpu]"}, {"cpu", "[cpu]"}, {"CUDA", "[cuda:0]"}, {"cuda:2", "[cuda:2]"}, {"auto", "[cuda:0 cpu]"},
-		{"cuda:-1", "want cpu, cuda, cuda:N or auto"}, {"tpu", "want cpu, cuda"},
+		{"cuda:-1", "want cpu, cuda, cuda:N or auto"}, {"tpu", "want cpu, cuda"}, {"gpu", "want cpu, cuda"},
 		{"tensorrt", "TensorRT is not supported"}, {"tensorrt:0", "TensorRT is not supported"},
 	} {
 		ds, err := parseDevice(tc.in)

@@ -102,8 +102,11 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 			if err := notFor(cmd, "bench times the first --bench-frames frames", append(rangeFlags, "force")...); err != nil {
 				return err
 			}
-			if frames < 1 || repeats < 1 {
-				return usagef("--bench-frames %d, --repeats %d: want 1 or more", frames, repeats)
+			if frames < 1 {
+				return usagef("--bench-frames %d: want 1 or more", frames)
+			}
+			if repeats < 1 {
+				return usagef("--repeats %d: want 1 or more", repeats)
 			}
 			in := ""
 			if len(args) == 1 {

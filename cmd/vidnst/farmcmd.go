@@ -152,8 +152,13 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if output == "" {
 				return usagef("plan needs -o plan.json")
 			}
-			if (chunks > 0) == (chunkSec > 0) {
-				return usagef("give --chunks N or --chunk-seconds S")
+			switch {
+			case chunks < 0 || (cmd.Flags().Changed("chunks") && chunks == 0):
+				return usagef("--chunks %d: want 1 or more", chunks)
+			case chunkSec < 0 || (cmd.Flags().Changed("chunk-seconds") && chunkSec == 0) || math.IsNaN(chunkSec) || math.IsInf(chunkSec, 0):
+				return usagef("--chunk-seconds %g: want more than 0", chunkSec)
+			case (chunks > 0) == (chunkSec > 0):
+				return usagef("give --chunks N or --chunk-seconds S (one of them)")
 			}
 			if len(ro.styles) != 1 {
 				return usagef("plan needs one --style")
@@ -223,6 +228,9 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			var cs []farm.Chunk
 			if chunks > 0 {
 				cs = farm.Split(len(x.PTS), x.Keyframes(), chunks)
+				if len(cs) < chunks && !ro.quiet {
+					fmt.Fprintf(stderr, "vidnst: note: --chunks %d: %s has %s, so the plan has %d chunks of one frame\n", chunks, in, count(len(x.PTS), "frame"), len(cs))
+				}
 			} else {
 				cs = farm.SplitSeconds(len(x.PTS), x.Keyframes(), id.FrameRate, chunkSec)
 			}

@@ -228,6 +228,7 @@ func TestBadInputs(t *testing.T) {
 		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
 		{"huge width", []string{good, out, "--style", id, "--width", "100000"}, "--width 100000: want 1..8192"},
 		{"negative max-side", []string{good, out, "--style", id, "--max-side", "-1"}, "--max-side -1"},
+		{"max-side with width", []string{good, out, "--style", id, "--max-side", "32", "--width", "40"}, "give --max-side or --width/--height, not both"},
 		{"crf too high", []string{good, out, "--style", id, "--crf", "99"}, "--crf 99: want 0..51 for libx264"},
 		{"crf negative", []string{good, out, "--style", id, "--crf", "-5"}, "--crf -5"},
 		{"crf too high for vp9", []string{good, filepath.Join(dir, "o.webm"), "--style", id, "--crf", "64"}, "0..63 for libvpx-vp9"},
@@ -614,20 +615,45 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"eval", "bogus"}, 2, `unknown command "bogus" for eval`},
 		{[]string{"modles", "list"}, 2, `unknown command "modles" (did you mean models?)`},
-		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 2, "does not exist"},
+		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 1, "plan " + filepath.Join(dir, "p.json") + " does not exist"},
 		{[]string{"models"}, 2, "models needs a command"},
 		{[]string{"farm", "nope"}, 2, "unknown command"},
 		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
 		{[]string{in, filepath.Join(dir, "o.mp4")}, 2, "no style given"},
 		{[]string{"eval", "temporal", in, longer}, 1, "not a render of it"},
+		{[]string{"plan", in, "--style", id, "--chunks", "0", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunks 0: want 1 or more"},
+		{[]string{"plan", in, "--style", id, "--chunk-seconds", "-5", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunk-seconds -5: want more than 0"},
+		{[]string{"plan", in, "--style", id, "-o", filepath.Join(dir, "p0.json")}, 2, "give --chunks N or --chunk-seconds S"},
+		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "nope", "p.json")}, 2, "output folder " + filepath.Join(dir, "nope") + " does not exist"},
+		{[]string{"bench", in, "--style", id, "--bench-frames", "0"}, 2, "--bench-frames 0: want 1 or more"},
 	} {
 		code, _, stderr := vidnst(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
 	}
+	// More chunks than frames: said, and one frame a chunk.
+	code, stdout, stderr := vidnst(t, "plan", in, "--style", id, "--chunks", "9", "-o", filepath.Join(dir, "p9.json"))
+	if code != 0 || !strings.Contains(stderr, "--chunks 9: "+in+" has 5 frames, so the plan has 5 chunks of one frame") || !strings.Contains(stdout, "plan of 5 chunks") {
+		t.Errorf("--chunks 9 of 5 frames: exit %d, %q %q", code, stdout, stderr)
+	}
+	// --fp16 of a named style runs its fp16 variant, and says that is no
+	// faster on the CPU, also when --device auto falls back to it.
+	os.Mkdir(filepath.Join(dir, "fp16"), 0o755)
+	if err := onnxgen.Identity(filepath.Join(dir, "fp16", "identity-fp16.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range []string{"cpu", "auto"} {
+		code, _, stderr := vidnst(t, in, filepath.Join(dir, "fp16-"+dev+".mp4"), "--style", "identity", "--models-dir", dir, "--fp16", "--device", dev, "--progress", "none")
+		switch {
+		case dev == "auto" && strings.Contains(stderr, "inference on cuda"):
+			t.Logf("--device auto found CUDA: no CPU warning to check")
+		case code != 0 || strings.Count(stderr, "--fp16 on the CPU is no faster") != 1:
+			t.Errorf("--fp16 --device %s: exit %d, %q", dev, code, stderr)
+		}
+	}
 	// --fp16 with a model file: said, not silently ignored.
-	code, _, stderr := vidnst(t, in, filepath.Join(dir, "f.mp4"), "--style", id, "--fp16", "--progress", "none")
+	code, _, stderr = vidnst(t, in, filepath.Join(dir, "f.mp4"), "--style", id, "--fp16", "--progress", "none")
 	if code != 0 || !strings.Contains(stderr, "is used as it is") {
 		t.Errorf("--fp16 with a file: exit %d, %q", code, stderr)
 	}

@@ -160,7 +160,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 			}
 		}
 		if k >= len(x.PTS) {
-			return fmt.Errorf("--at %s: the video has %d frames (%.3fs): %w", a, len(x.PTS), info.Duration, decode.ErrOutOfRange)
+			return fmt.Errorf("--at %s: the video has %s (%.3fs): %w", a, count(len(x.PTS), "frame"), info.Duration, decode.ErrOutOfRange)
 		}
 		if seen[k] {
 			continue // the same frame twice: one row

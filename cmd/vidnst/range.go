@@ -143,7 +143,7 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		}
 	}
 	if r.first >= n {
-		return r, fmt.Errorf("range starts at frame %d but %s has %d frames: %w", r.first, in, n, decode.ErrOutOfRange)
+		return r, fmt.Errorf("range starts at frame %d but %s has %s: %w", r.first, in, count(n, "frame"), decode.ErrOutOfRange)
 	}
 	if (en.set || du.set) && r.last < r.first { // last -1 would read "to the end"
 		return r, fmt.Errorf("empty range (it ends before frame %d, where it starts): %w", r.first, decode.ErrOutOfRange)

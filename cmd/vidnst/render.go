@@ -44,6 +44,10 @@ type renderOpts struct {
 	hwaccel string
 	batch   int
 	fp16    bool
+	// fp16Picked: --fp16 found the style's fp16 variant (set by
+	// resolveStyle; sayDevice warns when --device auto then runs it on
+	// the CPU).
+	fp16Picked bool
 
 	quiet    bool
 	progress string
@@ -148,6 +152,9 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		o.style = o.styles[0]
 	}
 	out = outfile.Target(out) // -y through a symbolic link updates its file
+	if err := outfile.Check(out, o.force, in); err != nil {
+		return nil, err
+	}
 	if o.outputSize != "input" && o.outputSize != "processing" {
 		return nil, usagef("--output-size %q: want input or processing", o.outputSize)
 	}
@@ -161,9 +168,6 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		if err := checkEncoder(o, out); err != nil {
 			return nil, err // before the model loads and frames decode
 		}
-	}
-	if err := outfile.Check(out, o.force, in); err != nil {
-		return nil, err
 	}
 	if err := checkWritable(filepath.Dir(out)); err != nil {
 		return nil, err
@@ -262,6 +266,9 @@ func (o *renderOpts) check(out string) error {
 			return usagef("--%s %d: want 1..%d (or 0, the default)", f.name, f.v, maxProcessingSide)
 		}
 	}
+	if o.maxSide > 0 && (o.width > 0 || o.height > 0) {
+		return usagef("give --max-side or --width/--height, not both (--width and --height set the size; --max-side bounds the input's)")
+	}
 	switch o.audio {
 	case "copy", "none", "aac", "opus":
 	default:
@@ -320,7 +327,7 @@ func resolveStyle(o *renderOpts, style string, stderr io.Writer) (string, error)
 		if o.device == "cpu" {
 			warn("--fp16 on the CPU is no faster (fp16 is for GPUs) and changes the pixels slightly")
 		}
-		model = p
+		model, o.fp16Picked = p, true
 	}
 	return model, nil
 }
@@ -424,6 +431,9 @@ func sayDevice(o *renderOpts, s *stylize.Session, stderr io.Writer) {
 			why = why[:i] // the fallback took that advice
 		}
 		fmt.Fprintf(stderr, "vidnst: inference on %s (%s)\n", s.Device(), why)
+		if o.fp16Picked && s.Device() == "cpu" {
+			fmt.Fprintln(stderr, "vidnst: warning: --fp16 on the CPU is no faster (fp16 is for GPUs) and changes the pixels slightly")
+		}
 	} else {
 		fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
 	}
@@ -575,7 +585,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		fmt.Fprintf(stderr, "vidnst: warning: %d corrupt frames could not be decoded and were dropped\n", rs.dropped)
 	}
 	if n := r.Repeated(); n > 0 && !o.quiet {
-		fmt.Fprintf(stderr, "vidnst: warning: %d frames whose timestamp repeated or went back on the one before were left out (joined recordings?)\n", n)
+		fmt.Fprintf(stderr, "vidnst: warning: %s whose timestamp repeated or went back on the one before %s left out (joined recordings?)\n", count(n, "frame"), map[bool]string{true: "was", false: "were"}[n == 1])
 	}
 	if m := r.Missing(); m > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s ended after %d of the %d frames its container lists (a truncated file?)\n", j.in, r.Packets(), r.Packets()+m)

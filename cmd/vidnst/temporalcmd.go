@@ -258,7 +258,7 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	prev, cur := frame.New(w, h), frame.New(w, h)
 	for i := range from {
 		if err := ri.Next(ctx, cur); err != nil {
-			return nil, fmt.Errorf("eval: --from %d: %s has %d frames: %w", from, in, i, err)
+			return nil, fmt.Errorf("eval: --from %d: %s has %s: %w", from, in, count(i, "frame"), err)
 		}
 	}
 	res := &evalResult{w: w, h: h}
