@@ -244,15 +244,14 @@ func (w *Writer) closeFile() error {
 // checkTarget refuses an existing output without force, and a folder we
 // cannot write to.
 func checkTarget(path string, force bool) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("encode: %s: %w (no such folder)", dir, ErrOutputDir)
+	}
 	if err := outfile.Check(path, force); errors.Is(err, outfile.ErrExists) {
 		return fmt.Errorf("encode: %s: %w", path, ErrExists)
 	} else if err != nil {
 		return fmt.Errorf("encode: %w", err)
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return fmt.Errorf("encode: %s: %w (no such folder)", dir, ErrOutputDir)
 	}
 	return nil
 }

@@ -529,11 +529,11 @@ func (s *Session) Exec(i int) error {
 		if s.freed != "" {
 			return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
 		}
-		if min(s.w, s.h) < minSide {
-			return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
-		}
 		if m := outShape.FindStringSubmatch(err.Error()); m != nil {
 			return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
+		}
+		if min(s.w, s.h) < minSide {
+			return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
 		}
 		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 	}
