@@ -15,6 +15,17 @@ import (
 // ErrUnknown is returned for a style name found nowhere.
 var ErrUnknown = errors.New("unknown style")
 
+// ErrNotFetched is wrapped, beside ErrUnknown, when the name is one of the
+// Catalogue's that `vidnst models fetch` downloads: a missing download,
+// not a mistyped name.
+var ErrNotFetched = errors.New("style not downloaded")
+
+// notFetched is ErrUnknown's error for a Catalogue name.
+type notFetched struct{ msg string }
+
+func (e *notFetched) Error() string   { return e.msg }
+func (e *notFetched) Unwrap() []error { return []error{ErrUnknown, ErrNotFetched} }
+
 // ErrNoStyle is returned by Resolve for an empty style: a usage mistake.
 var ErrNoStyle = errors.New("no style given (--style NAME or --style FILE.onnx)")
 
@@ -81,7 +92,7 @@ func Resolve(style string, dirs []string) (string, error) {
 		have = strings.Join(names, ", ")
 	}
 	if _, ok := Catalogue[style]; ok {
-		return "", fmt.Errorf("models: %w %q: looked in %s; styles found: %s (vidnst models fetch %s downloads it)", ErrUnknown, style, strings.Join(dirs, ", "), have, style)
+		return "", &notFetched{fmt.Sprintf("models: %v %q: looked in %s; styles found: %s (vidnst models fetch %s downloads it)", ErrUnknown, style, strings.Join(dirs, ", "), have, style)}
 	}
 	return "", fmt.Errorf("models: %w %q: looked in %s; styles found: %s", ErrUnknown, style, strings.Join(dirs, ", "), have)
 }

@@ -101,10 +101,10 @@ func TestFetch(t *testing.T) {
 // A catalogue style found nowhere points at models fetch.
 func TestResolveSuggestsFetch(t *testing.T) {
 	_, err := Resolve("candy", []string{t.TempDir()})
-	if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "vidnst models fetch candy") {
+	if !errors.Is(err, ErrUnknown) || !errors.Is(err, ErrNotFetched) || !strings.HasPrefix(err.Error(), `models: unknown style "candy": looked in `) || !strings.Contains(err.Error(), "vidnst models fetch candy") {
 		t.Fatalf("candy nowhere: %v", err)
 	}
-	if _, err := Resolve("nosuch", []string{t.TempDir()}); err == nil || strings.Contains(err.Error(), "fetch") {
+	if _, err := Resolve("nosuch", []string{t.TempDir()}); !errors.Is(err, ErrUnknown) || errors.Is(err, ErrNotFetched) || strings.Contains(err.Error(), "fetch") {
 		t.Fatalf("nosuch: %v", err)
 	}
 }

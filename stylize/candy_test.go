@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidnst/vidnst/internal/onnxgen"
 )
 
 // scene is a synthetic w x h frame with structure: gradients, a disc and
@@ -283,18 +285,27 @@ func TestBatchMatchesSingle(t *testing.T) {
 // naming the size; the smallest that runs does.
 func TestTooSmall(t *testing.T) {
 	needORT(t)
-	p := sharedModel(t, "candy.onnx")
-	for _, c := range []struct {
+	type size struct {
 		w, h int
 		ok   bool
-	}{{4, 4, false}, {8, 4, false}, {8, 8, true}} {
-		s := newSession(t, p, Options{Width: c.w, Height: c.h, Batch: 1, Threads: 2})
-		err := s.Run([][]float32{scene(c.w, c.h, 0)}, zeros(1, c.w, c.h))
-		switch {
-		case c.ok && err != nil:
-			t.Errorf("%dx%d: %v", c.w, c.h, err)
-		case !c.ok && (!errors.Is(err, ErrTooSmall) || !strings.Contains(err.Error(), fmt.Sprintf("does not run at %dx%d", c.w, c.h))):
-			t.Errorf("%dx%d: %v, want ErrTooSmall naming the size", c.w, c.h, err)
+	}
+	check := func(t *testing.T, p string, sizes []size) {
+		for _, c := range sizes {
+			s := newSession(t, p, Options{Width: c.w, Height: c.h, Batch: 1, Threads: 2})
+			err := s.Run([][]float32{scene(c.w, c.h, 0)}, zeros(1, c.w, c.h))
+			switch {
+			case c.ok && err != nil:
+				t.Errorf("%dx%d: %v", c.w, c.h, err)
+			case !c.ok && (!errors.Is(err, ErrTooSmall) || !strings.Contains(err.Error(), fmt.Sprintf("does not run at %dx%d", c.w, c.h))):
+				t.Errorf("%dx%d: %v, want ErrTooSmall naming the size", c.w, c.h, err)
+			}
 		}
 	}
+	t.Run("reflect", func(t *testing.T) {
+		p := model(t, "reflect", func(p string) error { return onnxgen.Reflect(p, 4) })
+		check(t, p, []size{{4, 4, false}, {8, 4, false}, {8, 8, true}})
+	})
+	t.Run("candy", func(t *testing.T) {
+		check(t, sharedModel(t, "candy.onnx"), []size{{4, 4, false}, {8, 4, false}, {8, 8, true}})
+	})
 }

@@ -19,7 +19,9 @@ import (
 // InstanceNormalization wrongly when the batch holds more than one frame:
 // the style networks' output for a frame batched with others (or padded)
 // was 10.4 dB from its output alone, while the float32 model agreed to 77
-// dB (TestGPUBatchesMatch, BENCHMARKS.md). With N > 1 its kernel casts each
+// dB (TestGPUBatchesMatch, BENCHMARKS.md). The cause, read from ONNX
+// Runtime's source (instance_norm_impl.cu) and the variances measured on
+// the CPU, not yet seen on a GPU: with N > 1 its kernel casts each
 // channel's variance (computed in float32) to float16 before it divides,
 // and the first norm of these networks sees variances past float16's
 // 65504 (to 1.3e6 on the test frames, TestNormInputVariance): those

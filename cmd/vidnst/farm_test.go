@@ -329,6 +329,17 @@ func TestPlanSettings(t *testing.T) {
 	if err := applySettings(r, s, own); err != nil || r.device != "cpu" || r.batch != 1 || !r.fp16 || r.hwaccel != "cuda" {
 		t.Fatalf("node flags: device %q batch %d fp16 %v hwaccel %q, %v", r.device, r.batch, r.fp16, r.hwaccel, err)
 	}
+	// A plan from before --max-side and --width were refused together (the
+	// width won) and --device gpu was dropped still renders as it did.
+	old := settingsOf(defaultRenderOpts(), none)
+	old.Style, old.MaxSide, old.Extra = "candy", 64, map[string]string{"width": "48", "device": "gpu"}
+	r = defaultRenderOpts()
+	if err := applySettings(r, old, none); err != nil || r.maxSide != 0 || r.width != 48 || r.device != "cuda" {
+		t.Fatalf("old plan: max-side %d width %d device %q, %v", r.maxSide, r.width, r.device, err)
+	}
+	if err := r.check("x.mp4"); err != nil {
+		t.Fatalf("old plan's settings refused: %v", err)
+	}
 
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)

@@ -114,6 +114,9 @@ func applySettings(o *renderOpts, s farm.Settings, changed func(flag string) boo
 			o.fp16, err = strconv.ParseBool(v)
 		case "device":
 			o.device = v
+			if v == "gpu" { // an alias of cuda in plans made before it was dropped
+				o.device = "cuda"
+			}
 		case "batch":
 			o.batch, err = strconv.Atoi(v)
 		case "hwaccel":
@@ -127,6 +130,11 @@ func applySettings(o *renderOpts, s farm.Settings, changed func(flag string) boo
 		if err != nil {
 			return fmt.Errorf("plan: setting %s=%q: %w", k, v, err)
 		}
+	}
+	if o.width > 0 || o.height > 0 {
+		// Plans made before --max-side and --width/--height were refused
+		// together: the width and height won then, and still do.
+		o.maxSide = 0
 	}
 	if m := s.Extra["model"]; m != "" {
 		if _, err := models.Resolve(o.style, models.Dirs(o.modelsDir)); err != nil {

@@ -95,6 +95,9 @@ func isUsage(err error) bool {
 	// Not encode.ErrUnknownCodec and the like: a build of FFmpeg without
 	// libx264 is no command-line mistake (checkEncoder marks the ones that
 	// are).
+	if errors.Is(err, models.ErrNotFetched) {
+		return false // a style to download, not a mistyped name
+	}
 	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, encode.ErrUnknownContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
 		if errors.Is(err, e) {
 			return true

@@ -202,7 +202,7 @@ func TestBadInputs(t *testing.T) {
 	before := listDir(t, dir)
 	notUsage := map[string]bool{"image sequence pattern": true, "animated webp": true, "missing input": true,
 		"text renamed mp4": true, "zero bytes": true, "audio only": true, "unwritable folder": true,
-		"not onnx": true, "wrong rank": true, "container that refuses the codec": true}
+		"not onnx": true, "wrong rank": true, "container that refuses the codec": true, "style not downloaded": true}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -215,12 +215,15 @@ func TestBadInputs(t *testing.T) {
 		{"zero bytes", []string{empty, out, "--style", id}, "empty"},
 		{"audio only", []string{audio, out, "--style", id}, "no video stream"},
 		{"unwritable folder", []string{good, "/proc/vidnst-out.mp4", "--style", id}, "not writable"},
-		{"missing folder", []string{good, filepath.Join(aFile, "out.mp4"), "--style", id}, "does not exist"},
+		{"missing folder", []string{good, filepath.Join(dir, "nope", "out.mp4"), "--style", id}, "does not exist"},
+		{"folder is a file", []string{good, filepath.Join(aFile, "out.mp4"), "--style", id}, "is not a folder"},
+		{"output is a folder", []string{good, dir, "--style", id}, "is a folder"},
 		{"unknown container", []string{good, filepath.Join(dir, "out.xyz"), "--style", id}, "unknown container"},
 		{"unknown codec", []string{good, out, "--style", id, "--codec", "nosuchcodec"}, "unknown encoder"},
 		{"not onnx", []string{good, out, "--style", notOnnx}, "not an onnx model"},
 		{"wrong rank", []string{good, out, "--style", rank}, "not image to image"},
 		{"unknown style", []string{good, out, "--style", "nosuchstyle", "--models-dir", dir}, "styles found: fake, identity"},
+		{"style not downloaded", []string{good, out, "--style", "udnie", "--models-dir", dir}, "vidnst models fetch udnie downloads it"},
 		{"output exists", []string{good, exists, "--style", id}, "exists"},
 		{"output is input", []string{good, good, "--style", id, "-y"}, "is the input"},
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},

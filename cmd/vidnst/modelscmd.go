@@ -91,9 +91,14 @@ func newModelsCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				rep.Update(int(done >> 10))
 			})
-			rep.Finish()
 			if err != nil {
+				rep.Finish()
 				return err
+			}
+			if st, serr := os.Stat(p); serr == nil {
+				rep.Done(int(st.Size() >> 10)) // the bar at 100%, once
+			} else {
+				rep.Finish()
 			}
 			fmt.Fprintf(stdout, "vidnst: %s -> %s\n", u.Name, p)
 			return nil

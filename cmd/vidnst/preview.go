@@ -94,6 +94,9 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				return sideBySideCmd(cmd.Context(), ro, args[0], output, stdout, stderr)
 			}
+			if !pipeline.IsImagePath(output) {
+				return usagef("the sheet is written as .png or .jpg, not %q (add --side-by-side for a clip)", filepath.Ext(output))
+			}
 			if err := notFor(cmd, "the contact sheet is a still (its rows' times come from --at)", videoOnlyFlags...); err != nil {
 				return err
 			}
@@ -444,6 +447,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			rep.Update(done)
 			continue
 		}
+		tooSmall := false // for one of the styles
 		for _, p := range todo {
 			k := key{p, w, h}
 			s := sessions[k]
@@ -456,7 +460,16 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				}
 				sessions[k] = s
 			}
-			if err := s.Run([][]float32{fr.In}, [][]float32{fr.Out}); err != nil {
+			if err := s.Run([][]float32{fr.In}, [][]float32{fr.Out}); errors.Is(err, stylize.ErrTooSmall) {
+				// This image's size, not the command: skip it, as an
+				// unreadable one.
+				fmt.Fprintf(stderr, "vidnst: skipping %s: %dx%d is too small for %s\n", f, w, h, models.StyleName(p))
+				tooSmall = true
+				done++
+				rep.Skip(1)
+				rep.Update(done)
+				continue
+			} else if err != nil {
 				return err
 			}
 			if ro.strength < 1 || ro.preserveColor {
@@ -473,6 +486,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			done++
 			rep.Update(done)
 		}
+		if tooSmall {
+			failed++
+		}
 		if err := ctx.Err(); err != nil {
 			return interrupted(err, wrote)
 		}
@@ -481,9 +497,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	if !ro.quiet {
 		skippedNote := ""
 		if failed > 0 {
-			skippedNote = fmt.Sprintf(", %d inputs skipped (see above)", failed)
+			skippedNote = fmt.Sprintf(", %s skipped (see above)", count(failed, "input"))
 		}
-		fmt.Fprintf(stdout, "vidnst: %d images written, %d already done%s -> %s\n", wrote, skipped, skippedNote, outDir)
+		fmt.Fprintf(stdout, "vidnst: %s written, %d already done%s -> %s\n", count(wrote, "image"), skipped, skippedNote, outDir)
 	}
 	return nil
 }

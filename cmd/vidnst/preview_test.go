@@ -327,7 +327,7 @@ func TestOutputsNeverClobber(t *testing.T) {
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "a.png"))
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "a.jpg"))
 	code, stdout, stderr := vidnst(t, "images", imgs, "--style", id, "--style", id, "-o", outDir, "--progress", "none")
-	if code != 0 || !strings.Contains(stderr, "a.png: "+filepath.Join(imgs, "a.jpg")+" writes the same output names") || !strings.Contains(stdout, "1 images written, 0 already done, 1 inputs skipped") {
+	if code != 0 || !strings.Contains(stderr, "a.png: "+filepath.Join(imgs, "a.jpg")+" writes the same output names") || !strings.Contains(stdout, "1 image written, 0 already done, 1 input skipped") {
 		t.Fatalf("clash: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if got := listDir(t, outDir); strings.Join(got, " ") != "a-identity.png" {
@@ -391,6 +391,7 @@ func TestStillFlagsRefused(t *testing.T) {
 		{[]string{"preview", in, "--at", "1", "-o", still, "--hwaccel", "cuda"}, "--hwaccel does not apply: the contact sheet"},
 		{[]string{"preview", in, "--at", "1", "-o", still, "--start", "2"}, "--start does not apply"},
 		{[]string{"preview", in, "--at", "1", "-o", filepath.Join(dir, "c.mp4"), "--side-by-side"}, "--at is for the contact sheet"},
+		{[]string{"preview", in, "--start", "1", "-o", filepath.Join(dir, "c.mp4")}, `the sheet is written as .png or .jpg, not ".mp4" (add --side-by-side for a clip)`},
 	} {
 		code, _, stderr := vidnst(t, append(tc.args, "--style", id)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
@@ -402,6 +403,27 @@ func TestStillFlagsRefused(t *testing.T) {
 	}
 	mustRun(t, in, still, "--style", id, "--frames", "3-3")
 	mustRun(t, "preview", in, "--style", id, "--at", "3f", "-o", filepath.Join(dir, "sheet.png"), "--max-side", "32", "--fp16", "--device", "cpu", "--strength", "0.5")
+}
+
+// An image too small for the network is skipped with a note; the others
+// are written.
+func TestImagesTooSmallSkipped(t *testing.T) {
+	dir := t.TempDir()
+	reflect := filepath.Join(dir, "reflect.onnx")
+	if err := onnxgen.Reflect(reflect, 4); err != nil {
+		t.Fatal(err)
+	}
+	imgs, outDir := filepath.Join(dir, "imgs"), filepath.Join(dir, "out")
+	os.Mkdir(imgs, 0o755)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=8x4", "-frames:v", "1", filepath.Join(imgs, "a.png"))
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", filepath.Join(imgs, "c.png"))
+	code, stdout, stderr := vidnst(t, "images", imgs, "--style", reflect, "-o", outDir, "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "skipping "+filepath.Join(imgs, "a.png")+": 8x4 is too small for reflect") || !strings.Contains(stdout, "1 image written, 0 already done, 1 input skipped") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := listDir(t, outDir); strings.Join(got, " ") != "c-reflect.png" {
+		t.Fatalf("outputs %v", got)
+	}
 }
 
 // images interrupted keeps what it finished, whole, and says how many.

@@ -323,6 +323,19 @@ func Spatial(path string) error {
 		Write(path)
 }
 
+// Reflect writes output1 = AveragePool(Pad(input1, pad, reflect)), a
+// (2*pad+1)-square mean, stride 1: same size out, as the style networks'
+// reflection-padded convolutions. Like them it cannot run on a frame with
+// a side of pad pixels or fewer (ONNX Runtime refuses the Pad).
+func Reflect(path string, pad int64) error {
+	k := 2*pad + 1
+	return ImageGraph("reflect").
+		Int64Init("pads", []int64{8}, []int64{0, 0, pad, pad, 0, 0, pad, pad}).
+		Node("Pad", []string{"input1", "pads"}, []string{"padded"}, AttrString("mode", "reflect")).
+		Node("AveragePool", []string{"padded"}, []string{"output1"}, AttrInts("kernel_shape", k, k), AttrInts("strides", 1, 1)).
+		Write(path)
+}
+
 // SpatialRef computes what Spatial's model gives for one planar RGB image
 // in (3*w*h, CHW) in float64, returned as float32.
 func SpatialRef(in []float32, w, h int) []float32 {

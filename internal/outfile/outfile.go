@@ -97,8 +97,10 @@ func Check(path string, force bool, inputs ...string) error {
 	switch {
 	case err != nil:
 		dir := filepath.Dir(path)
-		if d, err := os.Stat(dir); err != nil || !d.IsDir() {
+		if d, err := os.Stat(dir); err != nil {
 			return &checkError{msg: fmt.Sprintf("output folder %s does not exist", dir)}
+		} else if !d.IsDir() {
+			return &checkError{msg: fmt.Sprintf("output folder %s is not a folder", dir)}
 		}
 		return nil
 	case st.IsDir():

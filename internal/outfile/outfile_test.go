@@ -31,7 +31,7 @@ func TestCheck(t *testing.T) {
 		{dir, true, "is a folder"},
 		{filepath.Join(dir, "other"), false, ""},
 		{filepath.Join(dir, "nodir", "x.mp4"), true, "output folder " + filepath.Join(dir, "nodir") + " does not exist"},
-		{filepath.Join(in, "x.mp4"), true, "does not exist"}, // its "folder" is a file
+		{filepath.Join(in, "x.mp4"), true, "output folder " + in + " is not a folder"},
 		{in, false, "is the input"},
 	} {
 		err := Check(tc.path, tc.force, in)
