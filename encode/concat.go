@@ -22,6 +22,14 @@ type ConcatOptions struct {
 	ShiftSec float64
 	// DroppedAudio, when set, receives Writer.DroppedAudio's count.
 	DroppedAudio *int
+	// Starts, when set (one per chunk), is where each chunk's first frame
+	// belongs, in the time base StartsTBNum/StartsTBDen (the input's
+	// video time base; the plan's start_pts). Concat puts it there, not
+	// where the chunk file says: MP4 and MOV store a track's start delay
+	// in the movie timescale (1/1000 s), so a chunk that starts between
+	// two milliseconds reads back up to half of one early or late.
+	Starts                   []int64
+	StartsTBNum, StartsTBDen int
 }
 
 // Concat joins the video of chunk files without re-encoding: packets are
@@ -31,6 +39,9 @@ type ConcatOptions struct {
 func Concat(o ConcatOptions) (frames int, err error) {
 	if len(o.Chunks) == 0 {
 		return 0, errors.New("encode: concat: no chunks")
+	}
+	if o.Starts != nil && (len(o.Starts) != len(o.Chunks) || o.StartsTBNum <= 0 || o.StartsTBDen <= 0) {
+		return 0, fmt.Errorf("encode: concat: %d starts in time base %d/%d for %d chunks", len(o.Starts), o.StartsTBNum, o.StartsTBDen, len(o.Chunks))
 	}
 	if err := checkTarget(o.Path, o.Force); err != nil {
 		return 0, err
@@ -84,8 +95,12 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	defer pkt.Free()
 	lastDTS := int64(math.MinInt64)
 	shift := int64(math.Round(o.ShiftSec / outTB.Float64()))
-	for _, c := range o.Chunks {
-		n, err := copyChunk(w, c, pkt, outTB, shift, &lastDTS)
+	for i, c := range o.Chunks {
+		place := chunkPlace{shift: shift}
+		if o.Starts != nil {
+			place.start, place.startTB, place.aligned = o.Starts[i], astiav.NewRational(o.StartsTBNum, o.StartsTBDen), true
+		}
+		n, err := copyChunk(w, c, pkt, outTB, place, &lastDTS)
 		if err != nil {
 			return frames, err
 		}
@@ -105,31 +120,85 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	return frames, w.closeFile()
 }
 
-func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, shift int64, lastDTS *int64) (int, error) {
-	in := astiav.AllocFormatContext()
+// chunkPlace says where copyChunk puts a chunk's packets: shifted by
+// shift (output time base), and, when aligned, moved first so that its
+// first frame is at start (in startTB).
+type chunkPlace struct {
+	shift   int64
+	aligned bool
+	start   int64
+	startTB astiav.Rational
+}
+
+// openChunk opens a chunk file and finds its video stream: index, time
+// base and one frame's duration (0 when unknown). The caller closes in.
+func openChunk(path string) (in *astiav.FormatContext, vi int, tb astiav.Rational, dur int64, err error) {
+	in = astiav.AllocFormatContext()
 	if err := in.OpenInput(path, nil, nil); err != nil {
 		in.Free()
-		return 0, fmt.Errorf("encode: open chunk %s: %w", path, err)
+		return nil, 0, tb, 0, fmt.Errorf("encode: open chunk %s: %w", path, err)
 	}
-	defer func() { in.CloseInput(); in.Free() }()
 	if err := in.FindStreamInfo(nil); err != nil {
-		return 0, fmt.Errorf("encode: read chunk %s: %w", path, err)
+		closeChunk(in)
+		return nil, 0, tb, 0, fmt.Errorf("encode: read chunk %s: %w", path, err)
 	}
-	vi := -1
-	var tb astiav.Rational
-	var dur int64 // one frame, for packets without a duration (a chunk's last)
 	for _, s := range in.Streams() {
 		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
-			vi, tb = s.Index(), s.TimeBase()
+			tb = s.TimeBase()
 			if fr := s.AvgFrameRate(); fr.Num() > 0 && fr.Den() > 0 {
 				dur = astiav.RescaleQ(1, astiav.NewRational(fr.Den(), fr.Num()), tb)
 			}
-			break
+			return in, s.Index(), tb, dur, nil
 		}
 	}
-	if vi < 0 {
-		return 0, fmt.Errorf("encode: chunk %s has no video", path)
+	closeChunk(in)
+	return nil, 0, tb, 0, fmt.Errorf("encode: chunk %s has no video", path)
+}
+
+func closeChunk(in *astiav.FormatContext) { in.CloseInput(); in.Free() }
+
+// firstPTS is the earliest presentation timestamp of the chunk's video
+// packets (its first frame), in the stream's time base tb.
+func firstPTS(path string, pkt *astiav.Packet) (first int64, tb astiav.Rational, err error) {
+	in, vi, tb, _, err := openChunk(path)
+	if err != nil {
+		return 0, tb, err
 	}
+	defer closeChunk(in)
+	first = math.MaxInt64
+	for {
+		if err := in.ReadFrame(pkt); err != nil {
+			if !errors.Is(err, astiav.ErrEof) {
+				return 0, tb, fmt.Errorf("encode: read chunk %s: %w", path, err)
+			}
+			break
+		}
+		if pkt.StreamIndex() == vi && pkt.Pts() != astiav.NoPtsValue {
+			first = min(first, pkt.Pts())
+		}
+		pkt.Unref()
+	}
+	if first == math.MaxInt64 {
+		return 0, tb, fmt.Errorf("encode: chunk %s has no timed video packet", path)
+	}
+	return first, tb, nil
+}
+
+func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, place chunkPlace, lastDTS *int64) (int, error) {
+	var move int64 // added to every timestamp, in the chunk's time base
+	if place.aligned {
+		first, tb, err := firstPTS(path, pkt)
+		if err != nil {
+			return 0, err
+		}
+		move = astiav.RescaleQ(place.start, place.startTB, tb) - first
+	}
+	in, vi, tb, dur, err := openChunk(path)
+	if err != nil {
+		return 0, err
+	}
+	defer closeChunk(in)
+	shift := place.shift
 	n := 0
 	for {
 		if err := in.ReadFrame(pkt); err != nil {
@@ -148,6 +217,14 @@ func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational
 			pkt.SetDuration(dur)
 		}
 		pkt.SetStreamIndex(w.vs.Index())
+		if move != 0 {
+			if pkt.Pts() != astiav.NoPtsValue {
+				pkt.SetPts(pkt.Pts() + move)
+			}
+			if pkt.Dts() != astiav.NoPtsValue {
+				pkt.SetDts(pkt.Dts() + move)
+			}
+		}
 		pkt.RescaleTs(tb, outTB)
 		if shift != 0 {
 			if pkt.Pts() != astiav.NoPtsValue {

@@ -422,3 +422,25 @@ func TestCheckRenderArgs(t *testing.T) {
 		}
 	}
 }
+
+// Chunks that start between whole milliseconds (29.97 fps) merge with the
+// input's timestamps exactly: MP4 stores a chunk's start delay in its
+// movie timescale (1/1000 s), so merge places each chunk at the plan's
+// start, not where the container says.
+func TestMergeKeepsOffMillisecondTimes(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	for _, ext := range []string{".mp4", ".mov"} {
+		in := filepath.Join(dir, "ntsc"+ext)
+		testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30000/1001", "-frames:v", "60",
+			"-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", in)
+		plan := filepath.Join(dir, "p"+ext+".json")
+		mustRun(t, "plan", in, "--style", id, "--chunks", "3", "-o", plan, "--preset", "ultrafast", "--chunk-ext", ext)
+		for i := range 3 {
+			mustRun(t, "render", "--plan", plan, "--chunk", fmt.Sprint(i), "--progress", "none")
+		}
+		out := filepath.Join(dir, "merged"+ext)
+		mustRun(t, "merge", plan, out)
+		sameTimes(t, "merged"+ext+" vs input", sortedTimes(t, out, "v:0"), sortedTimes(t, in, "v:0"), 1e-6)
+	}
+}

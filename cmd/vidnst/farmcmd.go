@@ -403,8 +403,21 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			t0 := time.Now()
 			dropped := 0
-			n, err := encode.Concat(encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio,
-				ShiftSec: max(info.StartSec, 0), DroppedAudio: &dropped})
+			co := encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio,
+				ShiftSec: max(info.StartSec, 0), DroppedAudio: &dropped}
+			if tb := p.Input.TimeBase; tb.Num > 0 && tb.Den > 0 {
+				// Each chunk at its plan's start (plans from before
+				// start_pts are joined as the chunks say).
+				for _, c := range p.Chunks {
+					if c.StartPTS == nil {
+						co.Starts = nil
+						break
+					}
+					co.Starts = append(co.Starts, *c.StartPTS)
+				}
+				co.StartsTBNum, co.StartsTBDen = int(tb.Num), int(tb.Den)
+			}
+			n, err := encode.Concat(co)
 			if err != nil {
 				return err
 			}
