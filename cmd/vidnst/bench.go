@@ -24,6 +24,7 @@ import (
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
+	"github.com/vidnst/vidnst/temporal"
 )
 
 // benchResult is what `vidnst bench` prints (as text, or JSON with --json).
@@ -121,8 +122,8 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 				fmt.Fprintln(stdout, string(b))
 				return nil
 			}
-			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (median of %d runs over %d frames)\n",
-				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, repeats, res.Frames)
+			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (%s over %d frames)\n",
+				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, map[bool]string{true: "one run", false: fmt.Sprintf("median of %d runs", repeats)}[repeats == 1], res.Frames)
 			fmt.Fprintf(stdout, "bench: start (not in the rates): session open %.2f s, first pass %.2f fps\n", res.OpenSec, res.FirstPassFPS)
 			if res.EndToEndFPS > 0 {
 				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f; cpu per frame: network alone %.0f ms, whole pipeline %.0f ms\n",
@@ -150,7 +151,7 @@ func parseSize(s string) (int, int, error) {
 	w, err1 := strconv.Atoi(a)
 	h, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || w < 4 || h < 4 || w > maxProcessingSide || h > maxProcessingSide {
-		return 0, 0, usagef("--size %q: want WxH", s)
+		return 0, 0, usagef("--size %q: want WxH, each side 4..%d", s, maxProcessingSide)
 	}
 	return w, h, nil
 }
@@ -254,6 +255,9 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			// reported on its own (OpenSec, FirstPassFPS).
 			j.sess = sess
 			tmode = eo.temporal
+			if w < temporal.MinSize || h < temporal.MinSize {
+				tmode = "off" // the render skips the stage at this size
+			}
 			st, err := j.run(ctx, stderr)
 			if err != nil {
 				return 0, 0, err

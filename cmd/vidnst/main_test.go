@@ -683,6 +683,36 @@ func TestEvalFrom(t *testing.T) {
 	}
 }
 
+// flow and eval temporal refuse frames too small for optical flow with one
+// line (they panicked), and eval's --from past the end names the range.
+func TestFlowEvalTooSmall(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=12x8", "-frames:v", "1", a)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=12x8", "-frames:v", "1", b)
+	tiny := testmedia.Clip(t, dir, "tiny.mp4", 12, 8, 25, 5, false)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 5, false)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"flow", a, b, "-o", filepath.Join(dir, "f.flo")}, 1, "flow: the images are 12x8, too small for optical flow (16 px on a side at least)"},
+		{[]string{"eval", "temporal", tiny, tiny}, 1, "is 12x8, too small for optical flow"},
+		{[]string{"eval", "temporal", in, in, "--size", "15x15"}, 2, "--size 15x15: too small for optical flow"},
+		{[]string{"eval", "temporal", in, in, "--size", "10000x10000"}, 2, `--size "10000x10000": want WxH, each side 4..8192`},
+		{[]string{"eval", "temporal", in, in, "--from", "100"}, 2, "eval: --from 100: " + in + " has 5 frames: range outside the video"},
+	} {
+		code, _, stderr := vidnst(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.flo")); err == nil {
+		t.Error("flow wrote f.flo")
+	}
+}
+
 // A range that starts while a subtitle is on screen keeps that subtitle,
 // from the range's start on.
 func TestRangeKeepsSubtitleOnScreen(t *testing.T) {

@@ -133,6 +133,9 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			w, h := a.W, a.H
+			if w < temporal.MinSize || h < temporal.MinSize {
+				return fmt.Errorf("flow: the images are %dx%d, too small for optical flow (%d px on a side at least)", w, h, temporal.MinSize)
+			}
 			est := temporal.NewEstimator(w, h, p, 0)
 			defer est.Close()
 			u, v := make([]float32, w*h), make([]float32, w*h)
@@ -234,6 +237,11 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 		if w, h, err = parseSize(size); err != nil {
 			return nil, err
 		}
+		if w < temporal.MinSize || h < temporal.MinSize {
+			return nil, usagef("--size %s: too small for optical flow (%d px on a side at least)", size, temporal.MinSize)
+		}
+	} else if w < temporal.MinSize || h < temporal.MinSize {
+		return nil, fmt.Errorf("eval: %s is %dx%d, too small for optical flow (%d px on a side at least)", out, oi.DisplayWidth, oi.DisplayHeight, temporal.MinSize)
 	}
 	ri, err := decode.Open(in, decode.Options{Width: w, Height: h})
 	if err != nil {
@@ -257,8 +265,10 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	defer m.Close()
 	prev, cur := frame.New(w, h), frame.New(w, h)
 	for i := range from {
-		if err := ri.Next(ctx, cur); err != nil {
-			return nil, fmt.Errorf("eval: --from %d: %s has %s: %w", from, in, count(i, "frame"), err)
+		if err := ri.Next(ctx, cur); errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("eval: --from %d: %s has %s: %w", from, in, count(i, "frame"), decode.ErrOutOfRange)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	res := &evalResult{w: w, h: h}
