@@ -14,6 +14,7 @@ import (
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/internal/farm"
+	"github.com/vidnst/vidnst/internal/onnxgen"
 	"github.com/vidnst/vidnst/internal/testmedia"
 )
 
@@ -340,6 +341,34 @@ func TestPlanSettings(t *testing.T) {
 	if err := r.check("x.mp4"); err != nil {
 		t.Fatalf("old plan's settings refused: %v", err)
 	}
+	// An fp16 plan stays fp16 on a node without the fp16 variant: the
+	// planner's file, or an error; never the node's fp32 model.
+	planner, node := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	os.MkdirAll(filepath.Join(planner, "fp16"), 0o755)
+	os.MkdirAll(node, 0o755)
+	for _, p := range []string{filepath.Join(planner, "identity.onnx"), filepath.Join(planner, "fp16", "identity-fp16.onnx"), filepath.Join(node, "identity.onnx")} {
+		if err := onnxgen.Identity(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp16 := settingsOf(defaultRenderOpts(), none)
+	fp16.Style, fp16.Extra = "identity", map[string]string{"fp16": "true", "model": filepath.Join(planner, "fp16", "identity-fp16.onnx")}
+	for _, tc := range []struct {
+		dir, style string
+		fp16       bool
+	}{{planner, "identity", true}, {node, fp16.Extra["model"], false}} {
+		r = defaultRenderOpts()
+		r.modelsDir = tc.dir
+		if err := applySettings(r, fp16, none); err != nil || r.style != tc.style || r.fp16 != tc.fp16 {
+			t.Errorf("fp16 plan on a node with %s: style %q fp16 %v, %v; want %q %v", tc.dir, r.style, r.fp16, err, tc.style, tc.fp16)
+		}
+	}
+	os.Remove(fp16.Extra["model"])
+	r = defaultRenderOpts()
+	r.modelsDir = node
+	if err := applySettings(r, fp16, none); err == nil || !strings.Contains(err.Error(), "no fp16/identity-fp16.onnx beside") {
+		t.Errorf("fp16 plan, no fp16 model anywhere: style %q fp16 %v, %v", r.style, r.fp16, err)
+	}
 
 	dir := t.TempDir()
 	id, _ := tinyModels(t, dir)
@@ -378,7 +407,7 @@ func TestPlanSettings(t *testing.T) {
 	mustRun(t, sl...)
 	mustRun(t, sl...) // again: its own scripts
 	os.WriteFile(filepath.Join(dir, "vidnst-merge.sbatch"), []byte("#!/bin/sh\n# mine\n"), 0o644)
-	if code, _, stderr := vidnst(t, sl...); code != 1 || !strings.Contains(stderr, "was not written by vidnst") {
+	if code, _, stderr := vidnst(t, sl...); code != 2 || !strings.Contains(stderr, "was not written by vidnst") {
 		t.Errorf("farm slurm over a user's file: exit %d, %q", code, stderr)
 	}
 	mustRun(t, append(sl, "-y")...)
@@ -390,9 +419,42 @@ func TestPlanSettings(t *testing.T) {
 		t.Errorf("farm slurm --render-arg=--strength: exit %d, %q", code, stderr)
 	}
 	mustRun(t, append(sl, "--render-arg=--threads=2", "--render-arg=-y", "--render-arg=--device", "--render-arg=cpu")...)
-	if code, _, stderr := vidnst(t, append(sl, "--script-dir", filepath.Join(dir, "nope"))...); code != 1 || !strings.Contains(stderr, "script folder") || strings.Contains(stderr, ".tmp-") {
+	if code, _, stderr := vidnst(t, append(sl, "--script-dir", filepath.Join(dir, "nope"))...); code != 2 || !strings.Contains(stderr, "script folder") || strings.Contains(stderr, ".tmp-") {
 		t.Errorf("farm slurm into a missing folder: exit %d, %q", code, stderr)
 	}
+	// What would fail only after the whole render is refused before it:
+	// an output that exists (unless -y, which the merge job then gets), a
+	// container merge cannot write, a binary that is not there; and
+	// --wait without --submit.
+	film := filepath.Join(dir, "film.mp4")
+	os.WriteFile(film, []byte("an earlier film"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{sl, "output " + film + " exists"},
+		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "film.avi"), "--bin", "/usr/bin/true"}, "which .avi cannot store"},
+		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "film.webm"), "--bin", "/usr/bin/true"}, `not ".webm"`},
+		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "new.mp4"), "--bin", filepath.Join(dir, "nope", "vidnst"), "--submit"}, "is no executable file here"},
+		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "new.mp4"), "--bin", "/usr/bin/true", "--wait"}, "--wait goes with --submit"},
+		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--output", "film.avi"}, "which .avi cannot store"},
+		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--namespace", "Bad_NS"}, `namespace "Bad_NS"`},
+		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--cpu", "lots"}, `quantity "lots"`},
+		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--backoff-limit-per-index", "-1"}, "--backoff-limit-per-index -1: want 0 or more"},
+		{[]string{"merge", a, filepath.Join(dir, "m.webm")}, `not ".webm"`},
+	} {
+		if code, _, stderr := vidnst(t, tc.args...); code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args[:2], code, stderr, tc.want)
+		}
+	}
+	mustRun(t, append(sl, "-y")...)
+	if b, _ := os.ReadFile(filepath.Join(dir, "vidnst-merge.sbatch")); !strings.Contains(string(b), `merge -y "$PLAN"`) {
+		t.Errorf("farm slurm -y: the merge job does not replace the output:\n%s", b)
+	}
+	if b, _ := os.ReadFile(film); string(b) != "an earlier film" {
+		t.Error("farm slurm touched the output")
+	}
+	os.Remove(film)
 	// A chunk's render takes the pixels' settings from the plan only.
 	code, _, stderr := vidnst(t, "render", "--plan", a, "--chunk", "0", "--strength", "0.5")
 	if code != 2 || !strings.Contains(stderr, "--strength comes from the plan") {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
+	"github.com/vidnst/vidnst/internal/farm"
 	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/stylize"
@@ -98,7 +99,7 @@ func isUsage(err error) bool {
 	if errors.Is(err, models.ErrNotFetched) {
 		return false // a style to download, not a mistyped name
 	}
-	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, encode.ErrUnknownContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
+	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, farm.ErrOptions, encode.ErrUnknownContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -16,6 +16,22 @@ const IdentityBytes = 1 << 20
 // found on disk differs in size or leading content from the planned one.
 var ErrInputChanged = errors.New("farm: input changed since the plan was made")
 
+// ErrOptions is wrapped by the errors of SlurmScripts and K8sManifests
+// that name an option the caller gave (a name, path or quantity they
+// cannot use): the caller's mistake, not the plan's.
+var ErrOptions = errors.New("farm: bad options")
+
+// optionError is an error of a bad option: its own message, wrapping
+// ErrOptions.
+type optionError struct{ msg string }
+
+func (e *optionError) Error() string { return e.msg }
+func (e *optionError) Unwrap() error { return ErrOptions }
+
+func optionErrorf(format string, a ...any) error {
+	return &optionError{fmt.Sprintf(format, a...)}
+}
+
 // FileIdentity returns the size of the file at path and the lowercase hex
 // SHA-256 of its first MiB (of all of it when shorter). It reads at most
 // 1 MiB, so it is cheap even for huge inputs.

@@ -114,20 +114,20 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 		return nil, errors.New("farm: k8s: plan has no chunks")
 	}
 	if opts.Image == "" {
-		return nil, errors.New("farm: k8s: image is empty")
+		return nil, optionErrorf("farm: k8s: image is empty")
 	}
 	if opts.PVC == "" {
-		return nil, errors.New("farm: k8s: pvc is empty")
+		return nil, optionErrorf("farm: k8s: pvc is empty")
 	}
 	if errs := validation.IsDNS1123Subdomain(opts.PVC); len(errs) > 0 {
-		return nil, fmt.Errorf("farm: k8s: pvc name %q: %s", opts.PVC, errs[0])
+		return nil, optionErrorf("farm: k8s: pvc name %q: %s", opts.PVC, errs[0])
 	}
 	mount := opts.MountPath
 	if mount == "" {
 		mount = DefaultMountPath
 	}
 	if !path.IsAbs(mount) {
-		return nil, fmt.Errorf("farm: k8s: mount path %q is not absolute", mount)
+		return nil, optionErrorf("farm: k8s: mount path %q is not absolute", mount)
 	}
 	mount = path.Clean(mount)
 	sub := opts.PlanSubPath
@@ -139,7 +139,7 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 	}
 	sub = path.Clean(filepath.ToSlash(sub))
 	if !filepath.IsLocal(filepath.FromSlash(sub)) || path.IsAbs(sub) {
-		return nil, fmt.Errorf("farm: k8s: plan sub-path %q must be relative and inside the volume", opts.PlanSubPath)
+		return nil, optionErrorf("farm: k8s: plan sub-path %q must be relative and inside the volume", opts.PlanSubPath)
 	}
 	planInPod := path.Join(mount, sub)
 	planDirInPod := path.Dir(planInPod)
@@ -149,16 +149,16 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 		return nil, errors.New("farm: k8s: plan has no input path relative to the plan; save it with Plan.Save")
 	}
 	if !inside(mount, path.Join(planDirInPod, p.Input.RelPath)) {
-		return nil, fmt.Errorf("farm: k8s: input %q (relative to the plan) lies outside the volume mounted at %s; put the input in the volume next to the plan", p.Input.RelPath, mount)
+		return nil, optionErrorf("farm: k8s: input %q (relative to the plan) lies outside the volume mounted at %s; put the input in the volume next to the plan", p.Input.RelPath, mount)
 	}
 	if p.OutDir != "" {
 		od := filepath.ToSlash(p.OutDir)
 		if path.IsAbs(od) || filepath.IsAbs(p.OutDir) {
 			if !inside(mount, path.Clean(od)) {
-				return nil, fmt.Errorf("farm: k8s: plan out_dir %q is outside the volume mounted at %s", p.OutDir, mount)
+				return nil, optionErrorf("farm: k8s: plan out_dir %q is outside the volume mounted at %s", p.OutDir, mount)
 			}
 		} else if !inside(mount, path.Join(planDirInPod, od)) {
-			return nil, fmt.Errorf("farm: k8s: plan out_dir %q leaves the volume mounted at %s", p.OutDir, mount)
+			return nil, optionErrorf("farm: k8s: plan out_dir %q leaves the volume mounted at %s", p.OutDir, mount)
 		}
 	}
 
@@ -172,7 +172,7 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 	}
 	output = path.Clean(output)
 	if !inside(mount, output) || output == mount {
-		return nil, fmt.Errorf("farm: k8s: output %q is not inside the volume mounted at %s", opts.Output, mount)
+		return nil, optionErrorf("farm: k8s: output %q is not inside the volume mounted at %s", opts.Output, mount)
 	}
 
 	name := opts.Name
@@ -183,11 +183,11 @@ func K8sManifests(p *Plan, planPath string, opts K8sOptions) ([]byte, error) {
 	// Indexed Job pods get the host name NAME-render-INDEX, a DNS label.
 	podHost := fmt.Sprintf("%s-%d", renderName, n-1)
 	if errs := validation.IsDNS1123Label(podHost); len(errs) > 0 {
-		return nil, fmt.Errorf("farm: k8s: name %q gives pod host name %q: %s", name, podHost, errs[0])
+		return nil, optionErrorf("farm: k8s: name %q gives pod host name %q: %s", name, podHost, errs[0])
 	}
 	if opts.Namespace != "" {
 		if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
-			return nil, fmt.Errorf("farm: k8s: namespace %q: %s", opts.Namespace, errs[0])
+			return nil, optionErrorf("farm: k8s: namespace %q: %s", opts.Namespace, errs[0])
 		}
 	}
 	command := opts.Command
@@ -330,7 +330,7 @@ func (r K8sResources) requirements() (corev1.ResourceRequirements, error) {
 	set := func(name corev1.ResourceName, q string, request bool) error {
 		v, err := resource.ParseQuantity(q)
 		if err != nil {
-			return fmt.Errorf("farm: k8s: %s quantity %q: %v", name, q, err)
+			return optionErrorf("farm: k8s: %s quantity %q: %v", name, q, err)
 		}
 		if req.Limits == nil {
 			req.Limits = corev1.ResourceList{}

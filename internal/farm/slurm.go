@@ -47,6 +47,8 @@ type SlurmOptions struct {
 	// NoRequeue drops the --requeue line (which lets Slurm requeue tasks
 	// hit by node failure or preemption).
 	NoRequeue bool
+	// Force gives the merge job -y: it replaces an existing Output.
+	Force bool
 	// RenderArgs are extra arguments appended to the render command. With
 	// GPUsPerTask > 0 they get "--device cuda" unless they or the plan name
 	// a device (see [GPURenderArgs]).
@@ -100,10 +102,10 @@ func SlurmScripts(p *Plan, planPath string, opts SlurmOptions) (array, merge str
 		}
 	}
 	if !filepath.IsAbs(bin) {
-		return "", "", fmt.Errorf("farm: slurm: binary %q is not an absolute path", bin)
+		return "", "", optionErrorf("farm: slurm: binary %q is not an absolute path", bin)
 	}
 	if opts.Output == "" {
-		return "", "", errors.New("farm: slurm: output path is empty")
+		return "", "", optionErrorf("farm: slurm: output path is empty")
 	}
 	output, err := filepath.Abs(opts.Output)
 	if err != nil {
@@ -125,7 +127,7 @@ func SlurmScripts(p *Plan, planPath string, opts SlurmOptions) (array, merge str
 		{"job name", name}, {"partition", opts.Partition}, {"time", opts.Time}, {"merge time", opts.MergeTime},
 	} {
 		if strings.ContainsAny(v.s, "\"\n\r\x00%") {
-			return "", "", fmt.Errorf("farm: slurm: %s %q contains '\"', '%%' or a control character", v.what, v.s)
+			return "", "", optionErrorf("farm: slurm: %s %q contains '\"', '%%' or a control character", v.what, v.s)
 		}
 	}
 	for _, a := range opts.RenderArgs {
@@ -201,7 +203,11 @@ func SlurmScripts(p *Plan, planPath string, opts SlurmOptions) (array, merge str
 	line("BIN=%s", shQuote(bin))
 	line("PLAN=%s", shQuote(plan))
 	line("OUTPUT=%s", shQuote(output))
-	line(`exec "$BIN" merge "$PLAN" "$OUTPUT"`)
+	if opts.Force {
+		line(`exec "$BIN" merge -y "$PLAN" "$OUTPUT"`)
+	} else {
+		line(`exec "$BIN" merge "$PLAN" "$OUTPUT"`)
+	}
 	merge = b.String()
 	return array, merge, nil
 }
