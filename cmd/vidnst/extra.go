@@ -67,7 +67,7 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 		if len(args) != 0 {
 			return usagef("render --plan takes no INPUT/OUTPUT (they come from the plan)")
 		}
-		if cf.chunk < 0 {
+		if !cmd.Flags().Changed("chunk") {
 			return usagef("render --plan needs --chunk N (which chunk of the plan to render)")
 		}
 		var bad error
@@ -81,7 +81,7 @@ func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, std
 		}
 		return renderChunk(cmd.Context(), ro, cf, cmd.Flags().Changed, stdout, stderr)
 	}
-	if cf != nil && (cf.chunk >= 0 || cf.outDir != "") {
+	if cf != nil && (cmd.Flags().Changed("chunk") || cf.outDir != "") {
 		return usagef("--chunk and --out-dir go with --plan")
 	}
 	if len(args) != 2 {

@@ -398,7 +398,7 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				select {
 				case <-cmd.Context().Done():
 					return cmd.Context().Err()
-				case <-time.After(5 * time.Second):
+				case <-time.After(min(5*time.Second, time.Until(deadline)+10*time.Millisecond)):
 				}
 			}
 			in := p.InputPath()

@@ -622,6 +622,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"models"}, 2, "models needs a command"},
 		{[]string{"farm", "nope"}, 2, "unknown command"},
 		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
+		{[]string{"render", "--chunk", "-1", in, filepath.Join(dir, "o.mp4"), "--style", id}, 2, "--chunk and --out-dir go with --plan"},
 		{[]string{in, filepath.Join(dir, "o.mp4")}, 2, "no style given"},
 		{[]string{"eval", "temporal", in, longer}, 1, "not a render of it"},
 		{[]string{"plan", in, "--style", id, "--chunks", "0", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunks 0: want 1 or more"},
