@@ -682,6 +682,16 @@ func TestEvalFrom(t *testing.T) {
 	if !(from.ewarp < 0.75*off.ewarp) || from.pairs != 9 {
 		t.Fatalf("E_warp with --from 20: %g (%d pairs); without: %g", from.ewarp, from.pairs, off.ewarp)
 	}
+	// Without --from, the command notes that OUTPUT ended first.
+	for _, tc := range []struct {
+		args []string
+		note bool
+	}{{nil, true}, {[]string{"--from", "20"}, false}, {[]string{"--frames", "10"}, false}} {
+		code, _, stderr := vidnst(t, append([]string{"eval", "temporal", in, out}, tc.args...)...)
+		if has := strings.Contains(stderr, "its 10 frames were compared with "+in+"'s first; for a render of --frames A-B give --from A"); code != 0 || has != tc.note {
+			t.Errorf("eval temporal %v: exit %d, %q (note wanted: %v)", tc.args, code, stderr, tc.note)
+		}
+	}
 }
 
 // flow and eval temporal refuse frames too small for optical flow with one

@@ -212,6 +212,9 @@ INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 				return err
 			}
 			fmt.Fprintf(stdout, "E_warp %.6f  gradient %.6f  pairs %d  size %dx%d\n", res.ewarp, res.grad, res.pairs, res.w, res.h)
+			if res.shortOut {
+				fmt.Fprintf(stderr, "vidnst: note: %s ends before %s: its %s were compared with %s's first; for a render of --frames A-B give --from A\n", args[1], args[0], count(res.pairs+1, "frame"), args[0])
+			}
 			return nil
 		},
 	}
@@ -225,6 +228,9 @@ INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 type evalResult struct {
 	ewarp, grad float64
 	pairs, w, h int
+	// shortOut: OUTPUT ended before INPUT (with neither --frames nor
+	// --from given, maybe a range render compared from the wrong frame).
+	shortOut bool
 }
 
 func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*evalResult, error) {
@@ -281,6 +287,7 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 			return nil, fmt.Errorf("eval: %s ends after %d frames and %s goes on: not a render of it (give --frames N to compare the first N)", in, k, out)
 		}
 		if errors.Is(e1, io.EOF) || errors.Is(e2, io.EOF) {
+			res.shortOut = !errors.Is(e1, io.EOF) && n <= 0 && from == 0
 			break
 		}
 		if e1 != nil {
