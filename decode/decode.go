@@ -70,24 +70,48 @@ type Info struct {
 	Codec         string
 	PixFmt        string
 	Width, Height int // coded size
-	// DisplayWidth, DisplayHeight: the upright size after rotation.
+	// DisplayWidth, DisplayHeight: the upright size after rotation, in
+	// stored pixels (SARNum:SARDen each).
 	DisplayWidth, DisplayHeight int
-	Rotation                    int // degrees clockwise the picture is turned for display: 0, 90, 180, 270
-	TimeBaseNum, TimeBaseDen    int
-	FrameRateNum, FrameRateDen  int // average frame rate (0/0 when unknown)
-	SARNum, SARDen              int
-	StartPTS                    int64   // first timestamp of the stream (time base units)
-	StartSec                    float64 // the container's start time (its earliest stream's), seconds; 0 if unknown
-	Duration                    float64 // seconds (container's or stream's)
-	FrameCount                  int64   // from the container; an estimate when it has none
-	FullRange                   bool    // yuvj / pc range
+	// SquareWidth, SquareHeight: the upright picture in square pixels,
+	// as it is shown (the stored width times the SAR); the Display size
+	// when the SAR is 1:1 and for still-image codecs (PNG, JPEG, ...).
+	SquareWidth, SquareHeight  int
+	Rotation                   int // degrees clockwise the picture is turned for display: 0, 90, 180, 270
+	TimeBaseNum, TimeBaseDen   int
+	FrameRateNum, FrameRateDen int // average frame rate (0/0 when unknown)
+	SARNum, SARDen             int
+	StartPTS                   int64   // first timestamp of the stream (time base units)
+	StartSec                   float64 // the container's start time (its earliest stream's), seconds; 0 if unknown
+	Duration                   float64 // seconds (container's or stream's)
+	FrameCount                 int64   // from the container; an estimate when it has none
+	FullRange                  bool    // yuvj / pc range
 	// Matrix is the YUV<->RGB matrix in FFmpeg's scale-filter names (bt709,
 	// bt601, smpte240m, bt2020); guessed from the height when untagged.
 	Matrix              string
 	MatrixGuessed       bool
 	Primaries, Transfer string // FFmpeg names, "" when unspecified
-	HasAudio            bool
-	Streams             int
+	// BitDepth is the bits per sample of the stream's pixel format (8,
+	// 10, 12; 0 when unknown).
+	BitDepth int
+	// FieldOrder is "progressive", "tt", "bb", "tb" or "bt" (ffprobe's
+	// names), "" when the stream does not say.
+	FieldOrder string
+	HasAudio   bool
+	Streams    int
+	// OtherVideo counts the video streams besides this one (cover art
+	// not counted): they are not stylized.
+	OtherVideo int
+	// Index is the stream's index in the container.
+	Index int
+}
+
+// HDR reports whether the stream's transfer is an HDR one (PQ or HLG).
+func (i *Info) HDR() bool { return i.Transfer == "smpte2084" || i.Transfer == "arib-std-b67" }
+
+// Interlaced reports whether the stream says its frames are interlaced.
+func (i *Info) Interlaced() bool {
+	return i.FieldOrder != "" && i.FieldOrder != "progressive"
 }
 
 // FrameDurationTB is one frame's duration in time-base units (from the
@@ -155,17 +179,37 @@ func openInput(path string) (*input, error) {
 		in.close()
 		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
 	}
+	// The video: the first stream that is not cover art, or the first
+	// one flagged default when that is another. Cover art is a stream
+	// with the attached-picture disposition, or, where the container
+	// keeps no such flag (Matroska), a still-image stream beside a video.
+	var videos, stills []*astiav.Stream
 	for _, s := range fc.Streams() {
-		cp := s.CodecParameters()
-		switch cp.MediaType() {
+		switch s.CodecParameters().MediaType() {
 		case astiav.MediaTypeVideo:
-			// Skip attached pictures (cover art): they have one packet.
-			if in.vs == nil && !isAttachedPic(s) {
-				in.vs = s
+			switch {
+			case attachedPic(s):
+			case stillCodec(s.CodecParameters().CodecID()):
+				stills = append(stills, s)
+			default:
+				videos = append(videos, s)
 			}
 		case astiav.MediaTypeAudio:
 			in.info.HasAudio = true
 		}
+	}
+	if len(videos) == 0 {
+		videos = stills // a picture, or a video of still-image frames (MJPEG)
+	}
+	if len(videos) > 0 {
+		in.vs = videos[0]
+		for _, s := range videos {
+			if defaultStream(s) {
+				in.vs = s
+				break
+			}
+		}
+		in.info.OtherVideo = len(videos) - 1
 	}
 	if in.vs == nil {
 		in.close()
@@ -227,20 +271,34 @@ func (in *input) fillInfo(path string) {
 	}
 	i.Rotation = rotation(s)
 	i.DisplayWidth, i.DisplayHeight = i.Width, i.Height
+	sw := i.Width
+	// Pictures are shown with square pixels whatever their pHYs says
+	// (image viewers ignore it).
+	if i.SARNum != i.SARDen && !stillCodec(cp.CodecID()) {
+		sw = max(1, int(math.Round(float64(i.Width)*float64(i.SARNum)/float64(i.SARDen))))
+	}
+	i.SquareWidth, i.SquareHeight = sw, i.Height
 	if i.Rotation == 90 || i.Rotation == 270 {
 		i.DisplayWidth, i.DisplayHeight = i.Height, i.Width
+		i.SquareWidth, i.SquareHeight = i.Height, sw
 	}
 	i.FullRange = cp.ColorRange() == astiav.ColorRangeJpeg || strings.HasPrefix(i.PixFmt, "yuvj")
 	i.Matrix, i.MatrixGuessed = matrixName(cp.ColorSpace(), i.Height)
 	i.Primaries = primariesName(cp.ColorPrimaries())
 	i.Transfer = transferName(cp.ColorTransferCharacteristic())
+	i.BitDepth = pixFmtDepth(cp.PixelFormat())
+	i.FieldOrder = fieldOrderName(cp)
+	i.Index = s.Index()
 }
 
-func isAttachedPic(s *astiav.Stream) bool {
-	// AV_DISPOSITION_ATTACHED_PIC is not exposed by astiav 0.16; cover art
-	// streams are MJPEG/PNG with a single frame.
-	cp := s.CodecParameters()
-	return (cp.CodecID() == astiav.CodecIDMjpeg || cp.CodecID() == astiav.CodecIDPng) && s.NbFrames() == 1
+// stillCodec reports whether id is a still-image codec (what cover art
+// and thumbnails are stored in).
+func stillCodec(id astiav.CodecID) bool {
+	switch id {
+	case astiav.CodecIDPng, astiav.CodecIDMjpeg, astiav.CodecIDBmp, astiav.CodecIDTiff, astiav.CodecIDWebp, astiav.CodecIDGif:
+		return true
+	}
+	return false
 }
 
 // rotation reads the stream's display matrix: the clockwise angle by which
@@ -285,32 +343,6 @@ func matrixName(cs astiav.ColorSpace, h int) (string, bool) {
 		return "bt709", true
 	}
 	return "bt601", true
-}
-
-func primariesName(p astiav.ColorPrimaries) string {
-	switch p {
-	case astiav.ColorPrimariesBt709:
-		return "bt709"
-	case astiav.ColorPrimariesBt470Bg:
-		return "bt470bg"
-	case astiav.ColorPrimariesSmpte170M:
-		return "smpte170m"
-	case astiav.ColorPrimariesBt2020:
-		return "bt2020"
-	}
-	return ""
-}
-
-func transferName(t astiav.ColorTransferCharacteristic) string {
-	switch t {
-	case astiav.ColorTransferCharacteristicBt709:
-		return "bt709"
-	case astiav.ColorTransferCharacteristicSmpte170M:
-		return "smpte170m"
-	case astiav.ColorTransferCharacteristicIec6196621:
-		return "iec61966-2-1"
-	}
-	return ""
 }
 
 // Probe opens path, reads its stream information and closes it.

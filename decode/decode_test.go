@@ -420,3 +420,79 @@ func TestRawStreamTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// The stylized stream is the picture, not cover art; among several video
+// streams the one flagged default; the others are counted.
+func TestVideoStreamChoice(t *testing.T) {
+	dir := t.TempDir()
+	cover := filepath.Join(dir, "cover.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", cover)
+	clip := testmedia.Clip(t, dir, "clip.mp4", 96, 64, 25, 10, false)
+	coverOnly := filepath.Join(dir, "cover.m4a")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-i", cover, "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v:0", "attached_pic", coverOnly)
+	coverFirst := filepath.Join(dir, "cover-first.mkv")
+	testmedia.FFmpeg(t, "-i", cover, "-i", clip, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:0", "attached_pic", coverFirst)
+	small := testmedia.Clip(t, dir, "small.mp4", 32, 32, 25, 10, false)
+	twoDefault2 := filepath.Join(dir, "two.mp4")
+	testmedia.FFmpeg(t, "-i", small, "-i", clip, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:0", "0", "-disposition:v:1", "default", twoDefault2)
+
+	if _, err := Probe(coverOnly); !errors.Is(err, ErrNoVideo) {
+		t.Errorf("audio with cover art: %v, want ErrNoVideo", err)
+	}
+	for _, tc := range []struct {
+		path         string
+		w, h, others int
+	}{{coverFirst, 96, 64, 0}, {twoDefault2, 96, 64, 1}} {
+		info, err := Probe(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Width != tc.w || info.Height != tc.h || info.OtherVideo != tc.others {
+			t.Errorf("%s: stream %d, %dx%d, %d other video; want %dx%d, %d other", filepath.Base(tc.path), info.Index, info.Width, info.Height, info.OtherVideo, tc.w, tc.h, tc.others)
+		}
+		if fs, _ := decodeAll(t, tc.path, Options{}); len(fs) != 10 {
+			t.Errorf("%s: %d frames decoded, want 10", filepath.Base(tc.path), len(fs))
+		}
+	}
+}
+
+// Info reports the colour tags by FFmpeg's names (HDR among them), the
+// bit depth, the field order and the picture's shape in square pixels.
+func TestInfoTags(t *testing.T) {
+	dir := t.TempDir()
+	src := []string{"-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-frames:v", "3"}
+	mk := func(name string, args ...string) string {
+		p := filepath.Join(dir, name)
+		testmedia.FFmpeg(t, append(append(append([]string{}, src...), args...), p)...)
+		return p
+	}
+	pq := mk("pq.mkv", "-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+		"-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc")
+	hlg := mk("hlg.mkv", "-c:v", "libx264", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc")
+	p3 := mk("p3.mkv", "-c:v", "libx264", "-color_primaries", "smpte432", "-color_trc", "bt709", "-colorspace", "bt709")
+	il := mk("il.mkv", "-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1")
+	ana := mk("ana.mp4", "-vf", "setsar=64/45", "-c:v", "libx264")
+	for _, tc := range []struct {
+		path             string
+		prim, trc, field string
+		hdr              bool
+		depth, sqW, sqH  int
+	}{
+		{pq, "bt2020", "smpte2084", "progressive", true, 10, 128, 96},
+		{hlg, "bt2020", "arib-std-b67", "progressive", true, 8, 128, 96},
+		{p3, "smpte432", "bt709", "progressive", false, 8, 128, 96},
+		{il, "", "", "", false, 8, 128, 96}, // "" here: interlaced, tt or tb
+		{ana, "", "", "progressive", false, 8, 182, 96},
+	} {
+		i, err := Probe(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i.Primaries != tc.prim || i.Transfer != tc.trc || i.HDR() != tc.hdr || i.BitDepth != tc.depth ||
+			(tc.field != "" && i.FieldOrder != tc.field) || i.Interlaced() != (tc.field == "") || i.SquareWidth != tc.sqW || i.SquareHeight != tc.sqH {
+			t.Errorf("%s: primaries %q transfer %q hdr %v depth %d field %q square %dx%d; want %q %q %v %d %q %dx%d", filepath.Base(tc.path),
+				i.Primaries, i.Transfer, i.HDR(), i.BitDepth, i.FieldOrder, i.SquareWidth, i.SquareHeight,
+				tc.prim, tc.trc, tc.hdr, tc.depth, tc.field, tc.sqW, tc.sqH)
+		}
+	}
+}

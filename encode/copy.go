@@ -73,11 +73,17 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 	c.shiftSec += o.ShiftSec
 	copyFormatMetadata(w.out, c.in)
 	if w.vs != nil {
+		var src *astiav.Stream
 		for _, s := range c.in.Streams() {
-			if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
-				copyVideoTags(w.vs, s)
-				break
+			if s.CodecParameters().MediaType() != astiav.MediaTypeVideo {
+				continue
 			}
+			if src == nil || s.Index() == o.VideoStream {
+				src = s
+			}
+		}
+		if src != nil {
+			copyVideoTags(w.vs, src)
 		}
 	}
 	endUS := int64(0)
@@ -98,7 +104,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		}
 		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase()), lastDTS: astiav.NoPtsValue}
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
-		accepts := containerAccepts
+		accepts := audioAccepted
 		if mt == astiav.MediaTypeSubtitle {
 			accepts = subtitleAccepted
 		}
@@ -331,17 +337,46 @@ type transcoder struct {
 	graphFlush bool
 }
 
-func audioEncoderFor(o Options, out *astiav.FormatContext) string {
+func audioEncoderFor(o Options, out *astiav.FormatContext, src astiav.CodecID) string {
 	if o.Audio == "aac" || o.Audio == "opus" {
 		if o.Audio == "opus" {
 			return "libopus"
 		}
 		return "aac"
 	}
+	// Lossless audio stays lossless where the container takes ALAC.
+	if lossless(src) && movFamily(out) && astiav.FindEncoderByName("alac") != nil {
+		return "alac"
+	}
 	if !containerAccepts(out, astiav.CodecIDAac) {
 		return "libopus"
 	}
 	return "aac"
+}
+
+// lossless reports whether an audio codec is lossless (FLAC, PCM).
+func lossless(id astiav.CodecID) bool {
+	return id == astiav.CodecIDFlac || strings.HasPrefix(id.Name(), "pcm_")
+}
+
+// movFamily reports whether out is written by FFmpeg's mov muxer (.mp4,
+// .mov, .m4v, ...).
+func movFamily(out *astiav.FormatContext) bool {
+	switch out.OutputFormat().Name() {
+	case "mp4", "mov", "ipod", "3gp", "3g2", "psp", "ismv", "f4v":
+		return true
+	}
+	return false
+}
+
+// audioAccepted is containerAccepts for audio copied as it is: FFmpeg
+// 5.1's mov muxer lists FLAC but writes it only as an experiment, and
+// drops a copied FLAC track whose frame size it does not know.
+func audioAccepted(fc *astiav.FormatContext, id astiav.CodecID) bool {
+	if id == astiav.CodecIDFlac && movFamily(fc) {
+		return false
+	}
+	return containerAccepts(fc, id)
 }
 
 func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err error) {
@@ -365,7 +400,7 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if err := t.dec.Open(dc, nil); err != nil {
 		return nil, fmt.Errorf("encode: open audio decoder: %w", err)
 	}
-	name := audioEncoderFor(o, w.out)
+	name := audioEncoderFor(o, w.out, cp.CodecID())
 	ec := astiav.FindEncoderByName(name)
 	if ec == nil {
 		return nil, fmt.Errorf("encode: audio encoder %q: %w", name, ErrUnknownCodec)
@@ -382,6 +417,15 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	sf := astiav.SampleFormatFltp
 	if fs := ec.SampleFormats(); len(fs) > 0 {
 		sf = fs[0]
+		// 16-bit sources stay 16-bit where the encoder takes it (ALAC
+		// would otherwise write 24).
+		if d := t.dec.SampleFormat(); d == astiav.SampleFormatS16 || d == astiav.SampleFormatS16P {
+			for _, f := range fs {
+				if f == astiav.SampleFormatS16P || f == astiav.SampleFormatS16 {
+					sf = f
+				}
+			}
+		}
 	}
 	t.enc.SetSampleRate(rate)
 	t.enc.SetChannelLayout(layout)

@@ -70,6 +70,10 @@ type Options struct {
 	// Input is the file whose other streams, metadata and chapters are
 	// carried over ("" = none).
 	Input string
+	// VideoStream is the index in Input of the video stream being
+	// stylized (its tags are carried over); when that is no video
+	// stream, Input's first video stream.
+	VideoStream int
 	// Audio: "copy" (default: copy when the container accepts the codec,
 	// else transcode), "none", or "aac"/"opus" (transcode).
 	Audio string
@@ -145,6 +149,7 @@ type Writer struct {
 	frames   int
 	finished bool
 	closed   bool
+
 	// conv converts f.Out into ef in row bands, on par.FrameWorkers of the
 	// frame size (the caller alone below 1 MP).
 	conv    par.Runner

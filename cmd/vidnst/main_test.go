@@ -802,3 +802,97 @@ func TestBigOnCPUNote(t *testing.T) {
 		t.Errorf("note despite --width: %q", stderr)
 	}
 }
+
+// Unusual footage: what is kept, and what is said on stderr.
+func TestUnusualInputs(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	src := []string{"-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-frames:v", "4"}
+	mk := func(name string, args ...string) string {
+		p := filepath.Join(dir, name)
+		testmedia.FFmpeg(t, append(append(append([]string{}, src...), args...), p)...)
+		return p
+	}
+	render := func(in, out string, args ...string) (string, *testmedia.Probe) {
+		t.Helper()
+		code, _, stderr := vidnst(t, append([]string{in, out, "--style", id, "--progress", "none", "--preset", "ultrafast"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", filepath.Base(in), code, stderr)
+		}
+		return stderr, testmedia.FFprobe(t, out, false)
+	}
+	// HDR: tags kept, and a warning.
+	pq := mk("pq.mkv", "-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+		"-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc")
+	stderr, p := render(pq, filepath.Join(dir, "pq-out.mkv"))
+	if v := p.Stream("video"); v.ColorTrc != "smpte2084" || v.ColorPrim != "bt2020" || !strings.Contains(stderr, "is HDR (PQ)") {
+		t.Errorf("PQ input: output transfer %q primaries %q; stderr %q", v.ColorTrc, v.ColorPrim, stderr)
+	}
+	// 10-bit SDR: a note on the precision.
+	ten := mk("ten.mkv", "-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le")
+	if stderr, _ := render(ten, filepath.Join(dir, "ten-out.mkv")); !strings.Contains(stderr, "is 10-bit: vidnst works in 8 bits per channel") {
+		t.Errorf("10-bit input: stderr %q", stderr)
+	}
+	// Interlaced: a warning.
+	il := mk("il.mkv", "-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1")
+	if stderr, _ := render(il, filepath.Join(dir, "il-out.mp4")); !strings.Contains(stderr, "is interlaced (") {
+		t.Errorf("interlaced input: stderr %q", stderr)
+	}
+	// Anamorphic (SAR 64:45, shown 16:9): the network runs on the picture
+	// as shown; the output keeps the stored size and SAR, or is square at
+	// the processing size.
+	ana := filepath.Join(dir, "ana.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=720x576:r=10", "-frames:v", "3", "-vf", "setsar=64/45", "-c:v", "libx264", "-preset", "ultrafast", ana)
+	for _, tc := range []struct {
+		args     []string
+		w, h     int
+		sar, dar string
+	}{
+		{[]string{"--max-side", "96"}, 720, 576, "64:45", "16:9"},
+		{[]string{"--max-side", "96", "--output-size", "processing"}, 96, 56, "1:1", "12:7"},
+	} {
+		_, p := render(ana, filepath.Join(dir, "ana-out.mp4"), append(tc.args, "-y")...)
+		if v := p.Stream("video"); v.Width != tc.w || v.Height != tc.h || v.SAR != tc.sar || v.DAR != tc.dar {
+			t.Errorf("anamorphic %v: %dx%d SAR %s DAR %s, want %dx%d %s %s", tc.args, v.Width, v.Height, v.SAR, v.DAR, tc.w, tc.h, tc.sar, tc.dar)
+		}
+	}
+	mustRun(t, ana, filepath.Join(dir, "ana.png"), "--style", id)
+	if b := readPNG(t, filepath.Join(dir, "ana.png")).Bounds(); b.Dx() != 1024 || b.Dy() != 576 {
+		t.Errorf("still of an anamorphic video: %v, want 1024x576 (square pixels)", b.Size())
+	}
+	// Cover art is no video; a second video stream is named.
+	cover := filepath.Join(dir, "cover.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", cover)
+	song := filepath.Join(dir, "song.m4a")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-i", cover, "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v:0", "attached_pic", song)
+	if code, _, stderr := vidnst(t, song, filepath.Join(dir, "song.mp4"), "--style", id); code != 1 || !strings.Contains(stderr, "no video stream") {
+		t.Errorf("audio with cover art: exit %d, %q", code, stderr)
+	}
+	one := mk("one.mp4", "-c:v", "libx264")
+	two := filepath.Join(dir, "two.mp4")
+	testmedia.FFmpeg(t, "-i", one, "-i", one, "-map", "0", "-map", "1", "-c", "copy", two)
+	if stderr, _ := render(two, filepath.Join(dir, "two-out.mp4")); !strings.Contains(stderr, "has 1 more video stream besides stream 0: only stream 0 is stylized") {
+		t.Errorf("two video streams: stderr %q", stderr)
+	}
+	// Lossless audio into MP4 stays lossless: FLAC (which FFmpeg 5.1's
+	// MP4 muxer cannot copy) and PCM become ALAC, the same samples.
+	for _, codec := range []string{"flac", "pcm_s16le"} {
+		in := filepath.Join(dir, codec+".mkv")
+		testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+			"-t", "1", "-c:v", "libx264", "-c:a", codec, in)
+		out := filepath.Join(dir, codec+".mp4")
+		_, p = render(in, out)
+		if a := p.Stream("audio"); a == nil || a.CodecName != "alac" || decodedAudioMD5(t, in) != decodedAudioMD5(t, out) {
+			t.Errorf("%s into MP4: %+v", codec, a)
+		}
+	}
+}
+
+// decodedAudioMD5 is the MD5 of the first audio stream's decoded samples.
+func decodedAudioMD5(t *testing.T, path string) string {
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "md5", "-").Output()
+	if err != nil {
+		t.Fatalf("decoded audio md5 %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -129,7 +129,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 	if maxSide == 0 && ro.width == 0 && ro.height == 0 {
 		maxSide = 320
 	}
-	w, h := pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, maxSide, ro.width, ro.height)
+	w, h := pipeline.ProcessingSize(info.SquareWidth, info.SquareHeight, maxSide, ro.width, ro.height)
 	var paths []string
 	for _, s := range styles {
 		p, err := resolveStyle(ro, s, stderr)
@@ -475,7 +475,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			if ro.strength < 1 || ro.preserveColor {
 				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
 			}
-			ow, oh := info.DisplayWidth, info.DisplayHeight
+			ow, oh := info.SquareWidth, info.SquareHeight // an image has square pixels
 			if ro.outputSize == "processing" {
 				ow, oh = w, h
 			}

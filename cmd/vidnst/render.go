@@ -195,7 +195,30 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	// the video starts after 0 (a lead of audio, MPEG-TS). Not below 0: an
 	// MP4 cut with an edit list indexes frames before its start.
 	j.rebase = j.rng.set && j.rng.startPTS > 0
+	if !o.quiet {
+		inputNotes(in, info, pipeline.IsImagePath(out), stderr)
+	}
 	return j, nil
+}
+
+// inputNotes says on stderr what vidnst does not carry over from the
+// input's video as it is: HDR, more than 8 bits, interlacing, other video
+// streams.
+func inputNotes(in string, info *decode.Info, still bool, stderr io.Writer) {
+	switch {
+	case info.HDR():
+		what := map[string]string{"smpte2084": "PQ", "arib-std-b67": "HLG"}[info.Transfer]
+		fmt.Fprintf(stderr, "vidnst: warning: %s is HDR (%s): the style networks are made for SDR pictures and vidnst works in 8 bits per channel, so the %s keeps the HDR tags but its colours will look off and gradients may band; convert to SDR first for an SDR result (FFmpeg's zscale and tonemap filters)\n", in, what, map[bool]string{true: "still", false: "output"}[still])
+	case info.BitDepth > 8:
+		fmt.Fprintf(stderr, "vidnst: note: %s is %d-bit: vidnst works in 8 bits per channel, so the output has 8 bits of precision (whatever --pix-fmt)\n", in, info.BitDepth)
+	}
+	if info.Interlaced() && !still {
+		order := map[string]string{"tt": "top field first", "bb": "bottom field first", "tb": "top field first, bottom coded first", "bt": "bottom field first, top coded first"}[info.FieldOrder]
+		fmt.Fprintf(stderr, "vidnst: warning: %s is interlaced (%s): vidnst stylizes whole frames, fields and combing together, and writes progressive video; deinterlace it first for a clean result (ffmpeg -vf bwdif)\n", in, order)
+	}
+	if info.OtherVideo > 0 {
+		fmt.Fprintf(stderr, "vidnst: note: %s has %s besides stream %d: only stream %d is stylized, the others are left out\n", in, count(info.OtherVideo, "more video stream"), info.Index, info.Index)
+	}
 }
 
 // unsetInt is an int flag whose -1 means "not given": its help shows no
@@ -296,7 +319,8 @@ func (o *renderOpts) check(out string) error {
 // size is the processing size for an input (display size w x h) under the
 // size flags, refused beyond the limits.
 func (o *renderOpts) size(info *decode.Info) (w, h int, err error) {
-	w, h = pipeline.ProcessingSize(info.DisplayWidth, info.DisplayHeight, o.maxSide, o.width, o.height)
+	// In square pixels: the network sees the picture as it is shown.
+	w, h = pipeline.ProcessingSize(info.SquareWidth, info.SquareHeight, o.maxSide, o.width, o.height)
 	if w > maxProcessingSide || h > maxProcessingSide {
 		return 0, 0, fmt.Errorf("the network would run at %dx%d, more than %d on a side: give --max-side, --width or --height", w, h, maxProcessingSide)
 	}
@@ -365,6 +389,9 @@ func renderCmd(cmd *cobra.Command, o *renderOpts, in, out string, stdout, stderr
 	if still {
 		if n := j.rng.last - j.rng.first + 1; o.frames != "" && n > 1 {
 			return usagef("--frames %s is %d frames and a still output takes one: give --frames %d-%d, or write a video", o.frames, n, j.rng.first, j.rng.first)
+		}
+		if o.outputSize != "processing" {
+			j.ow, j.oh = j.info.SquareWidth, j.info.SquareHeight // an image has square pixels
 		}
 		return stillCmd(ctx, o, j, stdout, stderr)
 	}
@@ -483,6 +510,12 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if j.sideBySide {
 		fw = 2 * j.w
 	}
+	// The input's pixel shape where the output keeps its stored size;
+	// square pixels at the processing size (whose aspect is the shown one).
+	sarN, sarD := info.SARNum, info.SARDen
+	if j.ow != info.DisplayWidth || j.oh != info.DisplayHeight {
+		sarN, sarD = 1, 1
+	}
 	eo := encode.Options{
 		Path: j.out, Force: o.force,
 		Codec: o.codec, CRF: o.crf, Preset: o.preset, PixFmt: o.pixFmt, GOP: j.gop,
@@ -490,8 +523,8 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
 		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen,
 		FrameDurationTB: info.FrameDurationTB(),
-		SARNum:          info.SARNum, SARDen: info.SARDen,
-		FullRange: info.FullRange, Matrix: info.Matrix, Primaries: info.Primaries, Transfer: info.Transfer,
+		SARNum:          sarN, SARDen: sarD,
+		FullRange: info.FullRange, Matrix: info.Matrix, Primaries: info.Primaries, Transfer: info.Transfer, VideoStream: info.Index,
 		Input: j.in, Audio: o.audio,
 		EndPTS: endPTS, Rebase: j.rebase,
 	}

@@ -238,7 +238,7 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	if err != nil {
 		return nil, err
 	}
-	w, h := pipeline.ProcessingSize(oi.DisplayWidth, oi.DisplayHeight, 384, 0, 0)
+	w, h := pipeline.ProcessingSize(oi.SquareWidth, oi.SquareHeight, 384, 0, 0)
 	if size != "" {
 		if w, h, err = parseSize(size); err != nil {
 			return nil, err

@@ -158,6 +158,10 @@ type Stream struct {
 	PixFmt       string            `json:"pix_fmt"`
 	ColorRange   string            `json:"color_range"`
 	ColorSpace   string            `json:"color_space"`
+	ColorTrc     string            `json:"color_transfer"`
+	ColorPrim    string            `json:"color_primaries"`
+	SAR          string            `json:"sample_aspect_ratio"`
+	DAR          string            `json:"display_aspect_ratio"`
 	NbFrames     string            `json:"nb_frames"`
 	NbReadFrames string            `json:"nb_read_frames"`
 	Duration     string            `json:"duration"`
