@@ -407,6 +407,12 @@ type Reader struct {
 	tsDiscont    bool
 	lastTS       int64 // the last decoded frame's timestamp (frameTS)
 	repeated     int   // frames left out by frameTS
+	// graphW, graphH: the decoded size the filter graph was built for;
+	// resized counts frames of another size (scaled to the processing
+	// size all the same), firstResize is the first one's size.
+	graphW, graphH int
+	resized        int
+	firstResize    [2]int
 	decodeErrors int
 	closed       bool
 	// conv converts the filtered frame into f.In in row bands, on
@@ -758,6 +764,12 @@ func (r *Reader) frameTS(ts int64) (int64, bool) {
 	return ts, true
 }
 
+// Resized is the number of frames so far whose decoded size differs from
+// the first frame's (a stream that changes size mid-way), and the first
+// such size. They are scaled to the processing size like the others, so
+// a different aspect ratio is stretched.
+func (r *Reader) Resized() (n, w, h int) { return r.resized, r.firstResize[0], r.firstResize[1] }
+
 // Repeated is the number of decoded frames left out so far for a timestamp
 // at or before the one before them (see frameTS).
 func (r *Reader) Repeated() int { return r.repeated }
@@ -785,6 +797,13 @@ func (r *Reader) filterDecoded() error {
 		if err := r.buildGraph(src.PixelFormat()); err != nil {
 			return err
 		}
+		r.graphW, r.graphH = src.Width(), src.Height()
+	}
+	if w, h := src.Width(), src.Height(); w != r.graphW || h != r.graphH {
+		if r.resized == 0 {
+			r.firstResize = [2]int{w, h}
+		}
+		r.resized++
 	}
 	if err := r.src.BuffersrcAddFrame(src, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
 		return fmt.Errorf("decode: filter input: %w", err)

@@ -874,6 +874,19 @@ func TestUnusualInputs(t *testing.T) {
 	if stderr, _ := render(two, filepath.Join(dir, "two-out.mp4")); !strings.Contains(stderr, "has 1 more video stream besides stream 0: only stream 0 is stylized") {
 		t.Errorf("two video streams: stderr %q", stderr)
 	}
+	// A stream that changes its frame size: all frames, and a warning.
+	a, b := filepath.Join(dir, "a.ts"), filepath.Join(dir, "b.ts")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-frames:v", "5", "-c:v", "libx264", "-muxdelay", "0", a)
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "smptebars=s=160x90:r=10", "-frames:v", "5", "-c:v", "libx264", "-output_ts_offset", "1", b)
+	ab := filepath.Join(dir, "ab.ts")
+	joined := append(readFile(t, a), readFile(t, b)...)
+	if err := os.WriteFile(ab, joined, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr, p = render(ab, filepath.Join(dir, "ab.mp4"))
+	if v := p.Stream("video"); v.Width != 128 || !strings.Contains(stderr, "changes its frame size mid-stream: 5 frames at 160x90 (not 128x96) were scaled to 128x96") {
+		t.Errorf("size change: %dx%d, stderr %q", v.Width, v.Height, stderr)
+	}
 	// Lossless audio into MP4 stays lossless: FLAC (which FFmpeg 5.1's
 	// MP4 muxer cannot copy) and PCM become ALAC, the same samples.
 	for _, codec := range []string{"flac", "pcm_s16le"} {
@@ -895,4 +908,13 @@ func decodedAudioMD5(t *testing.T, path string) string {
 		t.Fatalf("decoded audio md5 %s: %v", path, err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -620,6 +620,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if n := r.Repeated(); n > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s whose timestamp repeated or went back on the one before %s left out (joined recordings?)\n", count(n, "frame"), map[bool]string{true: "was", false: "were"}[n == 1])
 	}
+	if n, w, h := r.Resized(); n > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %s changes its frame size mid-stream: %s at %dx%d (not %dx%d) were scaled to %dx%d, stretched where the aspect ratio differs\n", j.in, count(n, "frame"), w, h, info.Width, info.Height, j.w, j.h)
+	}
 	if m := r.Missing(); m > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s ended after %d of the %d frames its container lists (a truncated file?)\n", j.in, r.Packets(), r.Packets()+m)
 	}
