@@ -403,18 +403,18 @@ type Reader struct {
 	discarded       int64 // packets an edit list marks to discard
 	// lastDTS is the last video packet's DTS, watched in containers with
 	// timestamp discontinuities (MPEG-TS) for a reset; NoPtsValue before.
-	lastDTS      int64
-	tsDiscont    bool
-	lastTS       int64 // the last decoded frame's timestamp (frameTS)
-	repeated     int   // frames left out by frameTS
+	lastDTS   int64
+	tsDiscont bool
+	lastTS    int64 // the last decoded frame's timestamp (frameTS)
+	repeated  int   // frames left out by frameTS
 	// graphW, graphH: the decoded size the filter graph was built for;
 	// resized counts frames of another size (scaled to the processing
 	// size all the same), firstResize is the first one's size.
 	graphW, graphH int
 	resized        int
 	firstResize    [2]int
-	decodeErrors int
-	closed       bool
+	decodeErrors   int
+	closed         bool
 	// conv converts the filtered frame into f.In in row bands, on
 	// par.FrameWorkers of the frame size (the caller alone below 1 MP).
 	conv    par.Runner
