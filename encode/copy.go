@@ -96,6 +96,23 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 	for _, s := range c.in.Streams() {
 		cp := s.CodecParameters()
 		mt := cp.MediaType()
+		if mt == astiav.MediaTypeAttachment {
+			// Attached files (fonts an ASS subtitle needs, cover images):
+			// Matroska keeps them; they have no packets.
+			if w.out.OutputFormat().Name() == "matroska" {
+				out := w.out.NewStream(nil)
+				if out == nil {
+					return nil, errors.New("encode: new stream failed")
+				}
+				if err := cp.Copy(out.CodecParameters()); err != nil {
+					return nil, fmt.Errorf("encode: copy attachment: %w", err)
+				}
+				copyStreamMetadata(out, s)
+			} else {
+				c.left = append(c.left, fmt.Sprintf("attachment %d (%s)", s.Index(), attachmentName(s)))
+			}
+			continue
+		}
 		if mt != astiav.MediaTypeAudio && mt != astiav.MediaTypeSubtitle {
 			continue
 		}
@@ -352,6 +369,14 @@ func audioEncoderFor(o Options, out *astiav.FormatContext, src astiav.CodecID) s
 		return "libopus"
 	}
 	return "aac"
+}
+
+// attachmentName is an attachment's file name, or its codec.
+func attachmentName(s *astiav.Stream) string {
+	if e := s.Metadata().Get("filename", nil, 0); e != nil {
+		return e.Value()
+	}
+	return s.CodecParameters().CodecID().Name()
 }
 
 // lossless reports whether an audio codec is lossless (FLAC, PCM).

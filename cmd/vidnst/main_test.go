@@ -874,6 +874,19 @@ func TestUnusualInputs(t *testing.T) {
 	if stderr, _ := render(two, filepath.Join(dir, "two-out.mp4")); !strings.Contains(stderr, "has 1 more video stream besides stream 0: only stream 0 is stylized") {
 		t.Errorf("two video streams: stderr %q", stderr)
 	}
+	// An attached file (a subtitle's font) is kept in .mkv, and said to
+	// be left out of .mp4.
+	font := filepath.Join(dir, "f.ttf")
+	os.WriteFile(font, []byte("not really a font"), 0o644)
+	att := mk("att.mkv", "-c:v", "libx264", "-attach", font, "-metadata:s:t", "mimetype=application/x-truetype-font")
+	render(att, filepath.Join(dir, "att-out.mkv"))
+	testmedia.FFmpeg(t, "-dump_attachment:t:0", filepath.Join(dir, "dumped.ttf"), "-i", filepath.Join(dir, "att-out.mkv"), "-frames:v", "1", "-f", "null", "-")
+	if b, err := os.ReadFile(filepath.Join(dir, "dumped.ttf")); err != nil || string(b) != "not really a font" {
+		t.Errorf("attachment in .mkv: %q, %v", b, err)
+	}
+	if stderr, _ := render(att, filepath.Join(dir, "att-out.mp4")); !strings.Contains(stderr, "attachment 1 (f.ttf) left out: .mp4 cannot hold it") {
+		t.Errorf("attachment into .mp4: stderr %q", stderr)
+	}
 	// A stream that changes its frame size: all frames, and a warning.
 	a, b := filepath.Join(dir, "a.ts"), filepath.Join(dir, "b.ts")
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-frames:v", "5", "-c:v", "libx264", "-muxdelay", "0", a)
