@@ -439,6 +439,27 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if t.dec.ChannelLayout().NbChannels() == 1 {
 		layout = astiav.ChannelLayoutMono
 	}
+	// More than two channels stay so: the same layout where the encoder
+	// lists it or lists none (AAC, Opus), else one of as many channels
+	// (ALAC); stereo when it has none, or will not open with it.
+	multi := false
+	if dl := t.dec.ChannelLayout(); dl.NbChannels() > 2 {
+		ls := ec.ChannelLayouts()
+		if len(ls) == 0 {
+			layout, multi = dl, true
+		}
+		for _, l := range ls {
+			if l.Equal(dl) {
+				layout, multi = l, true
+				break
+			}
+		}
+		for _, l := range ls {
+			if !multi && l.NbChannels() == dl.NbChannels() {
+				layout, multi = l, true
+			}
+		}
+	}
 	sf := astiav.SampleFormatFltp
 	if fs := ec.SampleFormats(); len(fs) > 0 {
 		sf = fs[0]
@@ -452,18 +473,28 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 			}
 		}
 	}
-	t.enc.SetSampleRate(rate)
-	t.enc.SetChannelLayout(layout)
-	t.enc.SetSampleFormat(sf)
 	t.encTB = astiav.NewRational(1, rate)
-	t.enc.SetTimeBase(t.encTB)
-	if w.out.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader) {
-		t.enc.SetFlags(t.enc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	open := func() error {
+		t.enc.SetSampleRate(rate)
+		t.enc.SetChannelLayout(layout)
+		t.enc.SetSampleFormat(sf)
+		t.enc.SetTimeBase(t.encTB)
+		if w.out.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader) {
+			t.enc.SetFlags(t.enc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+		}
+		d := astiav.NewDictionary()
+		defer d.Free()
+		_ = d.Set("b", map[bool]string{true: "384k", false: "160k"}[multi], 0)
+		return t.enc.Open(ec, d)
 	}
-	d := astiav.NewDictionary()
-	defer d.Free()
-	_ = d.Set("b", "160k", 0)
-	if err := t.enc.Open(ec, d); err != nil {
+	err = open()
+	if err != nil && multi {
+		t.enc.Free()
+		t.enc = astiav.AllocCodecContext(ec)
+		layout, multi = astiav.ChannelLayoutStereo, false
+		err = open()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode: open audio encoder %s: %w", name, err)
 	}
 	t.out = w.out.NewStream(nil)

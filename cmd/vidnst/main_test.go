@@ -912,6 +912,16 @@ func TestUnusualInputs(t *testing.T) {
 			t.Errorf("%s into MP4: %+v", codec, a)
 		}
 	}
+	// 5.1 stays 5.1 when transcoded (it was mixed to stereo).
+	surround := filepath.Join(dir, "surround.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+		"-filter_complex", "[1:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]", "-map", "0:v", "-map", "[a]", "-t", "1", "-c:v", "libx264", "-c:a", "flac", surround)
+	for _, tc := range []struct{ out, audio, codec string }{{"s.mp4", "copy", "alac"}, {"s-aac.mp4", "aac", "aac"}, {"s.webm", "copy", "opus"}} {
+		_, p = render(surround, filepath.Join(dir, tc.out), "--audio", tc.audio)
+		if a := p.Stream("audio"); a == nil || a.CodecName != tc.codec || a.Channels != 6 {
+			t.Errorf("5.1 FLAC to %s --audio %s: %+v", tc.out, tc.audio, a)
+		}
+	}
 }
 
 // decodedAudioMD5 is the MD5 of the first audio stream's decoded samples.
