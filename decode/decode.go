@@ -71,7 +71,8 @@ type Info struct {
 	PixFmt        string
 	Width, Height int // coded size
 	// DisplayWidth, DisplayHeight: the upright size after rotation, in
-	// stored pixels (SARNum:SARDen each).
+	// stored pixels (SARNum:SARDen as stored; turned with the picture at
+	// 90 and 270 degrees, see UprightSAR).
 	DisplayWidth, DisplayHeight int
 	// SquareWidth, SquareHeight: the upright picture in square pixels,
 	// as it is shown (the stored width times the SAR); the Display size
@@ -100,10 +101,20 @@ type Info struct {
 	HasAudio   bool
 	Streams    int
 	// OtherVideo counts the video streams besides this one (cover art
-	// not counted): they are not stylized.
-	OtherVideo int
+	// not counted): they are not stylized. Covers counts the cover art
+	// (attached pictures, still-image tracks beside the video).
+	OtherVideo, Covers int
 	// Index is the stream's index in the container.
 	Index int
+}
+
+// UprightSAR is the sample aspect ratio of the upright picture: the
+// stored one, inverted when the picture is turned a quarter.
+func (i *Info) UprightSAR() (num, den int) {
+	if i.Rotation == 90 || i.Rotation == 270 {
+		return i.SARDen, i.SARNum
+	}
+	return i.SARNum, i.SARDen
 }
 
 // HDR reports whether the stream's transfer is an HDR one (PQ or HLG).
@@ -179,38 +190,47 @@ func openInput(path string) (*input, error) {
 		in.close()
 		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
 	}
-	// The video: the first stream that is not cover art, or the first
-	// one flagged default when that is another. Cover art is a stream
-	// with the attached-picture disposition, or, where the container
-	// keeps no such flag (Matroska), a still-image stream beside a video.
-	var videos, stills []*astiav.Stream
+	// The video, among the streams that are not attached pictures: the
+	// one flagged default, a real video before a still-image stream
+	// (FFmpeg writes cover art into Matroska as a PNG or JPEG track
+	// without the attached-picture flag), else the first. Other real videos are
+	// counted for a note; still-image streams passed over, as cover art.
+	var all []*astiav.Stream
+	covers := 0
 	for _, s := range fc.Streams() {
 		switch s.CodecParameters().MediaType() {
 		case astiav.MediaTypeVideo:
-			switch {
-			case attachedPic(s):
-			case stillCodec(s.CodecParameters().CodecID()):
-				stills = append(stills, s)
-			default:
-				videos = append(videos, s)
+			if attachedPic(s) {
+				covers++
+			} else {
+				all = append(all, s)
 			}
 		case astiav.MediaTypeAudio:
 			in.info.HasAudio = true
 		}
 	}
-	if len(videos) == 0 {
-		videos = stills // a picture, or a video of still-image frames (MJPEG)
-	}
-	if len(videos) > 0 {
-		in.vs = videos[0]
-		for _, s := range videos {
-			if defaultStream(s) {
+	still := func(s *astiav.Stream) bool { return stillCodec(s.CodecParameters().CodecID()) }
+	pick := func(ok func(*astiav.Stream) bool) {
+		for _, s := range all {
+			if in.vs == nil && ok(s) {
 				in.vs = s
-				break
 			}
 		}
-		in.info.OtherVideo = len(videos) - 1
 	}
+	pick(func(s *astiav.Stream) bool { return defaultStream(s) && !still(s) })
+	pick(defaultStream)
+	pick(func(s *astiav.Stream) bool { return !still(s) })
+	pick(func(*astiav.Stream) bool { return true })
+	for _, s := range all {
+		switch {
+		case s == in.vs:
+		case still(s) && !still(in.vs):
+			covers++
+		default:
+			in.info.OtherVideo++
+		}
+	}
+	in.info.Covers = covers
 	if in.vs == nil {
 		in.close()
 		return nil, fmt.Errorf("decode: %s: %w", path, ErrNoVideo)

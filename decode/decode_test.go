@@ -436,19 +436,24 @@ func TestVideoStreamChoice(t *testing.T) {
 	twoDefault2 := filepath.Join(dir, "two.mp4")
 	testmedia.FFmpeg(t, "-i", small, "-i", clip, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:0", "0", "-disposition:v:1", "default", twoDefault2)
 
+	// An MJPEG video flagged default beside an H.264 one: the MJPEG.
+	mjpeg := filepath.Join(dir, "mjpeg.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=10", "-t", "1",
+		"-map", "0", "-map", "1", "-c:v:0", "mjpeg", "-c:v:1", "libx264", "-disposition:v:0", "default", "-disposition:v:1", "0", mjpeg)
+
 	if _, err := Probe(coverOnly); !errors.Is(err, ErrNoVideo) {
 		t.Errorf("audio with cover art: %v, want ErrNoVideo", err)
 	}
 	for _, tc := range []struct {
-		path         string
-		w, h, others int
-	}{{coverFirst, 96, 64, 0}, {twoDefault2, 96, 64, 1}} {
+		path                 string
+		w, h, others, covers int
+	}{{coverFirst, 96, 64, 0, 1}, {twoDefault2, 96, 64, 1, 0}, {mjpeg, 160, 120, 1, 0}} {
 		info, err := Probe(tc.path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Width != tc.w || info.Height != tc.h || info.OtherVideo != tc.others {
-			t.Errorf("%s: stream %d, %dx%d, %d other video; want %dx%d, %d other", filepath.Base(tc.path), info.Index, info.Width, info.Height, info.OtherVideo, tc.w, tc.h, tc.others)
+		if info.Width != tc.w || info.Height != tc.h || info.OtherVideo != tc.others || info.Covers != tc.covers {
+			t.Errorf("%s: stream %d, %dx%d, %d other video, %d covers; want %dx%d, %d other, %d covers", filepath.Base(tc.path), info.Index, info.Width, info.Height, info.OtherVideo, info.Covers, tc.w, tc.h, tc.others, tc.covers)
 		}
 		if fs, _ := decodeAll(t, tc.path, Options{}); len(fs) != 10 {
 			t.Errorf("%s: %d frames decoded, want 10", filepath.Base(tc.path), len(fs))

@@ -22,6 +22,8 @@ type ConcatOptions struct {
 	ShiftSec float64
 	// DroppedAudio, when set, receives Writer.DroppedAudio's count.
 	DroppedAudio *int
+	// VideoStream is Input's stylized video stream (Options.VideoStream).
+	VideoStream int
 	// Starts, when set (one per chunk), is where each chunk's first frame
 	// belongs, in the time base StartsTBNum/StartsTBDen (the input's
 	// video time base; the plan's start_pts). Concat puts it there, not
@@ -83,7 +85,7 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	if o.Input != "" {
 		// The copier needs the video time base of the input for ranges;
 		// the whole input is wanted here.
-		if w.copy, err = newCopier(w, Options{Input: o.Input, Audio: o.Audio, TimeBaseNum: 1, TimeBaseDen: 1, ShiftSec: o.ShiftSec}); err != nil {
+		if w.copy, err = newCopier(w, Options{Input: o.Input, Audio: o.Audio, TimeBaseNum: 1, TimeBaseDen: 1, ShiftSec: o.ShiftSec, VideoStream: o.VideoStream}); err != nil {
 			return 0, err
 		}
 	}

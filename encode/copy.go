@@ -97,8 +97,9 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		cp := s.CodecParameters()
 		mt := cp.MediaType()
 		if mt == astiav.MediaTypeAttachment {
-			// Attached files (fonts an ASS subtitle needs, cover images):
-			// Matroska keeps them; they have no packets.
+			// Attached files (fonts an ASS subtitle needs; image ones come
+			// as cover art, a video stream): Matroska keeps them; they
+			// have no packets.
 			if w.out.OutputFormat().Name() == "matroska" {
 				out := w.out.NewStream(nil)
 				if out == nil {
@@ -354,16 +355,20 @@ type transcoder struct {
 	graphFlush bool
 }
 
-func audioEncoderFor(o Options, out *astiav.FormatContext, src astiav.CodecID) string {
+func audioEncoderFor(o Options, out *astiav.FormatContext, src *astiav.CodecParameters) string {
 	if o.Audio == "aac" || o.Audio == "opus" {
 		if o.Audio == "opus" {
 			return "libopus"
 		}
 		return "aac"
 	}
-	// Lossless audio stays lossless where the container takes ALAC.
-	if lossless(src) && movFamily(out) && astiav.FindEncoderByName("alac") != nil {
-		return "alac"
+	// Lossless audio stays lossless where the container takes ALAC and
+	// ALAC has the source's channel layout (it would remix 7.1 into its
+	// 7.1(wide); AAC keeps the layout).
+	if lossless(src.CodecID()) && movFamily(out) {
+		if alac := astiav.FindEncoderByName("alac"); alac != nil && (src.ChannelLayout().NbChannels() <= 2 || hasLayout(alac, src.ChannelLayout())) {
+			return "alac"
+		}
 	}
 	if !containerAccepts(out, astiav.CodecIDAac) {
 		return "libopus"
@@ -379,9 +384,24 @@ func attachmentName(s *astiav.Stream) string {
 	return s.CodecParameters().CodecID().Name()
 }
 
-// lossless reports whether an audio codec is lossless (FLAC, PCM).
+// lossless reports whether an audio codec is lossless with samples ALAC
+// can hold as they are: FLAC, and integer PCM of 8 to 24 bits.
 func lossless(id astiav.CodecID) bool {
-	return id == astiav.CodecIDFlac || strings.HasPrefix(id.Name(), "pcm_")
+	switch id.Name() {
+	case "flac", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_u8", "pcm_s8":
+		return true
+	}
+	return false
+}
+
+// hasLayout reports whether encoder c lists layout l.
+func hasLayout(c *astiav.Codec, l astiav.ChannelLayout) bool {
+	for _, x := range c.ChannelLayouts() {
+		if x.Equal(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // movFamily reports whether out is written by FFmpeg's mov muxer (.mp4,
@@ -425,7 +445,7 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if err := t.dec.Open(dc, nil); err != nil {
 		return nil, fmt.Errorf("encode: open audio decoder: %w", err)
 	}
-	name := audioEncoderFor(o, w.out, cp.CodecID())
+	name := audioEncoderFor(o, w.out, cp)
 	ec := astiav.FindEncoderByName(name)
 	if ec == nil {
 		return nil, fmt.Errorf("encode: audio encoder %q: %w", name, ErrUnknownCodec)
@@ -439,26 +459,12 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if t.dec.ChannelLayout().NbChannels() == 1 {
 		layout = astiav.ChannelLayoutMono
 	}
-	// More than two channels stay so: the same layout where the encoder
-	// lists it or lists none (AAC, Opus), else one of as many channels
-	// (ALAC); stereo when it has none, or will not open with it.
+	// More than two channels stay so, in the same layout, where the
+	// encoder lists it or lists none (AAC, Opus); stereo where it does not,
+	// or will not open with it.
 	multi := false
-	if dl := t.dec.ChannelLayout(); dl.NbChannels() > 2 {
-		ls := ec.ChannelLayouts()
-		if len(ls) == 0 {
-			layout, multi = dl, true
-		}
-		for _, l := range ls {
-			if l.Equal(dl) {
-				layout, multi = l, true
-				break
-			}
-		}
-		for _, l := range ls {
-			if !multi && l.NbChannels() == dl.NbChannels() {
-				layout, multi = l, true
-			}
-		}
+	if dl := t.dec.ChannelLayout(); dl.NbChannels() > 2 && (len(ec.ChannelLayouts()) == 0 || hasLayout(ec, dl)) {
+		layout, multi = dl, true
 	}
 	sf := astiav.SampleFormatFltp
 	if fs := ec.SampleFormats(); len(fs) > 0 {

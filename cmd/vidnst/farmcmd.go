@@ -418,7 +418,7 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 			t0 := time.Now()
 			dropped := 0
 			co := encode.ConcatOptions{Path: out, Force: force, Chunks: paths, Input: in, Audio: p.Settings.Audio,
-				ShiftSec: max(info.StartSec, 0), DroppedAudio: &dropped}
+				ShiftSec: max(info.StartSec, 0), DroppedAudio: &dropped, VideoStream: info.Index}
 			if tb := p.Input.TimeBase; tb.Num > 0 && tb.Den > 0 {
 				// Each chunk at its plan's start (plans from before
 				// start_pts are joined as the chunks say).

@@ -856,6 +856,13 @@ func TestUnusualInputs(t *testing.T) {
 			t.Errorf("anamorphic %v: %dx%d SAR %s DAR %s, want %dx%d %s %s", tc.args, v.Width, v.Height, v.SAR, v.DAR, tc.w, tc.h, tc.sar, tc.dar)
 		}
 	}
+	// Turned a quarter (a phone's display matrix), the pixel shape turns
+	// with the picture.
+	anaRot := filepath.Join(dir, "ana-rot.mp4")
+	testmedia.FFmpeg(t, "-i", ana, "-c", "copy", "-metadata:s:v:0", "rotate=90", anaRot)
+	if _, p := render(anaRot, filepath.Join(dir, "ana-rot-out.mp4"), "--max-side", "96"); p.Stream("video").SAR != "45:64" || p.Stream("video").DAR != "9:16" {
+		t.Errorf("rotated anamorphic: SAR %s DAR %s, want 45:64 9:16", p.Stream("video").SAR, p.Stream("video").DAR)
+	}
 	mustRun(t, ana, filepath.Join(dir, "ana.png"), "--style", id)
 	if b := readPNG(t, filepath.Join(dir, "ana.png")).Bounds(); b.Dx() != 1024 || b.Dy() != 576 {
 		t.Errorf("still of an anamorphic video: %v, want 1024x576 (square pixels)", b.Size())
@@ -867,6 +874,12 @@ func TestUnusualInputs(t *testing.T) {
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-i", cover, "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v:0", "attached_pic", song)
 	if code, _, stderr := vidnst(t, song, filepath.Join(dir, "song.mp4"), "--style", id); code != 1 || !strings.Contains(stderr, "no video stream") {
 		t.Errorf("audio with cover art: exit %d, %q", code, stderr)
+	}
+	withCover := filepath.Join(dir, "with-cover.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-i", cover, "-map", "0", "-map", "1", "-t", "0.4",
+		"-c:v:0", "libx264", "-c:v:1", "png", "-disposition:v:1", "attached_pic", withCover)
+	if stderr, p := render(withCover, filepath.Join(dir, "with-cover-out.mp4")); p.Stream("video").Width != 128 || !strings.Contains(stderr, "has cover art (1 picture): it is left out") {
+		t.Errorf("video with cover art: %dx%d, stderr %q", p.Stream("video").Width, p.Stream("video").Height, stderr)
 	}
 	one := mk("one.mp4", "-c:v", "libx264")
 	two := filepath.Join(dir, "two.mp4")
@@ -916,10 +929,17 @@ func TestUnusualInputs(t *testing.T) {
 	surround := filepath.Join(dir, "surround.mkv")
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-f", "lavfi", "-i", "sine=sample_rate=48000",
 		"-filter_complex", "[1:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]", "-map", "0:v", "-map", "[a]", "-t", "1", "-c:v", "libx264", "-c:a", "flac", surround)
-	for _, tc := range []struct{ out, audio, codec string }{{"s.mp4", "copy", "alac"}, {"s-aac.mp4", "aac", "aac"}, {"s.webm", "copy", "opus"}} {
-		_, p = render(surround, filepath.Join(dir, tc.out), "--audio", tc.audio)
-		if a := p.Stream("audio"); a == nil || a.CodecName != tc.codec || a.Channels != 6 {
-			t.Errorf("5.1 FLAC to %s --audio %s: %+v", tc.out, tc.audio, a)
+	// 7.1: ALAC knows only 7.1(wide), which would remix it: AAC keeps it.
+	surround71 := filepath.Join(dir, "surround71.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+		"-filter_complex", "[1:a]pan=7.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0|c6=c0|c7=c0[a]", "-map", "0:v", "-map", "[a]", "-t", "1", "-c:v", "libx264", "-c:a", "flac", surround71)
+	for _, tc := range []struct {
+		in, out, audio, codec string
+		channels              int
+	}{{surround, "s.mp4", "copy", "alac", 6}, {surround, "s-aac.mp4", "aac", "aac", 6}, {surround, "s.webm", "copy", "opus", 6}, {surround71, "s71.mp4", "copy", "aac", 8}} {
+		_, p = render(tc.in, filepath.Join(dir, tc.out), "--audio", tc.audio)
+		if a := p.Stream("audio"); a == nil || a.CodecName != tc.codec || a.Channels != tc.channels {
+			t.Errorf("%s to %s --audio %s: %+v", filepath.Base(tc.in), tc.out, tc.audio, a)
 		}
 	}
 }

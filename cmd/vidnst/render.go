@@ -216,6 +216,9 @@ func inputNotes(in string, info *decode.Info, still bool, stderr io.Writer) {
 		order := map[string]string{"tt": "top field first", "bb": "bottom field first", "tb": "top field first, bottom coded first", "bt": "bottom field first, top coded first"}[info.FieldOrder]
 		fmt.Fprintf(stderr, "vidnst: warning: %s is interlaced (%s): vidnst stylizes whole frames, fields and combing together, and writes progressive video; deinterlace it first for a clean result (ffmpeg -vf bwdif)\n", in, order)
 	}
+	if info.Covers > 0 && !still {
+		fmt.Fprintf(stderr, "vidnst: note: %s has cover art (%s): it is left out\n", in, count(info.Covers, "picture"))
+	}
 	if info.OtherVideo > 0 {
 		fmt.Fprintf(stderr, "vidnst: note: %s has %s besides stream %d: only stream %d is stylized, the others are left out\n", in, count(info.OtherVideo, "more video stream"), info.Index, info.Index)
 	}
@@ -512,7 +515,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	// The input's pixel shape where the output keeps its stored size;
 	// square pixels at the processing size (whose aspect is the shown one).
-	sarN, sarD := info.SARNum, info.SARDen
+	sarN, sarD := info.UprightSAR()
 	if j.ow != info.DisplayWidth || j.oh != info.DisplayHeight {
 		sarN, sarD = 1, 1
 	}
