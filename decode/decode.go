@@ -191,10 +191,11 @@ func openInput(path string) (*input, error) {
 		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
 	}
 	// The video, among the streams that are not attached pictures: the
-	// one flagged default, a real video before a still-image stream
-	// (FFmpeg writes cover art into Matroska as a PNG or JPEG track
-	// without the attached-picture flag), else the first. Other real videos are
-	// counted for a note; still-image streams passed over, as cover art.
+	// one flagged default (a real video before a still-image stream:
+	// FFmpeg writes cover art into Matroska as a PNG or JPEG track
+	// without the attached-picture flag), else a real video, else the
+	// first. Other real videos are counted for a note; still-image
+	// streams passed over, as cover art.
 	var all []*astiav.Stream
 	covers := 0
 	for _, s := range fc.Streams() {
