@@ -376,11 +376,7 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			out := outfile.Target(args[1])
-			ins := []string{p.InputPath(), args[0]}
-			for i := range p.Chunks {
-				ins = append(ins, p.ChunkPath(i))
-			}
-			if err := outfile.Check(out, force, ins...); err != nil {
+			if err := outfile.Check(out, force, planFiles(p, args[0])...); err != nil {
 				return err
 			}
 			if err := checkMergeOutput(out); err != nil {
@@ -453,6 +449,16 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 	return c
 }
 
+// planFiles are the files a merged output must not replace: the plan at
+// planPath, its input and its chunks.
+func planFiles(p *farm.Plan, planPath string) []string {
+	fs := []string{planPath, p.InputPath()}
+	for i := range p.Chunks {
+		fs = append(fs, p.ChunkPath(i))
+	}
+	return fs
+}
+
 // checkMergeOutput refuses a merged output merge cannot write: it copies
 // the chunks' packets with their timestamps into .mp4, .m4v, .mov or .mkv
 // (.avi cannot store them; .webm and others refuse the chunks' codecs).
@@ -516,11 +522,7 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			// The merge job never replaces a file unless told to (-y):
 			// refuse now rather than after the whole render.
-			ins := []string{planPath, p.InputPath()}
-			for i := range p.Chunks {
-				ins = append(ins, p.ChunkPath(i))
-			}
-			if err := outfile.Check(so.Output, slurmForce, ins...); err != nil {
+			if err := outfile.Check(so.Output, slurmForce, planFiles(p, planPath)...); err != nil {
 				return err
 			}
 			so.Force = slurmForce
