@@ -114,10 +114,8 @@ func newPreviewCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // sheetCmd renders a grid: one row per time, the original then each style.
+// The caller has checked that out is an image path.
 func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []string, out string, stdout, stderr io.Writer) error {
-	if !pipeline.IsImagePath(out) {
-		return usagef("the sheet is written as .png or .jpg, not %q (add --side-by-side for a clip)", filepath.Ext(out))
-	}
 	if err := ro.check(""); err != nil {
 		return err
 	}
@@ -402,14 +400,19 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		}
 	}()
 	done, skipped, failed, wrote := 0, 0, 0, 0
+	// pass counts n outputs as done without work (already there, or
+	// skipped): in the progress, not in its rate.
+	pass := func(n int) {
+		done += n
+		rep.Skip(n)
+		rep.Update(done)
+	}
 	for _, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
 		if g, ok := first[base]; ok {
 			fmt.Fprintf(stderr, "vidnst: skipping %s: %s writes the same output names (%s-STYLE.%s); rename one\n", f, g, base, format)
 			failed++
-			done += len(paths)
-			rep.Skip(len(paths))
-			rep.Update(done)
+			pass(len(paths))
 			continue
 		}
 		first[base] = f
@@ -417,14 +420,12 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		for _, p := range paths {
 			if _, err := os.Stat(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format)); err == nil && !ro.force {
 				skipped++
-				done++
-				rep.Skip(1)
+				pass(1)
 				continue
 			}
 			todo = append(todo, p)
 		}
 		if len(todo) == 0 {
-			rep.Update(done)
 			continue
 		}
 		info, err := decode.Probe(f)
@@ -442,9 +443,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		if err != nil {
 			fmt.Fprintf(stderr, "vidnst: skipping %s: %s\n", f, strings.TrimPrefix(err.Error(), f+": "))
 			failed++
-			done += len(todo)
-			rep.Skip(len(todo))
-			rep.Update(done)
+			pass(len(todo))
 			continue
 		}
 		tooSmall := false // for one of the styles
@@ -465,9 +464,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				// unreadable one.
 				fmt.Fprintf(stderr, "vidnst: skipping %s: %dx%d is too small for %s\n", f, w, h, models.StyleName(p))
 				tooSmall = true
-				done++
-				rep.Skip(1)
-				rep.Update(done)
+				pass(1)
 				continue
 			} else if err != nil {
 				return err
@@ -475,10 +472,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			if ro.strength < 1 || ro.preserveColor {
 				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
 			}
-			ow, oh := info.SquareWidth, info.SquareHeight // an image has square pixels
-			if ro.outputSize == "processing" {
-				ow, oh = w, h
-			}
+			ow, oh := outSize(info, w, h, ro.outputSize, true)
 			if err := pipeline.SaveImage(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,10 +185,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	if j.w, j.h, err = o.size(info); err != nil {
 		return nil, err
 	}
-	j.ow, j.oh = info.DisplayWidth, info.DisplayHeight
-	if o.outputSize == "processing" {
-		j.ow, j.oh = j.w, j.h
-	}
+	j.ow, j.oh = outSize(info, j.w, j.h, o.outputSize, pipeline.IsImagePath(out))
 	if j.rng, err = resolveRange(o, in, info); err != nil {
 		return nil, err
 	}
@@ -199,6 +197,20 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		inputNotes(in, info, pipeline.IsImagePath(out), stderr)
 	}
 	return j, nil
+}
+
+// outSize is the size a render of info at the processing size w x h
+// writes: with --output-size processing w x h, else the input's, in stored
+// pixels for a video (which keeps the input's SAR) and in square ones for
+// a still (an image has square pixels).
+func outSize(info *decode.Info, w, h int, outputSize string, still bool) (int, int) {
+	switch {
+	case outputSize == "processing":
+		return w, h
+	case still:
+		return info.SquareWidth, info.SquareHeight
+	}
+	return info.DisplayWidth, info.DisplayHeight
 }
 
 // inputNotes says on stderr what vidnst does not carry over from the
@@ -370,10 +382,9 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// stillFlags are the render flags a still output has no use for (its
-// frame is chosen with --start or --frames A-A).
-var stillFlags = []string{"codec", "crf", "preset", "pix-fmt", "audio", "temporal", "temporal-weight",
-	"flow-preset", "batch", "hwaccel", "end", "duration"}
+// stillFlags are the render flags a still output has no use for: the
+// video-only ones but those that pick its frame (--start, --frames A-A).
+var stillFlags = slices.DeleteFunc(slices.Clone(videoOnlyFlags), func(f string) bool { return f == "start" || f == "frames" })
 
 // renderCmd renders in to out: a video, or a still when out is an image
 // path. cmd is the command that parsed o (for the flags it was given).
@@ -392,9 +403,6 @@ func renderCmd(cmd *cobra.Command, o *renderOpts, in, out string, stdout, stderr
 	if still {
 		if n := j.rng.last - j.rng.first + 1; o.frames != "" && n > 1 {
 			return usagef("--frames %s is %d frames and a still output takes one: give --frames %d-%d, or write a video", o.frames, n, j.rng.first, j.rng.first)
-		}
-		if o.outputSize != "processing" {
-			j.ow, j.oh = j.info.SquareWidth, j.info.SquareHeight // an image has square pixels
 		}
 		return stillCmd(ctx, o, j, stdout, stderr)
 	}
