@@ -80,9 +80,10 @@ if want tests; then
   fi
 fi
 # norms: the fp16 network at 1080p with its instance norms in float32 (the
-# default), as the file has them (wrong in batches) and folded (candidate).
+# default), as the file has them (wrong in batches), folded and with the
+# first Conv scaled (candidates).
 if want norms; then
-  for v in fp32 keep fold; do
+  for v in fp32 keep fold scale; do
     step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${v#fp32}" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi

@@ -118,11 +118,11 @@ func TestGPUBatchesMatch(t *testing.T) {
 	needORT(t)
 	models := checkBatches(t, "cuda", 256, 144, 35)
 	// What the float32 norms mend: the file as it is (logged, not checked:
-	// it depends on the ONNX Runtime build); and the other mend, folding
-	// the batch into the norms' channels (the candidate for the default if
-	// it is right and faster on the GPU).
+	// it depends on the ONNX Runtime build); and the other mends, folding
+	// the batch into the norms' channels and scaling the first Conv (the
+	// candidates for the default if right and faster on the GPU).
 	if len(models) > 1 {
-		for _, v := range []string{"keep", "fold"} {
+		for _, v := range []string{"keep", "fold", "scale"} {
 			t.Setenv("VIDNST_FP16_NORMS", v)
 			full, partial := batchPSNRs(t, models[1], "cuda", 256, 144)
 			t.Logf("%s on cuda, VIDNST_FP16_NORMS=%s: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(models[1]), v, full, partial)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/vidnst/vidnst/internal/half"
 )
 
 // fp32Norms returns a copy of the ModelProto data in which every
@@ -20,14 +22,15 @@ import (
 // the style networks' output for a frame batched with others (or padded)
 // was 10.4 dB from its output alone, while the float32 model agreed to 77
 // dB (TestGPUBatchesMatch, BENCHMARKS.md). The cause, read from ONNX
-// Runtime's source (instance_norm_impl.cu) and the variances measured on
-// the CPU, not yet seen on a GPU: with N > 1 its kernel casts each
-// channel's variance (computed in float32) to float16 before it divides,
-// and the first norm of these networks sees variances past float16's
-// 65504 (to 1.3e6 on the test frames, TestNormInputVariance): those
-// channels become +Inf and collapse to their bias. At N = 1 cuDNN keeps
-// all of it in float32. The convolutions, where the time goes, stay in
-// float16.
+// Runtime's source (instance_norm_impl.cu): with N > 1 its kernel casts
+// each channel's variance (computed in float32) to float16 before it
+// divides, and the first norm of these networks sees variances past
+// float16's 65504 (to 1.3e6 on the test frames, TestNormInputVariance):
+// those channels become +Inf and collapse to their bias. At N = 1 cuDNN
+// keeps all of it in float32. Copying that kernel's steps into the graph
+// on the CPU reproduces the GPU's 10.4 dB (TestScaleNormsEmulatedNetwork).
+// The convolutions, where the time goes, stay in float16. The other
+// mends, for A/B runs on a GPU: foldNorms and scaleNorms.
 func fp32Norms(data []byte) (out []byte, n int, err error) { return rewriteNorms(data, 0) }
 
 // foldNorms is the other mend, kept for A/B runs on a GPU
@@ -47,79 +50,11 @@ func foldNorms(data []byte, batch int) (out []byte, n int, err error) {
 
 // rewriteNorms is fp32Norms (fold 0) and foldNorms (fold = the batch).
 func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
-	type tensor struct {
-		dims []pbField // as the file has them (packed or not)
-		half []uint16
-	}
-	inits := map[string]*tensor{}
-	var graph []byte
-	if err := pbWalk(data, func(f pbField) error {
-		if f.num == 7 && f.wire == 2 {
-			graph = f.b
-		}
-		return nil
-	}); err != nil {
+	graph, err := modelGraph(data)
+	if err != nil {
 		return nil, 0, err
 	}
-	if graph == nil {
-		return nil, 0, errProto
-	}
-	// Float16 initializers: the candidates for a norm's scale and bias.
-	err = pbWalk(graph, func(f pbField) error {
-		if f.num != 5 || f.wire != 2 {
-			return nil
-		}
-		t := &tensor{}
-		var elem uint64
-		external := false
-		var name string
-		var raw []byte
-		var ints []uint64
-		err := pbWalk(f.b, func(g pbField) error {
-			switch {
-			case g.num == 1:
-				t.dims = append(t.dims, g)
-			case g.num == 2 && g.wire == 0:
-				elem = g.v
-			case g.num == 8 && g.wire == 2:
-				name = string(g.b)
-			case g.num == 9 && g.wire == 2:
-				raw = g.b
-			case g.num == 5 && g.wire == 0:
-				ints = append(ints, g.v)
-			case g.num == 5 && g.wire == 2: // packed int32_data
-				for b := g.b; len(b) > 0; {
-					v, k := binary.Uvarint(b)
-					if k <= 0 {
-						return errProto
-					}
-					ints, b = append(ints, v), b[k:]
-				}
-			case g.num == 14 && g.v == 1: // data_location EXTERNAL
-				external = true
-			}
-			return nil
-		})
-		if err != nil || elem != 10 || external {
-			return err
-		}
-		switch {
-		case raw != nil && len(raw)%2 == 0:
-			t.half = make([]uint16, len(raw)/2)
-			for i := range t.half {
-				t.half[i] = binary.LittleEndian.Uint16(raw[2*i:])
-			}
-		case raw == nil:
-			t.half = make([]uint16, len(ints))
-			for i, v := range ints {
-				t.half[i] = uint16(v)
-			}
-		default:
-			return nil
-		}
-		inits[name] = t
-		return nil
-	})
+	inits, err := halfInits(graph)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -178,11 +113,11 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 		if fold > 0 {
 			suffix = fmt.Sprintf("__vidnst_fold%d", fold)
 		}
-		for k, t := range []*tensor{scale, bias} {
+		for k, t := range []*halfTensor{scale, bias} {
 			if fold == 0 { // float32 copies
 				raw := make([]byte, 4*len(t.half))
 				for i, h := range t.half {
-					binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(halfToFloat(h)))
+					binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(half.ToFloat32(h)))
 				}
 				addInit(ins[1+k]+suffix, 1, t.dims, raw)
 				continue
@@ -297,22 +232,88 @@ func opNode(op string, ins []string, out string, attrs ...[]byte) []byte {
 	return b
 }
 
-// halfToFloat converts IEEE 754 binary16 bits to a float32.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf, NaN
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: frac * 2^-24
-		v := float32(frac) / (1 << 24)
-		if sign != 0 {
-			v = -v
+// modelGraph is the GraphProto of the ModelProto data.
+func modelGraph(data []byte) ([]byte, error) {
+	var graph []byte
+	if err := pbWalk(data, func(f pbField) error {
+		if f.num == 7 && f.wire == 2 {
+			graph = f.b
 		}
-		return v
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+	if graph == nil {
+		return nil, errProto
+	}
+	return graph, nil
+}
+
+// halfTensor is a float16 initializer: its dims as the file has them
+// (packed or not) and its values' bits.
+type halfTensor struct {
+	dims []pbField
+	half []uint16
+}
+
+// halfInits reads the graph's float16 initializers stored in the file
+// (raw_data or int32_data; external ones are left out), by name.
+func halfInits(graph []byte) (map[string]*halfTensor, error) {
+	inits := map[string]*halfTensor{}
+	err := pbWalk(graph, func(f pbField) error {
+		if f.num != 5 || f.wire != 2 {
+			return nil
+		}
+		t := &halfTensor{}
+		var elem uint64
+		external := false
+		var name string
+		var raw []byte
+		var ints []uint64
+		err := pbWalk(f.b, func(g pbField) error {
+			switch {
+			case g.num == 1:
+				t.dims = append(t.dims, g)
+			case g.num == 2 && g.wire == 0:
+				elem = g.v
+			case g.num == 8 && g.wire == 2:
+				name = string(g.b)
+			case g.num == 9 && g.wire == 2:
+				raw = g.b
+			case g.num == 5 && g.wire == 0:
+				ints = append(ints, g.v)
+			case g.num == 5 && g.wire == 2: // packed int32_data
+				for b := g.b; len(b) > 0; {
+					v, k := binary.Uvarint(b)
+					if k <= 0 {
+						return errProto
+					}
+					ints, b = append(ints, v), b[k:]
+				}
+			case g.num == 14 && g.v == 1: // data_location EXTERNAL
+				external = true
+			}
+			return nil
+		})
+		if err != nil || elem != 10 || external {
+			return err
+		}
+		switch {
+		case raw != nil && len(raw)%2 == 0:
+			t.half = make([]uint16, len(raw)/2)
+			for i := range t.half {
+				t.half[i] = binary.LittleEndian.Uint16(raw[2*i:])
+			}
+		case raw == nil:
+			t.half = make([]uint16, len(ints))
+			for i, v := range ints {
+				t.half[i] = uint16(v)
+			}
+		default:
+			return nil
+		}
+		inits[name] = t
+		return nil
+	})
+	return inits, err
 }

@@ -16,27 +16,6 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-func TestHalfToFloat(t *testing.T) {
-	for _, c := range []struct {
-		h    uint16
-		want float32
-	}{
-		{0x0000, 0}, {0x3c00, 1}, {0xc000, -2}, {0x3555, 0.333251953125},
-		{0x7bff, 65504}, {0x0400, 1.0 / 16384}, {0x0001, 1.0 / (1 << 24)}, {0x8200, -1.0 / (1 << 15)},
-		{0x7c00, float32(math.Inf(1))}, {0xfc00, float32(math.Inf(-1))},
-	} {
-		if got := halfToFloat(c.h); got != c.want {
-			t.Errorf("halfToFloat(%#04x) = %v, want %v", c.h, got, c.want)
-		}
-	}
-	if v := halfToFloat(0x7e00); v == v {
-		t.Errorf("halfToFloat(0x7e00) = %v, want NaN", v)
-	}
-	if v := halfToFloat(0x8000); v != 0 || !math.Signbit(float64(v)) {
-		t.Errorf("halfToFloat(0x8000) = %v, want -0", v)
-	}
-}
-
 // halfNormModel: input1 -> Cast(float16) -> InstanceNormalization (float16
 // scale and bias) -> Cast(float) -> output1, the float16 style networks'
 // normalization in small.

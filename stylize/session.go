@@ -262,13 +262,14 @@ func New(modelPath string, opts Options) (*Session, error) {
 	// more than one frame (see fp32Norms; one frame at a time they are
 	// right, and 2% faster as they are). For A/B measurements
 	// VIDNST_FP16_NORMS=keep leaves them, =fold folds the batch into their
-	// channels instead (foldNorms).
+	// channels instead (foldNorms), =scale scales the first Conv so its
+	// norm cannot overflow (scaleNorms).
 	var cudaData []byte
 	mend := os.Getenv("VIDNST_FP16_NORMS")
 	switch mend {
-	case "", "keep", "fold":
+	case "", "keep", "fold", "scale":
 	default:
-		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep or fold (or unset)", ErrOptions, mend)
+		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep, fold or scale (or unset)", ErrOptions, mend)
 	}
 	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
 		raw := data
@@ -277,9 +278,18 @@ func New(modelPath string, opts Options) (*Session, error) {
 				return nil, fmt.Errorf("%w: %v", ErrModel, err)
 			}
 		}
-		fixed, n, err := fp32Norms(raw)
-		if mend == "fold" {
+		var fixed []byte
+		var n int
+		switch mend {
+		case "fold":
 			fixed, n, err = foldNorms(raw, cmp.Or(opts.Batch, DefaultCUDABatch))
+		case "scale":
+			var done []scaledNorm
+			lo, hi := float64(s.inB), float64(255*s.inA+s.inB)
+			fixed, done, err = scaleNorms(raw, min(lo, hi), max(lo, hi))
+			n = len(done)
+		default:
+			fixed, n, err = fp32Norms(raw)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)

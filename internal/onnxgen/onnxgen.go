@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/vidnst/vidnst/internal/half"
 )
 
 // Element types (TensorProto.DataType values).
@@ -131,26 +133,10 @@ func (g *Graph) Float16Init(name string, dims []int64, data []float32) *Graph {
 // float16 range only (|v| in 2^-14..65504) and panics on anything else: a
 // test fixture outside it is a mistake.
 func toHalf(v float32) uint16 {
-	b := math.Float32bits(v)
-	sign := uint16(b>>16) & 0x8000
-	if v == 0 {
-		return sign
-	}
-	if a := math.Abs(float64(v)); !(a >= 1.0/16384 && a <= 65504) {
+	if a := math.Abs(float64(v)); a != 0 && !(a >= 1.0/16384 && a <= 65504) {
 		panic(fmt.Sprintf("onnxgen: %v is outside float16's normal range", v))
 	}
-	exp := int32(b>>23&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	// Round the 23-bit mantissa to 10 bits, ties to even.
-	r := mant >> 13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
-		r++
-		if r == 0x400 {
-			r, exp = 0, exp+1
-		}
-	}
-	return sign | uint16(exp)<<10 | uint16(r)
+	return half.FromFloat32(v)
 }
 
 // Int64Init adds an int64 constant.

@@ -1,0 +1,62 @@
+// Package half converts between float32 and IEEE 754 binary16 (float16),
+// the element type of the fp16 style networks' weights.
+package half
+
+import "math"
+
+// ToFloat32 converts IEEE 754 binary16 bits to a float32 (exactly: every
+// float16 value is a float32 value).
+func ToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf, NaN
+		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: frac * 2^-24
+		v := float32(frac) / (1 << 24)
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}
+
+// FromFloat32 rounds f to the nearest IEEE 754 binary16 value (ties to
+// even), as CUDA's __float2half does: past 65504 it is infinite, below
+// 2^-14 subnormal.
+func FromFloat32(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff { // Inf, NaN
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 112 // the binary16 exponent field
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	round := func(m uint32, shift uint) uint32 {
+		r, rem, half := m>>shift, m&(1<<shift-1), uint32(1)<<(shift-1)
+		if rem > half || (rem == half && r&1 == 1) {
+			r++
+		}
+		return r
+	}
+	if e <= 0 { // subnormal (or zero): the value in units of 2^-24
+		shift := uint(14 - e)
+		if exp == 0 || shift > 24 {
+			return sign
+		}
+		return sign | uint16(round(mant|0x800000, shift))
+	}
+	// A carry out of the mantissa moves into the exponent, to Inf at most.
+	return sign | uint16(round(uint32(e)<<23|mant, 13))
+}

@@ -1,0 +1,380 @@
+package stylize
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/vidnst/vidnst/internal/half"
+)
+
+// normVarLimit is the largest channel variance scaleNorms leaves a norm's
+// input: float16 holds up to 65504, and the half of it left over covers
+// the unbiased variance's n/(n-1) and float16 rounding.
+const normVarLimit = 1 << 15
+
+// minHalfEps is the smallest epsilon scaleNorms gives a norm: 2^-24, the
+// smallest float16 above 0. ONNX Runtime's kernel adds the epsilon in
+// float16, and one that rounds to 0 would divide 0 by 0 on a flat channel
+// (a black frame) and give NaN.
+const minHalfEps = 1.0 / (1 << 24)
+
+// scaledNorm is what scaleNorms did to one norm.
+type scaledNorm struct {
+	Norm, Conv string  // the norm's output and the Conv feeding it
+	Shift      int     // the Conv's weight and bias were scaled by 2^-Shift
+	Bound      float64 // the largest variance the norm's input could have before
+	Inexact    int     // weights that lost bits (became float16 subnormals)
+}
+
+// scaleNorms is the third mend for ONNX Runtime's CUDA float16
+// InstanceNormalization in batches (see fp32Norms; VIDNST_FP16_NORMS=scale,
+// not yet measured on a GPU): it keeps the graph as it is, every op in
+// float16, and makes the overflow impossible instead. A norm gives the
+// same output for x*s with epsilon*s^2 as for x with epsilon, so where a
+// norm's input comes from a Conv of the model's input, whose values lie in
+// [lo, hi], the Conv's weights and bias are scaled by 2^-k (exact in
+// float16 unless a weight becomes subnormal: Inexact counts them) and the
+// norm's epsilon by 4^-k (but not below minHalfEps, which matters only on
+// a channel whose variance is about 1e-3 before scaling), with k the
+// smallest that brings the largest variance that input can have under
+// normVarLimit. By Popoviciu's
+// inequality a channel whose values span at most (hi-lo)*sum|w| has a
+// variance of at most a quarter of that squared; the bound holds for any
+// picture, not only the frames measured. Norms deeper in the network are
+// left alone: their inputs cannot be bounded from the weights, and
+// measured they stay far below the limit (405 at most on the test frames
+// and a real one, TestNormInputVariance).
+//
+// The Conv must feed only that norm, and its input must come from a graph
+// input through Cast (to float or float16) and Pad (padding with the edge
+// or with 0) alone. The scaled weight and bias are new initializers (the
+// old ones are dropped where nothing else reads them); everything else is
+// copied as it is.
+func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err error) {
+	graph, err := modelGraph(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	inits, err := halfInits(graph)
+	if err != nil {
+		return nil, nil, err
+	}
+	type node struct {
+		op, domain string
+		ins, outs  []string
+		attrs      map[string]pbField // AttributeProto by name
+	}
+	var nodes []*node
+	graphIn, graphOut := map[string]bool{}, map[string]bool{}
+	allInits := map[string]bool{}
+	err = pbWalk(graph, func(f pbField) error {
+		if f.wire != 2 {
+			return nil
+		}
+		switch f.num {
+		case 1:
+			nd := &node{attrs: map[string]pbField{}}
+			nodes = append(nodes, nd)
+			return pbWalk(f.b, func(g pbField) error {
+				if g.wire != 2 {
+					return nil
+				}
+				switch g.num {
+				case 1:
+					nd.ins = append(nd.ins, string(g.b))
+				case 2:
+					nd.outs = append(nd.outs, string(g.b))
+				case 4:
+					nd.op = string(g.b)
+				case 7:
+					nd.domain = string(g.b)
+				case 5:
+					return pbWalk(g.b, func(a pbField) error {
+						if a.num == 1 && a.wire == 2 {
+							nd.attrs[string(a.b)] = g
+						}
+						return nil
+					})
+				}
+				return nil
+			})
+		case 5, 11, 12: // initializer, input, output: their names
+			set, nameField := allInits, 8
+			if f.num != 5 {
+				set, nameField = graphIn, 1
+				if f.num == 12 {
+					set = graphOut
+				}
+			}
+			return pbWalk(f.b, func(g pbField) error {
+				if g.num == nameField && g.wire == 2 {
+					set[string(g.b)] = true
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	producer, uses := map[string]*node{}, map[string]int{}
+	for _, nd := range nodes {
+		for _, o := range nd.outs {
+			producer[o] = nd
+		}
+		for _, i := range nd.ins {
+			uses[i]++
+		}
+	}
+	// fromInput: x is a graph input, or one through Casts and Pads that
+	// bring in no value from outside [lo, hi].
+	fromInput := func(x string) bool {
+		for range len(nodes) + 1 {
+			if graphIn[x] && !allInits[x] {
+				return true
+			}
+			p := producer[x]
+			if p == nil || (p.domain != "" && p.domain != "ai.onnx") || len(p.ins) == 0 {
+				return false
+			}
+			switch p.op {
+			case "Cast":
+				if to := attrInt(p.attrs["to"]); to != 1 && to != 10 {
+					return false
+				}
+			case "Pad":
+				mode := string(attrBytes(p.attrs["mode"]))
+				constant := mode == "" || mode == "constant"
+				value := len(p.ins) > 2 && p.ins[2] != "" || attrFloat(p.attrs["value"], 0) != 0
+				if constant && (value || lo > 0 || hi < 0) {
+					return false
+				}
+			default:
+				return false
+			}
+			x = p.ins[0]
+		}
+		return false
+	}
+	type plan struct {
+		conv, norm *node
+		w, b       string // the Conv's new weight and bias names
+		eps        float32
+	}
+	plans := map[*node]*plan{} // by Conv and by norm
+	var added []byte
+	drop := map[string]bool{} // initializers the Convs alone read: replaced
+	for _, norm := range nodes {
+		if norm.op != "InstanceNormalization" || (norm.domain != "" && norm.domain != "ai.onnx") || len(norm.ins) != 3 || len(norm.outs) != 1 {
+			continue
+		}
+		if inits[norm.ins[1]] == nil || inits[norm.ins[2]] == nil { // not a float16 norm
+			continue
+		}
+		conv := producer[norm.ins[0]]
+		if conv == nil || conv.op != "Conv" || (conv.domain != "" && conv.domain != "ai.onnx") || len(conv.ins) < 2 || len(conv.outs) != 1 ||
+			uses[conv.outs[0]] != 1 || graphOut[conv.outs[0]] || plans[conv] != nil || !fromInput(conv.ins[0]) {
+			continue
+		}
+		w := inits[conv.ins[1]]
+		var b *halfTensor
+		if len(conv.ins) > 2 && conv.ins[2] != "" {
+			if b = inits[conv.ins[2]]; b == nil {
+				continue
+			}
+		}
+		dims := tensorDims(w)
+		if w == nil || len(dims) < 3 || dims[0] < 1 || len(w.half)%int(dims[0]) != 0 || (b != nil && len(b.half) != int(dims[0])) {
+			continue
+		}
+		m := int(dims[0])
+		per := len(w.half) / m
+		bound := 0.0
+		for c := range m {
+			sum := 0.0
+			for _, h := range w.half[c*per : (c+1)*per] {
+				sum += math.Abs(float64(half.ToFloat32(h)))
+			}
+			span := (hi - lo) * sum
+			bound = max(bound, span*span/4)
+		}
+		shift := 0
+		for bound/math.Pow(4, float64(shift)) > normVarLimit && shift < 24 {
+			shift++
+		}
+		if shift == 0 || math.IsInf(bound, 0) || math.IsNaN(bound) {
+			continue
+		}
+		p := &plan{conv: conv, norm: norm, eps: max(attrFloat(norm.attrs["epsilon"], 1e-5)/float32(math.Pow(4, float64(shift))), minHalfEps)}
+		rep := scaledNorm{Norm: norm.outs[0], Conv: conv.outs[0], Shift: shift, Bound: bound}
+		suffix := fmt.Sprintf("__vidnst_scale%d", shift)
+		scaled := func(name string, t *halfTensor) string {
+			raw := make([]byte, 2*len(t.half))
+			for i, h := range t.half {
+				v := half.ToFloat32(h)
+				s := half.FromFloat32(v / float32(int64(1)<<shift))
+				if half.ToFloat32(s)*float32(int64(1)<<shift) != v {
+					rep.Inexact++
+				}
+				binary.LittleEndian.PutUint16(raw[2*i:], s)
+			}
+			var ib []byte
+			for _, d := range t.dims {
+				ib = pbAppend(ib, d)
+			}
+			ib = pbAppend(ib, pbField{num: 2, wire: 0, v: 10})
+			ib = pbAppend(ib, pbField{num: 8, wire: 2, b: []byte(name + suffix)})
+			ib = pbAppend(ib, pbField{num: 9, wire: 2, b: raw})
+			added = pbAppend(added, pbField{num: 5, wire: 2, b: ib})
+			return name + suffix
+		}
+		// New names, so a weight another node shares keeps its values. A
+		// name the graph already has would make the model invalid.
+		if allInits[conv.ins[1]+suffix] || (b != nil && allInits[conv.ins[2]+suffix]) {
+			continue
+		}
+		p.w = scaled(conv.ins[1], w)
+		if b != nil {
+			p.b = scaled(conv.ins[2], b)
+		}
+		for _, name := range conv.ins[1:min(3, len(conv.ins))] {
+			drop[name] = uses[name] == 1 && !graphIn[name] && !graphOut[name]
+		}
+		plans[conv], plans[norm] = p, p
+		done = append(done, rep)
+	}
+	if len(done) == 0 {
+		return data, nil, nil
+	}
+	var g []byte
+	i := 0
+	err = pbWalk(graph, func(f pbField) error {
+		if f.num == 5 && f.wire == 2 && len(drop) > 0 {
+			name := ""
+			if err := pbWalk(f.b, func(h pbField) error {
+				if h.num == 8 && h.wire == 2 {
+					name = string(h.b)
+				}
+				return nil
+			}); err != nil || drop[name] {
+				return err
+			}
+		}
+		if f.num != 1 || f.wire != 2 {
+			g = pbAppend(g, f)
+			return nil
+		}
+		nd := nodes[i]
+		i++
+		p := plans[nd]
+		if p == nil {
+			g = pbAppend(g, f)
+			return nil
+		}
+		in := 0
+		b, err := pbRewrite(f.b, func(h pbField) (pbField, bool, error) {
+			switch {
+			case h.num == 1 && h.wire == 2 && nd == p.conv:
+				switch in++; in {
+				case 2:
+					h.b = []byte(p.w)
+				case 3:
+					if p.b != "" {
+						h.b = []byte(p.b)
+					}
+				}
+			case h.num == 5 && h.wire == 2 && nd == p.norm:
+				return h, h.b == nil || !isAttr(h.b, "epsilon"), nil
+			}
+			return h, true, nil
+		})
+		if nd == p.norm {
+			var a []byte
+			a = pbAppend(a, pbField{num: 1, wire: 2, b: []byte("epsilon")})
+			a = pbAppend(a, pbField{num: 2, wire: 5, v: uint64(math.Float32bits(p.eps))})
+			a = pbAppend(a, pbField{num: 20, wire: 0, v: 1}) // FLOAT
+			b = pbAppend(b, pbField{num: 5, wire: 2, b: a})
+		}
+		g = pbAppend(g, pbField{num: 1, wire: 2, b: b})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	g = append(g, added...)
+	out, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 && f.wire == 2 {
+			f.b = g
+		}
+		return f, true, nil
+	})
+	return out, done, err
+}
+
+// isAttr reports whether the AttributeProto a is named name.
+func isAttr(a []byte, name string) bool {
+	found := false
+	pbWalk(a, func(f pbField) error {
+		found = found || (f.num == 1 && f.wire == 2 && string(f.b) == name)
+		return nil
+	})
+	return found
+}
+
+// attrField is field num of the NodeProto attribute field f (an
+// AttributeProto), and whether it is there.
+func attrField(f pbField, num int) (pbField, bool) {
+	var v pbField
+	found := false
+	pbWalk(f.b, func(a pbField) error {
+		if a.num == num {
+			v, found = a, true
+		}
+		return nil
+	})
+	return v, found
+}
+
+// attrInt is an INT attribute's value (0 if absent).
+func attrInt(f pbField) int64 {
+	v, _ := attrField(f, 3)
+	return int64(v.v)
+}
+
+// attrFloat is a FLOAT attribute's value, or def if absent.
+func attrFloat(f pbField, def float32) float32 {
+	if v, ok := attrField(f, 2); ok && v.wire == 5 {
+		return math.Float32frombits(uint32(v.v))
+	}
+	return def
+}
+
+// attrBytes is a STRING attribute's value (nil if absent).
+func attrBytes(f pbField) []byte {
+	v, _ := attrField(f, 4)
+	return v.b
+}
+
+// tensorDims are the dims of t (packed or not; nil if t is nil).
+func tensorDims(t *halfTensor) []int64 {
+	if t == nil {
+		return nil
+	}
+	var ds []int64
+	for _, d := range t.dims {
+		if d.wire == 0 {
+			ds = append(ds, int64(d.v))
+			continue
+		}
+		for b := d.b; len(b) > 0; {
+			v, k := binary.Uvarint(b)
+			if k <= 0 {
+				return nil
+			}
+			ds, b = append(ds, int64(v)), b[k:]
+		}
+	}
+	return ds
+}
