@@ -313,6 +313,25 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 	return out, done, err
 }
 
+// mendNorms applies the float16 norms mend named by VIDNST_FP16_NORMS
+// ("" for the default, fp32Norms; "keep" for none; "fold"; "scale") to the model data for a
+// CUDA session at batch, whose input convention is c, and returns the new
+// data and how many norms it changed (0: data as it is).
+func mendNorms(data []byte, mend string, batch int, c Convention) ([]byte, int, error) {
+	switch mend {
+	case "keep":
+		return data, 0, nil
+	case "fold":
+		return foldNorms(data, batch)
+	case "scale":
+		a, b := c.toModel() // the model sees pixel values 0..255 as a*v+b
+		lo, hi := float64(b), float64(255*a+b)
+		out, done, err := scaleNorms(data, min(lo, hi), max(lo, hi))
+		return out, len(done), err
+	}
+	return fp32Norms(data)
+}
+
 // isAttr reports whether the AttributeProto a is named name.
 func isAttr(a []byte, name string) bool {
 	found := false

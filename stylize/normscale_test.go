@@ -1,6 +1,7 @@
 package stylize
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -586,4 +587,29 @@ func TestScaleNormsEmulatedNetwork(t *testing.T) {
 		}
 		run(t, w, h, [][]float32{f})
 	})
+}
+
+// Which norms each VIDNST_FP16_NORMS value changes in the shared fp16
+// candy, as a CUDA session at batch 4 loads it; scale follows the model's
+// input range (in 0..1 its first norm cannot overflow).
+func TestMendNorms(t *testing.T) {
+	data := candyFP16(t)
+	zeroOne := DefaultConvention()
+	zeroOne.Range = "0-1"
+	for _, c := range []struct {
+		mend string
+		conv Convention
+		want int
+	}{
+		{"", DefaultConvention(), 15},
+		{"keep", DefaultConvention(), 0},
+		{"fold", DefaultConvention(), 15},
+		{"scale", DefaultConvention(), 1},
+		{"scale", zeroOne, 0},
+	} {
+		out, n, err := mendNorms(data, c.mend, 4, c.conv)
+		if err != nil || n != c.want || (n == 0) != bytes.Equal(out, data) {
+			t.Errorf("mend %q, range %s: %d norms changed, %v; want %d", c.mend, c.conv.Range, n, err, c.want)
+		}
+	}
 }

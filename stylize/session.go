@@ -278,19 +278,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 				return nil, fmt.Errorf("%w: %v", ErrModel, err)
 			}
 		}
-		var fixed []byte
-		var n int
-		switch mend {
-		case "fold":
-			fixed, n, err = foldNorms(raw, cmp.Or(opts.Batch, DefaultCUDABatch))
-		case "scale":
-			var done []scaledNorm
-			lo, hi := float64(s.inB), float64(255*s.inA+s.inB)
-			fixed, done, err = scaleNorms(raw, min(lo, hi), max(lo, hi))
-			n = len(done)
-		default:
-			fixed, n, err = fp32Norms(raw)
-		}
+		fixed, n, err := mendNorms(raw, mend, cmp.Or(opts.Batch, DefaultCUDABatch), c)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
 		}
