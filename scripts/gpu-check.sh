@@ -61,7 +61,7 @@ step() { # step NAME DIR SECONDS CMD...: run CMD in DIR, log to $out/NAME.txt
   local name=$1 dir=$2 secs=$3; shift 3
   echo "== $name" | tee -a "$out/summary.txt"
   set +e
-  (cd "$dir" && timeout "$secs" "$@") 2>&1 | tee "$out/$name.txt" | grep -E '^(---|ok|FAIL|PASS|Benchmark|panic)|frames/s|PSNR|max \||cuda:7' | tee -a "$out/summary.txt"
+  (cd "$dir" && timeout "$secs" "$@") 2>&1 | tee "$out/$name.txt" | grep -E '^(---|ok|FAIL|PASS|Benchmark|panic)|frames/s|PSNR|FP16_NORMS|max \||cuda:7' | tee -a "$out/summary.txt"
   local rc=${PIPESTATUS[0]}
   set -e
   echo "== $name exit $rc" | tee -a "$out/summary.txt"
