@@ -113,6 +113,19 @@ func TestPlanRenderMergeErrors(t *testing.T) {
 	if audioMD5(t, out) != audioMD5(t, in) {
 		t.Fatal("merged audio is not the input's")
 	}
+	// The model file changes (another version of the style on a node):
+	// chunks refuse to render, naming the planner's file.
+	os.Remove(filepath.Join(dir, "plan.chunk-0000.mp4.done"))
+	orig, _ := os.ReadFile(id)
+	if err := onnxgen.Affine(id, 1, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = vidnst(t, "render", "--plan", plan, "--chunk", "0")
+	if code != 1 || !strings.Contains(stderr, "not the planned model") || !strings.Contains(stderr, id) {
+		t.Fatalf("changed model: %d %q", code, stderr)
+	}
+	os.WriteFile(id, orig, 0o644)
+	mustRun(t, "render", "--plan", plan, "--chunk", "0", "--progress", "none")
 	// The input changes: chunks refuse to render.
 	os.Remove(filepath.Join(dir, "plan.chunk-0001.mp4.done"))
 	b, _ := os.ReadFile(in)

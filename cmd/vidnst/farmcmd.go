@@ -273,6 +273,9 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if abs, err := filepath.Abs(model); err == nil {
 				set.Extra["model"] = abs
 			}
+			if set.ModelSHA256, err = farm.ModelSum(model); err != nil {
+				return err
+			}
 			p := &farm.Plan{Version: 1, Input: id, Settings: set, WarmUp: warm, OutDir: outDir, Chunks: cs}
 			if err := p.Save(output); err != nil {
 				return err
@@ -335,6 +338,9 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 	out := p.ChunkPath(cf.chunk)
 	j, err := prepare(ro, in, out, stderr)
 	if err != nil {
+		return err
+	}
+	if err := p.CheckModel(j.model); err != nil {
 		return err
 	}
 	j.warmUp = ch.Start - first

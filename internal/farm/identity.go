@@ -16,6 +16,10 @@ const IdentityBytes = 1 << 20
 // found on disk differs in size or leading content from the planned one.
 var ErrInputChanged = errors.New("farm: input changed since the plan was made")
 
+// ErrModelChanged is returned (wrapped) by [Plan.CheckModel] when a chunk
+// render's model file is not the one the plan was made with.
+var ErrModelChanged = errors.New("farm: not the planned model")
+
 // ErrOptions is wrapped by the errors of SlurmScripts and K8sManifests
 // that name an option the caller gave (a name, path or quantity they
 // cannot use): the caller's mistake, not the plan's.
@@ -72,6 +76,40 @@ func (p *Plan) CheckInput(path string) error {
 		return fmt.Errorf("%w: %s is %d bytes, the plan says %d", ErrInputChanged, path, size, p.Input.Size)
 	case sum != p.Input.SHA256First1MiB:
 		return fmt.Errorf("%w: %s first-MiB sha256 is %.12s…, the plan says %.12s…", ErrInputChanged, path, sum, p.Input.SHA256First1MiB)
+	}
+	return nil
+}
+
+// ModelSum is the lowercase hex SHA-256 of the whole model file at path, as
+// a plan records it (Settings.ModelSHA256).
+func ModelSum(path string) (string, error) {
+	_, sum, err := hashFile(path)
+	if err != nil {
+		return "", fmt.Errorf("farm: model identity: %w", err)
+	}
+	return sum, nil
+}
+
+// CheckModel verifies that the model file at path, the one a chunk render
+// resolved for the plan's style, is the file the plan was made with: a
+// node with another version of a style (or a retrained file under the same
+// name) would render chunks that do not match their neighbours. A
+// mismatch returns an error wrapping [ErrModelChanged]; a plan without a
+// recorded sum passes.
+func (p *Plan) CheckModel(path string) error {
+	if p.Settings.ModelSHA256 == "" {
+		return nil
+	}
+	sum, err := ModelSum(path)
+	if err != nil {
+		return err
+	}
+	if sum != p.Settings.ModelSHA256 {
+		planner := "the planner's file"
+		if m := p.Settings.Extra["model"]; m != "" {
+			planner += " (" + m + ")"
+		}
+		return fmt.Errorf("%w: %s has sha256 %.12s…, the plan's model %.12s…: its chunks would not match the others'; give this node %s", ErrModelChanged, path, sum, p.Settings.ModelSHA256, planner)
 	}
 	return nil
 }

@@ -57,17 +57,21 @@ type Input struct {
 // Settings are the render flags shared by all chunks. Fields the CLI knows
 // about have names; anything else goes in Extra.
 type Settings struct {
-	Style          string            `json:"style"`
-	MaxSide        int               `json:"max_side,omitempty"`
-	Codec          string            `json:"codec,omitempty"`
-	CRF            int               `json:"crf,omitempty"`
-	Preset         string            `json:"preset,omitempty"`
-	PixFmt         string            `json:"pix_fmt,omitempty"`
-	TemporalMode   string            `json:"temporal_mode,omitempty"`
-	TemporalWeight float64           `json:"temporal_weight,omitempty"`
-	FlowPreset     string            `json:"flow_preset,omitempty"`
-	Audio          string            `json:"audio,omitempty"`
-	Extra          map[string]string `json:"extra,omitempty"`
+	Style          string  `json:"style"`
+	MaxSide        int     `json:"max_side,omitempty"`
+	Codec          string  `json:"codec,omitempty"`
+	CRF            int     `json:"crf,omitempty"`
+	Preset         string  `json:"preset,omitempty"`
+	PixFmt         string  `json:"pix_fmt,omitempty"`
+	TemporalMode   string  `json:"temporal_mode,omitempty"`
+	TemporalWeight float64 `json:"temporal_weight,omitempty"`
+	FlowPreset     string  `json:"flow_preset,omitempty"`
+	Audio          string  `json:"audio,omitempty"`
+	// ModelSHA256 is the lowercase hex SHA-256 of the model file the
+	// planner resolved (see [Plan.CheckModel]); empty in plans made before
+	// it was recorded.
+	ModelSHA256 string            `json:"model_sha256,omitempty"`
+	Extra       map[string]string `json:"extra,omitempty"`
 }
 
 // Chunk is one piece of work: frames [Start, End) of the input, written to

@@ -284,3 +284,33 @@ func TestWriteFileAtomic(t *testing.T) {
 	require.Len(t, ents, 2)
 	require.ErrorContains(t, WriteFileAtomic(filepath.Join(dir, "no", "f"), nil, 0o644), "farm: write")
 }
+
+// A chunk render's model must be the planner's file, byte for byte; plans
+// from before the sum was recorded pass.
+func TestCheckModel(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "candy.onnx")
+	if err := os.WriteFile(m, []byte("model one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := ModelSum(m)
+	if err != nil || len(sum) != 64 {
+		t.Fatalf("ModelSum: %q, %v", sum, err)
+	}
+	p := &Plan{Settings: Settings{ModelSHA256: sum, Extra: map[string]string{"model": "/planner/candy.onnx"}}}
+	if err := p.CheckModel(m); err != nil {
+		t.Errorf("the planned model: %v", err)
+	}
+	os.WriteFile(m, []byte("model two"), 0o644)
+	err = p.CheckModel(m)
+	if !errors.Is(err, ErrModelChanged) || !strings.Contains(err.Error(), m) || !strings.Contains(err.Error(), "/planner/candy.onnx") {
+		t.Errorf("another model: %v", err)
+	}
+	if err := p.CheckModel(filepath.Join(dir, "missing.onnx")); err == nil || errors.Is(err, ErrModelChanged) {
+		t.Errorf("a missing model: %v", err)
+	}
+	old := &Plan{}
+	if err := old.CheckModel(m); err != nil {
+		t.Errorf("a plan without a model sum: %v", err)
+	}
+}
