@@ -220,6 +220,12 @@ func batchPSNRs(t *testing.T, p, device string, w, h int) (full, partial float64
 	t.Helper()
 	one := newSession(t, p, Options{Width: w, Height: h, Batch: 1, Threads: 2, Device: device})
 	four := newSession(t, p, Options{Width: w, Height: h, Batch: 4, Threads: 2, Device: device})
+	if m := four.Mend(); m != "" {
+		t.Logf("%s, batch 4 on %s: %s", filepath.Base(p), four.Device(), m)
+		if device == "cpu" {
+			t.Errorf("a CPU session changed the model: %s", m)
+		}
+	}
 	in := [][]float32{scene(w, h, 0), scene(w, h, 15), scene(w, h, -20), scene(w, h, 30)}
 	ref := zeros(4, w, h)
 	for i := range in {

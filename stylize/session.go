@@ -87,6 +87,7 @@ type Session struct {
 	batch  int
 	device device
 	fb     error // why "auto" fell back to the CPU
+	mend   string // what was done to the model's float16 norms (Mend)
 
 	so             *ort.SessionOptions // owned
 	sess           *ort.DynamicAdvancedSession
@@ -265,6 +266,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 	// channels instead (foldNorms), =scale scales the first Conv so its
 	// norm cannot overflow (scaleNorms).
 	var cudaData []byte
+	var cudaMend string
 	mend := os.Getenv("VIDNST_FP16_NORMS")
 	switch mend {
 	case "", "keep", "fold", "scale":
@@ -284,14 +286,16 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 		if n > 0 {
 			cudaData = fixed
+			cudaMend = fmt.Sprintf("fp16 norms: %s (%d)", cmp.Or(mend, "float32"), n)
 		}
 	}
 
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
 		data := data
+		s.mend = ""
 		if dev.cuda && cudaData != nil {
-			data = cudaData
+			data, s.mend = cudaData, cudaMend
 		}
 		par := opts.Parallel
 		if v, err := strconv.Atoi(os.Getenv("VIDNST_PARALLEL")); par == 0 && err == nil && v >= 1 && v <= 4 {
@@ -656,6 +660,11 @@ func (s *Session) Device() string { return s.device.String() }
 // Fallback is why Device "auto" ended up on the CPU (an ErrNoCUDA error),
 // nil when it did not fall back.
 func (s *Session) Fallback() error { return s.fb }
+
+// Mend says what the session did to the model's float16 instance norms for
+// CUDA, such as "fp16 norms: float32 (15)" (the mend, how many nodes it
+// changed); "" when it ran the file as it is.
+func (s *Session) Mend() string { return s.mend }
 
 // Info is the model's description (shared, read-only).
 func (s *Session) Info() *ModelInfo { return s.info }

@@ -31,6 +31,7 @@ import (
 type benchResult struct {
 	Model          string  `json:"model"`
 	Device         string  `json:"device"`
+	Mend           string  `json:"mend,omitempty"` // what the CUDA session did to fp16 norms (stylize.Session.Mend)
 	Width          int     `json:"width"`
 	Height         int     `json:"height"`
 	Batch          int     `json:"batch"`
@@ -122,8 +123,12 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 				fmt.Fprintln(stdout, string(b))
 				return nil
 			}
+			device := res.Device
+			if res.Mend != "" {
+				device += " (" + res.Mend + ")"
+			}
 			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (%s over %d frames)\n",
-				res.Model, res.Device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, map[bool]string{true: "one run", false: fmt.Sprintf("median of %d runs", repeats)}[repeats == 1], res.Frames)
+				res.Model, device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, map[bool]string{true: "one run", false: fmt.Sprintf("median of %d runs", repeats)}[repeats == 1], res.Frames)
 			fmt.Fprintf(stdout, "bench: start (not in the rates): session open %.2f s, first pass %.2f fps\n", res.OpenSec, res.FirstPassFPS)
 			if res.EndToEndFPS > 0 {
 				fmt.Fprintf(stdout, "bench: end-to-end %.2f fps over %d frames (temporal %s): efficiency %.3f; cpu per frame: network alone %.0f ms, whole pipeline %.0f ms\n",
@@ -292,7 +297,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			ratios = append(ratios, v/fps[len(fps)-1])
 		}
 	}
-	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Width: w, Height: h, Batch: b,
+	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Mend: sess.Mend(), Width: w, Height: h, Batch: b,
 		Threads: threadsUsed(ro.threads), Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf),
 		OpenSec: openDur.Seconds(), FirstPassFPS: float64(len(frames)) / firstDur.Seconds()}
 	if e2eRun == nil {
