@@ -86,7 +86,7 @@ type Session struct {
 	w, h   int
 	batch  int
 	device device
-	fb     error // why "auto" fell back to the CPU
+	fb     error  // why "auto" fell back to the CPU
 	mend   string // what was done to the model's float16 norms (Mend)
 
 	so             *ort.SessionOptions // owned
