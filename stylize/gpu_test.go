@@ -124,6 +124,10 @@ func TestGPUBatchesMatch(t *testing.T) {
 	if len(models) > 1 {
 		for _, v := range []string{"keep", "fold", "scale"} {
 			t.Setenv("VIDNST_FP16_NORMS", v)
+			want := map[string]string{"fold": "fp16 norms: fold (15)", "scale": "fp16 norms: scale (1)"}[v]
+			if m := newSession(t, models[1], Options{Width: 256, Height: 144, Batch: 4, Threads: 2, Device: "cuda"}).Mend(); m != want {
+				t.Errorf("VIDNST_FP16_NORMS=%s on cuda: the session says %q, want %q", v, m, want)
+			}
 			full, partial := batchPSNRs(t, models[1], "cuda", 256, 144)
 			t.Logf("%s on cuda, VIDNST_FP16_NORMS=%s: batch of 4 vs one at a time %.1f dB, partial batch %.1f dB", filepath.Base(models[1]), v, full, partial)
 		}

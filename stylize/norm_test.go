@@ -373,7 +373,54 @@ func initNames(t *testing.T, data []byte) map[string]int {
 // range (else that check could not fail), and logs each norm's largest.
 func TestNormInputVariance(t *testing.T) {
 	needORT(t)
-	data := readModel(t, sharedModel(t, "candy.onnx"))
+	largest := normVariances(t, "candy.onnx")
+	t.Run("scenes", func(t *testing.T) {
+		const w, h = 256, 144 // TestGPUBatchesMatch's frames
+		var fs [][]float32
+		for _, shift := range []int{0, 15, -20, 30} {
+			fs = append(fs, scene(w, h, shift))
+		}
+		if _, over := largest(t, w, h, fs); over == 0 {
+			t.Errorf("no norm input's variance leaves float16's range on these frames: TestGPUBatchesMatch could not see the kernel's overflow")
+		}
+	})
+	// Frames made to stress the norms: checkerboards, stripes, lone
+	// pixels, noise, hard edges, saturated colours, at three sizes down
+	// to the smallest the networks run at. Only the first norm may leave
+	// float16's range (the one scaleNorms bounds); every deeper norm must
+	// stay under a quarter of it, since the scale mend leaves them in
+	// float16 and rests on this.
+	t.Run("adversarial", func(t *testing.T) {
+		for _, name := range []string{"candy", "mosaic", "pointilism", "rain-princess", "udnie"} {
+			adversarialNorms(t, name, normVariances(t, name+".onnx"))
+		}
+	})
+	// A real frame: logged, not checked (how many channels are past
+	// 65504 depends on the picture).
+	t.Run("car", func(t *testing.T) {
+		const w, h = 768, 432
+		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
+		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
+		if len(rgb) != 1 {
+			t.Fatalf("%d frames decoded from %s", len(rgb), clip)
+		}
+		f := make([]float32, 3*w*h)
+		for i := range w * h {
+			for c := range 3 {
+				f[c*w*h+i] = float32(rgb[0][3*i+c])
+			}
+		}
+		largest(t, w, h, [][]float32{f})
+	})
+}
+
+// normVariances opens the shared float32 model name on the CPU with its
+// norms' inputs as outputs, and returns a function that runs frames
+// through it and returns each norm's largest channel variance over them,
+// and how many (frame, norm, channel)s are past 65504 (logging both).
+func normVariances(t *testing.T, name string) func(t *testing.T, w, h int, frames [][]float32) (top []float64, over int) {
+	t.Helper()
+	data := readModel(t, sharedModel(t, name))
 	nodes, _ := graphNodes(t, data)
 	var xs []string // each norm's input
 	for _, nd := range nodes {
@@ -382,7 +429,7 @@ func TestNormInputVariance(t *testing.T) {
 		}
 	}
 	if len(xs) != 15 {
-		t.Fatalf("%d norms in candy.onnx, want 15", len(xs))
+		t.Fatalf("%d norms in %s, want 15", len(xs), name)
 	}
 	// Expose the norms' inputs as graph outputs (float32, shape left to
 	// ONNX Runtime) and free the image dims.
@@ -410,10 +457,8 @@ func TestNormInputVariance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Destroy()
-	// largest returns each norm's largest channel variance over the
-	// frames, and how many (frame, norm, channel)s are past 65504.
-	largest := func(t *testing.T, w, h int, frames [][]float32) (top []float64, over int) {
+	t.Cleanup(func() { s.Destroy() })
+	return func(t *testing.T, w, h int, frames [][]float32) (top []float64, over int) {
 		top = make([]float64, len(xs))
 		for _, f := range frames {
 			in, err := ort.NewTensor(ort.NewShape(1, 3, int64(h), int64(w)), f)
@@ -449,33 +494,6 @@ func TestNormInputVariance(t *testing.T) {
 		t.Logf("channels past float16's 65504, over %d frames and %d norms: %d", len(frames), len(xs), over)
 		return top, over
 	}
-	t.Run("scenes", func(t *testing.T) {
-		const w, h = 256, 144 // TestGPUBatchesMatch's frames
-		var fs [][]float32
-		for _, shift := range []int{0, 15, -20, 30} {
-			fs = append(fs, scene(w, h, shift))
-		}
-		if _, over := largest(t, w, h, fs); over == 0 {
-			t.Errorf("no norm input's variance leaves float16's range on these frames: TestGPUBatchesMatch could not see the kernel's overflow")
-		}
-	})
-	// A real frame: logged, not checked (how many channels are past
-	// 65504 depends on the picture).
-	t.Run("car", func(t *testing.T) {
-		const w, h = 768, 432
-		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
-		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
-		if len(rgb) != 1 {
-			t.Fatalf("%d frames decoded from %s", len(rgb), clip)
-		}
-		f := make([]float32, 3*w*h)
-		for i := range w * h {
-			for c := range 3 {
-				f[c*w*h+i] = float32(rgb[0][3*i+c])
-			}
-		}
-		largest(t, w, h, [][]float32{f})
-	})
 }
 
 // variance of x, unbiased (as cuDNN's running variance).
@@ -490,4 +508,59 @@ func variance(x []float32) float64 {
 		q += (float64(v) - m) * (float64(v) - m)
 	}
 	return q / float64(len(x)-1)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// adversarialNorms runs frames made to stress the norms through the
+// network name (largest from normVariances) and checks that no norm but
+// the first leaves a quarter of float16's range; it logs the largest.
+func adversarialNorms(t *testing.T, name string, largest func(t *testing.T, w, h int, frames [][]float32) ([]float64, int)) {
+	t.Helper()
+	deepest := 0.0
+	for _, sz := range [][2]int{{256, 144}, {64, 48}, {32, 32}} {
+		w, h := sz[0], sz[1]
+		gen := map[string]func(x, y, c int) float32{
+			"checker1":    func(x, y, c int) float32 { return float32(255 * ((x + y) & 1)) },
+			"checker4":    func(x, y, c int) float32 { return float32(255 * ((x/4 + y/4) & 1)) },
+			"checker16":   func(x, y, c int) float32 { return float32(255 * ((x/16 + y/16) & 1)) },
+			"stripes1":    func(x, y, c int) float32 { return float32(255 * (x & 1)) },
+			"rows2":       func(x, y, c int) float32 { return float32(255 * (y / 2 & 1)) },
+			"dot":         func(x, y, c int) float32 { return float32(255 * b2i(x == w/2 && y == h/2)) },
+			"hole":        func(x, y, c int) float32 { return float32(255 * b2i(x != w/2 || y != h/2)) },
+			"halves":      func(x, y, c int) float32 { return float32(255 * b2i(x >= w/2)) },
+			"colourcheck": func(x, y, c int) float32 { return float32(255 * ((x + y + c) & 1)) },
+			"red":         func(x, y, c int) float32 { return float32(255 * b2i(c == 0)) },
+			"noise":       func(x, y, c int) float32 { return float32((x*7919 + y*104729 + c*1299709) * 2654435761 % 256) },
+			"gradient":    func(x, y, c int) float32 { return float32(255 * x / max(1, w-1)) },
+			"black":       func(x, y, c int) float32 { return 0 },
+			"white":       func(x, y, c int) float32 { return 255 },
+		}
+		var kinds []string
+		var fs [][]float32
+		for kind, g := range gen {
+			f := make([]float32, 3*w*h)
+			for c := range 3 {
+				for y := range h {
+					for x := range w {
+						f[c*w*h+y*w+x] = g(x, y, c)
+					}
+				}
+			}
+			kinds, fs = append(kinds, kind), append(fs, f)
+		}
+		top, _ := largest(t, w, h, fs)
+		for i, v := range top[1:] {
+			deepest = max(deepest, v)
+			if v > 65504/4 {
+				t.Errorf("%s, %dx%d: norm %d's input reaches a channel variance of %.4g on one of %v: past a quarter of float16's range", name, w, h, i+1, v, kinds)
+			}
+		}
+	}
+	t.Logf("%s: the deeper norms' largest channel variance on the stress frames: %.4g", name, deepest)
 }

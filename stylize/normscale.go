@@ -9,8 +9,9 @@ import (
 )
 
 // normVarLimit is the largest channel variance scaleNorms leaves a norm's
-// input: float16 holds up to 65504, and the half of it left over covers
-// the unbiased variance's n/(n-1) and float16 rounding.
+// input: float16 holds up to 65504, and the rest covers the kernel taking
+// the unbiased variance (n/(n-1) times this: at most 1.5 times for the n >=
+// 3 pixels of any frame, and the networks need 32x32) and float16 rounding.
 const normVarLimit = 1 << 15
 
 // minHalfEps is the smallest epsilon scaleNorms gives a norm: 2^-24, the
@@ -38,20 +39,23 @@ type scaledNorm struct {
 // norm's epsilon by 4^-k (but not below minHalfEps, which matters only on
 // a channel whose variance is about 1e-3 before scaling), with k the
 // smallest that brings the largest variance that input can have under
-// normVarLimit. By Popoviciu's
-// inequality a channel whose values span at most (hi-lo)*sum|w| has a
-// variance of at most a quarter of that squared; the bound holds for any
-// picture, not only the frames measured. Norms deeper in the network are
-// left alone: their inputs cannot be bounded from the weights, and
-// measured they stay far below the limit (405 at most on the test frames
-// and a real one, TestNormInputVariance).
+// normVarLimit. By Popoviciu's inequality a channel whose values span at
+// most (hi-lo)*sum|w| has a variance of at most a quarter of that squared;
+// the bound holds for any picture, not only the frames measured. Norms
+// deeper in the network are left alone: their inputs cannot be bounded
+// from the weights, and measured they stay far below the limit (1664 at
+// most in the five networks, on frames made to stress them:
+// TestNormInputVariance).
 //
-// The Conv must feed only that norm, and its input must come from a graph
-// input through Cast (to float or float16) and Pad (padding with the edge
-// or with 0) alone. The scaled weight and bias are new initializers (the
-// old ones are dropped where nothing else reads them); everything else is
-// copied as it is.
-func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err error) {
+// The Conv must feed only that norm, and its input must come from the
+// graph input named input through Identity, Cast (to float or float16) and Pad
+// (reflecting, repeating the edge, or padding with 0 where no value is
+// given) alone; a Conv that pads itself adds zeros, so 0 must lie in [lo,
+// hi] too. The scaled weight and bias are new initializers (the old ones
+// are dropped where nothing else reads them); everything else is copied
+// as it is. A graph with subgraphs (If, Loop) is left as it is: who reads
+// what is not all in view.
+func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []scaledNorm, err error) {
 	graph, err := modelGraph(data)
 	if err != nil {
 		return nil, nil, err
@@ -66,6 +70,7 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 		attrs      map[string]pbField // AttributeProto by name
 	}
 	var nodes []*node
+	subgraphs := false
 	graphIn, graphOut := map[string]bool{}, map[string]bool{}
 	allInits := map[string]bool{}
 	err = pbWalk(graph, func(f pbField) error {
@@ -91,8 +96,11 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 					nd.domain = string(g.b)
 				case 5:
 					return pbWalk(g.b, func(a pbField) error {
-						if a.num == 1 && a.wire == 2 {
+						switch {
+						case a.num == 1 && a.wire == 2:
 							nd.attrs[string(a.b)] = g
+						case a.num == 6 || a.num == 11: // g, graphs
+							subgraphs = true
 						}
 						return nil
 					})
@@ -119,20 +127,30 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if subgraphs {
+		return data, nil, nil
+	}
 	producer, uses := map[string]*node{}, map[string]int{}
+	taken := map[string]bool{} // every name in the graph
+	for n := range allInits {
+		taken[n] = true
+	}
+	for n := range graphIn {
+		taken[n] = true
+	}
 	for _, nd := range nodes {
 		for _, o := range nd.outs {
-			producer[o] = nd
+			producer[o], taken[o] = nd, true
 		}
 		for _, i := range nd.ins {
 			uses[i]++
 		}
 	}
-	// fromInput: x is a graph input, or one through Casts and Pads that
+	// fromInput: x is the graph input, or it through Casts and Pads that
 	// bring in no value from outside [lo, hi].
 	fromInput := func(x string) bool {
 		for range len(nodes) + 1 {
-			if graphIn[x] && !allInits[x] {
+			if x == input && graphIn[x] && !allInits[x] {
 				return true
 			}
 			p := producer[x]
@@ -140,6 +158,7 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 				return false
 			}
 			switch p.op {
+			case "Identity":
 			case "Cast":
 				if to := attrInt(p.attrs["to"]); to != 1 && to != 10 {
 					return false
@@ -165,7 +184,8 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 	}
 	plans := map[*node]*plan{} // by Conv and by norm
 	var added []byte
-	drop := map[string]bool{} // initializers the Convs alone read: replaced
+	made := map[string]bool{}    // the new initializers: one two Convs share is made once
+	replaced := map[string]int{} // initializer reads moved to a scaled copy
 	for _, norm := range nodes {
 		if norm.op != "InstanceNormalization" || (norm.domain != "" && norm.domain != "ai.onnx") || len(norm.ins) != 3 || len(norm.outs) != 1 {
 			continue
@@ -177,6 +197,10 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 		if conv == nil || conv.op != "Conv" || (conv.domain != "" && conv.domain != "ai.onnx") || len(conv.ins) < 2 || len(conv.outs) != 1 ||
 			uses[conv.outs[0]] != 1 || graphOut[conv.outs[0]] || plans[conv] != nil || !fromInput(conv.ins[0]) {
 			continue
+		}
+		autoPad := string(attrBytes(conv.attrs["auto_pad"]))
+		if _, pads := conv.attrs["pads"]; (pads || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") && (lo > 0 || hi < 0) {
+			continue // its padding zeros lie outside [lo, hi]
 		}
 		w := inits[conv.ins[1]]
 		var b *halfTensor
@@ -204,13 +228,17 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 		for bound/math.Pow(4, float64(shift)) > normVarLimit && shift < 24 {
 			shift++
 		}
-		if shift == 0 || math.IsInf(bound, 0) || math.IsNaN(bound) {
-			continue
+		if shift == 0 || !(bound/math.Pow(4, float64(shift)) <= normVarLimit) {
+			continue // nothing to do, or no shift is enough (or the weights are not finite)
 		}
 		p := &plan{conv: conv, norm: norm, eps: max(attrFloat(norm.attrs["epsilon"], 1e-5)/float32(math.Pow(4, float64(shift))), minHalfEps)}
 		rep := scaledNorm{Norm: norm.outs[0], Conv: conv.outs[0], Shift: shift, Bound: bound}
 		suffix := fmt.Sprintf("__vidnst_scale%d", shift)
 		scaled := func(name string, t *halfTensor) string {
+			if made[name+suffix] {
+				return name + suffix
+			}
+			made[name+suffix] = true
 			raw := make([]byte, 2*len(t.half))
 			for i, h := range t.half {
 				v := half.ToFloat32(h)
@@ -232,7 +260,7 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 		}
 		// New names, so a weight another node shares keeps its values. A
 		// name the graph already has would make the model invalid.
-		if allInits[conv.ins[1]+suffix] || (b != nil && allInits[conv.ins[2]+suffix]) {
+		if taken[conv.ins[1]+suffix] || (b != nil && taken[conv.ins[2]+suffix]) {
 			continue
 		}
 		p.w = scaled(conv.ins[1], w)
@@ -240,13 +268,17 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 			p.b = scaled(conv.ins[2], b)
 		}
 		for _, name := range conv.ins[1:min(3, len(conv.ins))] {
-			drop[name] = uses[name] == 1 && !graphIn[name] && !graphOut[name]
+			replaced[name]++
 		}
 		plans[conv], plans[norm] = p, p
 		done = append(done, rep)
 	}
 	if len(done) == 0 {
 		return data, nil, nil
+	}
+	drop := map[string]bool{} // initializers only the scaled Convs read
+	for name, n := range replaced {
+		drop[name] = n == uses[name] && !graphIn[name] && !graphOut[name]
 	}
 	var g []byte
 	i := 0
@@ -314,22 +346,38 @@ func scaleNorms(data []byte, lo, hi float64) (out []byte, done []scaledNorm, err
 }
 
 // mendNorms applies the float16 norms mend named by VIDNST_FP16_NORMS
-// ("" for the default, fp32Norms; "keep" for none; "fold"; "scale") to the model data for a
-// CUDA session at batch, whose input convention is c, and returns the new
-// data and how many norms it changed (0: data as it is).
-func mendNorms(data []byte, mend string, batch int, c Convention) ([]byte, int, error) {
+// ("" for the default, fp32Norms; "keep" for none; "fold"; "scale") to the
+// model data for a CUDA session at batch, whose image input (named input)
+// has the convention c. It
+// returns the new data and what it did, as Session.Mend says it ("" when
+// data comes back as it is). Where scale finds no Conv to scale in a model
+// with float16 norms, the default mend is applied instead: the file as it
+// is would be wrong in batches.
+func mendNorms(data []byte, mend string, batch int, c Convention, input string) ([]byte, string, error) {
+	label := func(out []byte, what string, n int, err error) ([]byte, string, error) {
+		if err != nil || n == 0 {
+			return data, "", err
+		}
+		return out, fmt.Sprintf("fp16 norms: %s (%d)", what, n), nil
+	}
 	switch mend {
 	case "keep":
-		return data, 0, nil
+		return data, "", nil
 	case "fold":
-		return foldNorms(data, batch)
+		out, n, err := foldNorms(data, batch)
+		return label(out, "fold", n, err)
 	case "scale":
 		a, b := c.toModel() // the model sees pixel values 0..255 as a*v+b
 		lo, hi := float64(b), float64(255*a+b)
-		out, done, err := scaleNorms(data, min(lo, hi), max(lo, hi))
-		return out, len(done), err
+		out, done, err := scaleNorms(data, input, min(lo, hi), max(lo, hi))
+		if err != nil || len(done) > 0 {
+			return label(out, "scale", len(done), err)
+		}
+		out, n, err := fp32Norms(data)
+		return label(out, "float32, as scale found no Conv to scale", n, err)
 	}
-	return fp32Norms(data)
+	out, n, err := fp32Norms(data)
+	return label(out, "float32", n, err)
 }
 
 // isAttr reports whether the AttributeProto a is named name.

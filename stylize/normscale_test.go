@@ -19,7 +19,10 @@ type convNormOpts struct {
 	weight   float32 // the Conv's weights are ±weight
 	epsilon  float32 // 0: the attribute is left out (1e-5)
 	relu     bool    // a Relu between the input and the Conv
+	convPads bool    // the Conv pads itself (no Pad node)
+	twice    bool    // two Conv+norm branches share the weights, summed
 	padValue bool    // the Pad is constant with a constant_value input
+	padZero  bool    // the Pad is constant with no value (zeros)
 	tapped   bool    // the Conv's output is a graph output too
 }
 
@@ -47,18 +50,34 @@ func convNorm(o convNormOpts) func(string) error {
 			g.Node("Relu", []string{x}, []string{"r"})
 			x = "r"
 		}
-		if o.padValue {
+		conv := []onnxgen.Attr{onnxgen.AttrInts("kernel_shape", 3, 3)}
+		switch {
+		case o.convPads:
+			conv = append(conv, onnxgen.AttrInts("pads", 1, 1, 1, 1))
+			g.Node("Identity", []string{x}, []string{"padded"})
+		case o.padValue:
 			g.Float16Init("pv", nil, []float32{0}).Node("Pad", []string{x, "pads", "pv"}, []string{"padded"})
-		} else {
+		case o.padZero:
+			g.Node("Pad", []string{x, "pads"}, []string{"padded"})
+		default:
 			g.Node("Pad", []string{x, "pads"}, []string{"padded"}, onnxgen.AttrString("mode", "reflect"))
 		}
-		g.Node("Conv", []string{"padded", "W", "B"}, []string{"c"}, onnxgen.AttrInts("kernel_shape", 3, 3))
 		var eps []onnxgen.Attr
 		if o.epsilon != 0 {
 			eps = append(eps, onnxgen.AttrFloat("epsilon", o.epsilon))
 		}
-		g.Node("InstanceNormalization", []string{"c", "gamma", "beta"}, []string{"n"}, eps...).
-			Node("Cast", []string{"n"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float)))
+		g.Node("Conv", []string{"padded", "W", "B"}, []string{"c"}, conv...).
+			Node("InstanceNormalization", []string{"c", "gamma", "beta"}, []string{"n"}, eps...)
+		if o.twice {
+			g.Node("Cast", []string{"input1"}, []string{"x2"}, onnxgen.AttrInt("to", int64(onnxgen.Float16))).
+				Node("Pad", []string{"x2", "pads"}, []string{"padded2"}, onnxgen.AttrString("mode", "edge")).
+				Node("Conv", []string{"padded2", "W", "B"}, []string{"c2"}, conv...).
+				Node("InstanceNormalization", []string{"c2", "gamma", "beta"}, []string{"n2"}, eps...).
+				Node("Add", []string{"n", "n2"}, []string{"n12"})
+		} else {
+			g.Node("Identity", []string{"n"}, []string{"n12"})
+		}
+		g.Node("Cast", []string{"n12"}, []string{"output1"}, onnxgen.AttrInt("to", int64(onnxgen.Float)))
 		if o.tapped {
 			g.Output("c", onnxgen.Float16, onnxgen.ImageDims()...)
 		}
@@ -83,7 +102,7 @@ func wantShift(weight float32, lo, hi float64) int {
 func TestScaleNorms(t *testing.T) {
 	needORT(t)
 	data := readModel(t, model(t, "convnorm", convNorm(convNormOpts{weight: 2})))
-	fixed, done, err := scaleNorms(data, 0, 255)
+	fixed, done, err := scaleNorms(data, "input1", 0, 255)
 	if err != nil || len(done) != 1 {
 		t.Fatalf("scaleNorms: %+v, %v; want one norm", done, err)
 	}
@@ -92,12 +111,12 @@ func TestScaleNorms(t *testing.T) {
 	}
 	// The bound follows the model's input range: in [0, 1] these weights
 	// cannot overflow; larger ones can, more so in [-1, 1].
-	if _, d, _ := scaleNorms(data, 0, 1); len(d) != 0 {
+	if _, d, _ := scaleNorms(data, "input1", 0, 1); len(d) != 0 {
 		t.Errorf("inputs in [0, 1]: %+v, want nothing scaled", d)
 	}
 	big := readModel(t, model(t, "convnorm20", convNorm(convNormOpts{weight: 20})))
 	for _, r := range [][2]float64{{0, 1}, {-1, 1}, {0, 255}} {
-		if _, d, _ := scaleNorms(big, r[0], r[1]); len(d) != 1 || d[0].Shift != wantShift(20, r[0], r[1]) {
+		if _, d, _ := scaleNorms(big, "input1", r[0], r[1]); len(d) != 1 || d[0].Shift != wantShift(20, r[0], r[1]) {
 			t.Errorf("weights ±20, inputs in %v: %+v, want shift %d", r, d, wantShift(20, r[0], r[1]))
 		}
 	}
@@ -117,7 +136,7 @@ func TestScaleNorms(t *testing.T) {
 	if eps := normEpsilon(t, fixed); eps != minHalfEps {
 		t.Errorf("epsilon %g, want %g", eps, minHalfEps)
 	}
-	e, _, _ := scaleNorms(readModel(t, model(t, "convnorm-eps", convNorm(convNormOpts{weight: 2, epsilon: 0.5}))), 0, 255)
+	e, _, _ := scaleNorms(readModel(t, model(t, "convnorm-eps", convNorm(convNormOpts{weight: 2, epsilon: 0.5}))), "input1", 0, 255)
 	if eps := normEpsilon(t, e); eps != 0.5/float32(math.Pow(4, float64(wantShift(2, 0, 255)))) {
 		t.Errorf("epsilon 0.5 became %g", eps)
 	}
@@ -131,18 +150,49 @@ func TestScaleNorms(t *testing.T) {
 			t.Errorf("frame %d: scaled model %.1f dB from the file", i, d)
 		}
 	}
+	// Two Convs sharing their weights: both norms scaled, the new
+	// weights made once (a name twice makes the model invalid), and the
+	// output as the file's.
+	two := readModel(t, model(t, "convnorm-twice", convNorm(convNormOpts{weight: 2, twice: true})))
+	fixed2, done2, err := scaleNorms(two, "input1", 0, 255)
+	if err != nil || len(done2) != 2 {
+		t.Fatalf("shared weights: %+v, %v; want two norms scaled", done2, err)
+	}
+	if names := initNames(t, fixed2); names["W"+suffix] != 1 || names["B"+suffix] != 1 || names["W"] != 0 {
+		t.Errorf("shared weights: initializers %v", names)
+	}
+	a2, b2 := runModel(t, two, w, h, in), runModel(t, fixed2, w, h, in)
+	for i := range in {
+		if d := psnr(b2[i], a2[i]); d < 50 {
+			t.Errorf("shared weights, frame %d: scaled model %.1f dB from the file", i, d)
+		}
+	}
+	// A Conv that pads itself, or a Pad with no value, adds zeros: scaled
+	// where 0 is in the input range, not where it is not.
+	for _, o := range []convNormOpts{{weight: 20, convPads: true}, {weight: 20, padZero: true}} {
+		raw := readModel(t, model(t, fmt.Sprintf("convnorm-zeros-%v", o.convPads), convNorm(o)))
+		if _, d, _ := scaleNorms(raw, "input1", -1, 1); len(d) != 1 {
+			t.Errorf("%+v, inputs in [-1, 1]: %+v; want the norm scaled", o, d)
+		}
+		if _, d, _ := scaleNorms(raw, "input1", 1, 255); len(d) != 0 {
+			t.Errorf("%+v, inputs in [1, 255]: %+v; want nothing scaled (zeros outside)", o, d)
+		}
+	}
 	// Where the bound does not hold or nothing overflows, nothing changes.
 	for _, c := range []struct {
-		name string
-		o    convNormOpts
+		name   string
+		o      convNormOpts
+		input  string
+		lo, hi float64
 	}{
-		{"small weights", convNormOpts{weight: 0.01}},
-		{"relu before the conv", convNormOpts{weight: 2, relu: true}},
-		{"pad with a given value", convNormOpts{weight: 2, padValue: true}},
-		{"conv output read elsewhere", convNormOpts{weight: 2, tapped: true}},
+		{"small weights", convNormOpts{weight: 0.01}, "input1", 0, 255},
+		{"relu before the conv", convNormOpts{weight: 2, relu: true}, "input1", 0, 255},
+		{"pad with a given value", convNormOpts{weight: 2, padValue: true}, "input1", 0, 255},
+		{"conv output read elsewhere", convNormOpts{weight: 2, tapped: true}, "input1", 0, 255},
+		{"another input", convNormOpts{weight: 2}, "mask", 0, 255},
 	} {
 		raw := readModel(t, model(t, "convnorm-"+c.name, convNorm(c.o)))
-		if out, done, err := scaleNorms(raw, 0, 255); err != nil || len(done) != 0 || len(out) != len(raw) {
+		if out, done, err := scaleNorms(raw, c.input, c.lo, c.hi); err != nil || len(done) != 0 || len(out) != len(raw) {
 			t.Errorf("%s: %+v, %v; want nothing scaled", c.name, done, err)
 		}
 	}
@@ -192,7 +242,7 @@ func TestScaleNormsShared(t *testing.T) {
 			t.Logf("SKIPPED %s: no fp16 variant in the shared models", name)
 			continue
 		}
-		_, done, err := scaleNorms(readModel(t, p), 0, 255)
+		_, done, err := scaleNorms(readModel(t, p), "input1", 0, 255)
 		if err != nil || len(done) != 1 {
 			t.Errorf("%s: %+v, %v; want its first norm scaled", name, done, err)
 			continue
@@ -202,7 +252,7 @@ func TestScaleNormsShared(t *testing.T) {
 			name, d.Norm, d.Conv, d.Bound, d.Shift, d.Bound/math.Pow(4, float64(d.Shift)), d.Inexact)
 	}
 	data := candyFP16(t)
-	fixed, _, err := scaleNorms(data, 0, 255)
+	fixed, _, err := scaleNorms(data, "input1", 0, 255)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +306,7 @@ func cudaHalfNorm(x []float32, gamma, beta, eps float32, out []float32) {
 func TestScaleNormsEmulated(t *testing.T) {
 	needORT(t)
 	data := candyFP16(t)
-	fixed, done, err := scaleNorms(data, 0, 255)
+	fixed, done, err := scaleNorms(data, "input1", 0, 255)
 	if err != nil || len(done) != 1 {
 		t.Fatalf("scaleNorms: %+v, %v", done, err)
 	}
@@ -542,7 +592,7 @@ func emulateCUDANorms(t *testing.T, data []byte) []byte {
 func TestScaleNormsEmulatedNetwork(t *testing.T) {
 	needORT(t)
 	data := candyFP16(t)
-	fixed, _, err := scaleNorms(data, 0, 255)
+	fixed, _, err := scaleNorms(data, "input1", 0, 255)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,9 +639,9 @@ func TestScaleNormsEmulatedNetwork(t *testing.T) {
 	})
 }
 
-// Which norms each VIDNST_FP16_NORMS value changes in the shared fp16
-// candy, as a CUDA session at batch 4 loads it; scale follows the model's
-// input range (in 0..1 its first norm cannot overflow).
+// What each VIDNST_FP16_NORMS value does to the shared fp16 candy, as a
+// CUDA session at batch 4 loads it; scale follows the model's input range
+// (in 0..1 its first norm cannot overflow, and the default mend applies).
 func TestMendNorms(t *testing.T) {
 	data := candyFP16(t)
 	zeroOne := DefaultConvention()
@@ -599,17 +649,25 @@ func TestMendNorms(t *testing.T) {
 	for _, c := range []struct {
 		mend string
 		conv Convention
-		want int
+		want string
 	}{
-		{"", DefaultConvention(), 15},
-		{"keep", DefaultConvention(), 0},
-		{"fold", DefaultConvention(), 15},
-		{"scale", DefaultConvention(), 1},
-		{"scale", zeroOne, 0},
+		{"", DefaultConvention(), "fp16 norms: float32 (15)"},
+		{"keep", DefaultConvention(), ""},
+		{"fold", DefaultConvention(), "fp16 norms: fold (15)"},
+		{"scale", DefaultConvention(), "fp16 norms: scale (1)"},
+		// Nothing to scale: the default mend, never the file as it is.
+		{"scale", zeroOne, "fp16 norms: float32, as scale found no Conv to scale (15)"},
 	} {
-		out, n, err := mendNorms(data, c.mend, 4, c.conv)
-		if err != nil || n != c.want || (n == 0) != bytes.Equal(out, data) {
-			t.Errorf("mend %q, range %s: %d norms changed, %v; want %d", c.mend, c.conv.Range, n, err, c.want)
+		out, what, err := mendNorms(data, c.mend, 4, c.conv, "input1")
+		if err != nil || what != c.want || (what == "") != bytes.Equal(out, data) {
+			t.Errorf("mend %q, range %s: %q, %v; want %q", c.mend, c.conv.Range, what, err, c.want)
+		}
+	}
+	// A model without float16 norms comes back as it is under every mend.
+	id := readModel(t, model(t, "id", onnxgen.Identity))
+	for _, m := range []string{"", "fold", "scale"} {
+		if out, what, err := mendNorms(id, m, 4, DefaultConvention(), "input1"); err != nil || what != "" || !bytes.Equal(out, id) {
+			t.Errorf("identity model, mend %q: %q, %v", m, what, err)
 		}
 	}
 }

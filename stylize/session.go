@@ -280,13 +280,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 				return nil, fmt.Errorf("%w: %v", ErrModel, err)
 			}
 		}
-		fixed, n, err := mendNorms(raw, mend, cmp.Or(opts.Batch, DefaultCUDABatch), c)
+		fixed, what, err := mendNorms(raw, mend, cmp.Or(opts.Batch, DefaultCUDABatch), c, info.Input.Name)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
 		}
-		if n > 0 {
-			cudaData = fixed
-			cudaMend = fmt.Sprintf("fp16 norms: %s (%d)", cmp.Or(mend, "float32"), n)
+		if what != "" {
+			cudaData, cudaMend = fixed, what
 		}
 	}
 
