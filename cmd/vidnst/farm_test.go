@@ -519,3 +519,67 @@ func TestMergeKeepsOffMillisecondTimes(t *testing.T) {
 		sameTimes(t, "merged"+ext+" vs input", sortedTimes(t, out, "v:0"), sortedTimes(t, in, "v:0"), 1e-6)
 	}
 }
+
+// A node's own copy of the style must be the planner's (bytes and
+// sidecar); where it is not, the planner's file is used when the node can
+// read it (with a note), else the chunk is refused. An fp16 plan made where
+// there is no fp16 variant says so and pins the fp32 file.
+func TestChunkModel(t *testing.T) {
+	dir := t.TempDir()
+	planner, node := filepath.Join(dir, "planner"), filepath.Join(dir, "node")
+	for _, d := range []string{planner, node} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := onnxgen.Affine(filepath.Join(planner, "look.onnx"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
+	plan := filepath.Join(dir, "plan.json")
+	code, _, stderr := vidnst(t, "plan", in, "--style", "look", "--models-dir", planner, "--fp16", "--chunks", "1", "-o", plan, "--preset", "ultrafast")
+	if code != 0 || !strings.Contains(stderr, "no fp16 variant of look here") {
+		t.Fatalf("fp16 plan without a variant: %d %q", code, stderr)
+	}
+	p, err := farm.Load(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Settings.Extra["fp16"] != "" || len(p.Settings.ModelSHA256) != 64 || !strings.Contains(p.Settings.Convention, "0-255") {
+		t.Fatalf("plan settings: %+v", p.Settings)
+	}
+	render := func() (int, string) {
+		os.Remove(p.ChunkPath(0) + ".done")
+		os.Remove(p.ChunkPath(0))
+		code, _, stderr := vidnst(t, "render", "--plan", plan, "--chunk", "0", "--models-dir", node, "--progress", "none")
+		return code, stderr
+	}
+	same, _ := os.ReadFile(filepath.Join(planner, "look.onnx"))
+	for _, c := range []struct {
+		name   string
+		setup  func()
+		code   int
+		stderr string
+	}{
+		{"the same file", func() { os.WriteFile(filepath.Join(node, "look.onnx"), same, 0o644) }, 0, ""},
+		{"another file", func() { onnxgen.Affine(filepath.Join(node, "look.onnx"), 1, 9) }, 0, "rendering with the planner's"},
+		{"another sidecar", func() {
+			os.WriteFile(filepath.Join(node, "look.onnx"), same, 0o644)
+			os.WriteFile(filepath.Join(node, "look.json"), []byte(`{"range": "0-1"}`), 0o644)
+		}, 0, "rendering with the planner's"},
+		{"another sidecar, no planner's file", func() { os.Rename(filepath.Join(planner, "look.onnx"), filepath.Join(dir, "gone.onnx")) }, 1, "sidecar"},
+		{"another file, no planner's file", func() {
+			os.Remove(filepath.Join(node, "look.json"))
+			onnxgen.Affine(filepath.Join(node, "look.onnx"), 1, 9)
+		}, 1, "not the planned model"},
+	} {
+		c.setup()
+		code, stderr := render()
+		if code != c.code || !strings.Contains(stderr, c.stderr) || (c.stderr == "" && strings.Contains(stderr, "planner's")) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, stderr, c.code, c.stderr)
+		}
+		if _, err := os.Stat(p.ChunkPath(0)); (err == nil) != (c.code == 0) {
+			t.Errorf("%s: chunk file: %v", c.name, err)
+		}
+	}
+}

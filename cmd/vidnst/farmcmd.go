@@ -20,6 +20,7 @@ import (
 	"github.com/vidnst/vidnst/internal/outfile"
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
+	"github.com/vidnst/vidnst/stylize"
 )
 
 // Farm defaults (BENCHMARKS.md, Farm): a chunk can only start exactly like
@@ -268,12 +269,18 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if ro.fp16 && !models.IsPath(ro.style) {
 				if p, ok := models.FP16(model); ok {
 					model = p // the node that falls back to this path runs fp16 too
+				} else {
+					// The plan pins one model file: this one, in fp32.
+					delete(set.Extra, "fp16")
+					if !ro.quiet {
+						fmt.Fprintf(stderr, "vidnst: warning: --fp16: no fp16 variant of %s here (fp16/%s-fp16.onnx beside %s); the plan renders %s on every node\n", ro.style, models.StyleName(model), model, model)
+					}
 				}
 			}
 			if abs, err := filepath.Abs(model); err == nil {
 				set.Extra["model"] = abs
 			}
-			if set.ModelSHA256, err = farm.ModelSum(model); err != nil {
+			if set.ModelSHA256, set.Convention, err = modelIdentity(model); err != nil {
 				return err
 			}
 			p := &farm.Plan{Version: 1, Input: id, Settings: set, WarmUp: warm, OutDir: outDir, Chunks: cs}
@@ -336,11 +343,11 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 	first := max(0, ch.Start-p.WarmUp)
 	ro.frames = fmt.Sprintf("%d-%d", first, ch.End-1)
 	out := p.ChunkPath(cf.chunk)
-	j, err := prepare(ro, in, out, stderr)
-	if err != nil {
+	if err := chunkModel(ro, p, stderr); err != nil {
 		return err
 	}
-	if err := p.CheckModel(j.model); err != nil {
+	j, err := prepare(ro, in, out, stderr)
+	if err != nil {
 		return err
 	}
 	j.warmUp = ch.Start - first
@@ -366,6 +373,48 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 	if !ro.quiet {
 		fmt.Fprintf(stdout, "vidnst: %s: %d frames (+%d warm-up) in %s -> %s\n", label, st.frames, j.warmUp, st.elapsed.Round(time.Millisecond), out)
 	}
+	return nil
+}
+
+// modelIdentity is what a plan records of a model file: its sha256, and
+// how it reads and writes pixels (its sidecar's settings).
+func modelIdentity(path string) (sum, convention string, err error) {
+	if sum, err = farm.ModelSum(path); err != nil {
+		return "", "", err
+	}
+	c, err := stylize.LoadConvention(path)
+	if err != nil {
+		return "", "", err
+	}
+	return sum, fmt.Sprintf("range %s, channels %s, input %q, output %q", c.Range, c.Channels, c.Input, c.Output), nil
+}
+
+// chunkModel makes a chunk render use the plan's model: the file this
+// node resolves for the style when it is the planner's, byte for byte and
+// sidecar alike; else the planner's own file where this node can read it
+// and it still matches (a note says so); else an error wrapping
+// farm.ErrModelChanged.
+func chunkModel(ro *renderOpts, p *farm.Plan, stderr io.Writer) error {
+	local, err := resolveStyle(ro, ro.style, io.Discard)
+	if err != nil {
+		return nil // prepare says what is missing
+	}
+	matches := func(path string) error {
+		sum, conv, err := modelIdentity(path)
+		if err != nil {
+			return err
+		}
+		return p.CheckModel(path, sum, conv)
+	}
+	err = matches(local)
+	m := p.Settings.Extra["model"]
+	if !errors.Is(err, farm.ErrModelChanged) || m == "" || m == local || matches(m) != nil {
+		return err
+	}
+	if !ro.quiet {
+		fmt.Fprintf(stderr, "vidnst: note: this node's %s is not the plan's model; rendering with the planner's %s\n", local, m)
+	}
+	ro.style, ro.fp16 = m, false
 	return nil
 }
 

@@ -91,25 +91,22 @@ func ModelSum(path string) (string, error) {
 }
 
 // CheckModel verifies that the model file at path, the one a chunk render
-// resolved for the plan's style, is the file the plan was made with: a
-// node with another version of a style (or a retrained file under the same
-// name) would render chunks that do not match their neighbours. A
-// mismatch returns an error wrapping [ErrModelChanged]; a plan without a
-// recorded sum passes.
-func (p *Plan) CheckModel(path string) error {
-	if p.Settings.ModelSHA256 == "" {
-		return nil
+// resolved for the plan's style, with sum (ModelSum of it) and convention
+// (how it reads pixels), is the model the plan was made with: a node with
+// another version of a style, a retrained file under the same name or
+// another sidecar would render chunks that do not match their neighbours.
+// A mismatch returns an error wrapping [ErrModelChanged]; what a plan does
+// not record (plans made before it did) is not checked.
+func (p *Plan) CheckModel(path, sum, convention string) error {
+	planner := "the planner's file"
+	if m := p.Settings.Extra["model"]; m != "" {
+		planner += " (" + m + ")"
 	}
-	sum, err := ModelSum(path)
-	if err != nil {
-		return err
-	}
-	if sum != p.Settings.ModelSHA256 {
-		planner := "the planner's file"
-		if m := p.Settings.Extra["model"]; m != "" {
-			planner += " (" + m + ")"
-		}
+	switch {
+	case p.Settings.ModelSHA256 != "" && sum != p.Settings.ModelSHA256:
 		return fmt.Errorf("%w: %s has sha256 %.12s…, the plan's model %.12s…: its chunks would not match the others'; give this node %s", ErrModelChanged, path, sum, p.Settings.ModelSHA256, planner)
+	case p.Settings.Convention != "" && convention != p.Settings.Convention:
+		return fmt.Errorf("%w: %s reads pixels as %s here, the plan's model as %s (its sidecar .json differs): its chunks would not match the others'; give this node the planner's sidecar", ErrModelChanged, path, convention, p.Settings.Convention)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/vidnst/vidnst/internal/outfile"
 )
@@ -68,9 +69,11 @@ type Settings struct {
 	FlowPreset     string  `json:"flow_preset,omitempty"`
 	Audio          string  `json:"audio,omitempty"`
 	// ModelSHA256 is the lowercase hex SHA-256 of the model file the
-	// planner resolved (see [Plan.CheckModel]); empty in plans made before
-	// it was recorded.
+	// planner resolved, and Convention how the model reads and writes
+	// pixels (its sidecar's settings, in the caller's words): see
+	// [Plan.CheckModel]. Empty in plans made before they were recorded.
 	ModelSHA256 string            `json:"model_sha256,omitempty"`
+	Convention  string            `json:"convention,omitempty"`
 	Extra       map[string]string `json:"extra,omitempty"`
 }
 
@@ -322,6 +325,9 @@ func Load(path string) (*Plan, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
+		if strings.Contains(err.Error(), "unknown field") {
+			return nil, fmt.Errorf("farm: plan %s: %v (made by a newer vidnst?)", path, err)
+		}
 		return nil, fmt.Errorf("farm: plan %s: invalid json: %v", path, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {

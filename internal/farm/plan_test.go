@@ -123,7 +123,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "rate", mutate: func(m map[string]any) { input(m)["frame_rate"] = map[string]any{"num": 30, "den": 0} }, want: "frame_rate 30/0"},
 		{name: "warm up", mutate: func(m map[string]any) { m["warm_up"] = -1 }, want: "warm_up -1"},
 		{name: "style", mutate: func(m map[string]any) { m["settings"].(map[string]any)["style"] = "" }, want: "style is empty"},
-		{name: "unknown field", mutate: func(m map[string]any) { m["chunkz"] = 1 }, want: "unknown field"},
+		{name: "unknown field", mutate: func(m map[string]any) { m["chunkz"] = 1 }, want: "unknown field \"chunkz\" (made by a newer vidnst?)"},
 		{name: "not json", raw: "{", want: "invalid json"},
 		{name: "trailing", raw: string(good) + "{}", want: "trailing data"},
 	} {
@@ -285,8 +285,8 @@ func TestWriteFileAtomic(t *testing.T) {
 	require.ErrorContains(t, WriteFileAtomic(filepath.Join(dir, "no", "f"), nil, 0o644), "farm: write")
 }
 
-// A chunk render's model must be the planner's file, byte for byte; plans
-// from before the sum was recorded pass.
+// A chunk render's model must be the planner's file, byte for byte, and
+// read pixels the same way; what a plan does not record passes.
 func TestCheckModel(t *testing.T) {
 	dir := t.TempDir()
 	m := filepath.Join(dir, "candy.onnx")
@@ -297,20 +297,26 @@ func TestCheckModel(t *testing.T) {
 	if err != nil || len(sum) != 64 {
 		t.Fatalf("ModelSum: %q, %v", sum, err)
 	}
-	p := &Plan{Settings: Settings{ModelSHA256: sum, Extra: map[string]string{"model": "/planner/candy.onnx"}}}
-	if err := p.CheckModel(m); err != nil {
+	if _, err := ModelSum(filepath.Join(dir, "missing.onnx")); err == nil {
+		t.Error("ModelSum of a missing file: no error")
+	}
+	p := &Plan{Settings: Settings{ModelSHA256: sum, Convention: "rgb 0-255", Extra: map[string]string{"model": "/planner/candy.onnx"}}}
+	if err := p.CheckModel(m, sum, "rgb 0-255"); err != nil {
 		t.Errorf("the planned model: %v", err)
 	}
-	os.WriteFile(m, []byte("model two"), 0o644)
-	err = p.CheckModel(m)
-	if !errors.Is(err, ErrModelChanged) || !strings.Contains(err.Error(), m) || !strings.Contains(err.Error(), "/planner/candy.onnx") {
-		t.Errorf("another model: %v", err)
-	}
-	if err := p.CheckModel(filepath.Join(dir, "missing.onnx")); err == nil || errors.Is(err, ErrModelChanged) {
-		t.Errorf("a missing model: %v", err)
+	for _, c := range []struct {
+		sum, conv, says string
+	}{
+		{strings.Repeat("0", 64), "rgb 0-255", "/planner/candy.onnx"},
+		{sum, "bgr 0-1", "sidecar"},
+	} {
+		err := p.CheckModel(m, c.sum, c.conv)
+		if !errors.Is(err, ErrModelChanged) || !strings.Contains(err.Error(), m) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("sum %.8s, convention %q: %v", c.sum, c.conv, err)
+		}
 	}
 	old := &Plan{}
-	if err := old.CheckModel(m); err != nil {
-		t.Errorf("a plan without a model sum: %v", err)
+	if err := old.CheckModel(m, "other", "other"); err != nil {
+		t.Errorf("a plan without a model identity: %v", err)
 	}
 }
