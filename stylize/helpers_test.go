@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/testmedia"
+	ort "github.com/yalue/onnxruntime_go"
 )
 
 // initErr is the result of Init in TestMain; tests that need ONNX Runtime
@@ -98,5 +99,65 @@ func newSession(t testing.TB, path string, o Options) *Session {
 		t.Fatalf("New(%s, %+v): %v", filepath.Base(path), o, err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// carFrame is the first frame of the shared car clip at w x h, planar RGB
+// 0..255, or a skip where the shared videos are absent.
+func carFrame(t *testing.T, w, h int) []float32 {
+	t.Helper()
+	clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
+	rgb := testmedia.FramesRGB(t, clip, w, h, 1)
+	if len(rgb) != 1 {
+		t.Fatalf("%d frames decoded from %s", len(rgb), clip)
+	}
+	f := make([]float32, 3*w*h)
+	for i := range w * h {
+		for c := range 3 {
+			f[c*w*h+i] = float32(rgb[0][3*i+c])
+		}
+	}
+	return f
+}
+
+// probeSession is a CPU session of the ModelProto data (image dims freed)
+// whose outputs are its tensors names, as float32 (through a Cast each
+// where cast: for float16 tensors).
+func probeSession(t *testing.T, data []byte, names []string, cast bool) *ort.DynamicAdvancedSession {
+	t.Helper()
+	outs := names
+	if cast {
+		outs = nil
+		for _, n := range names {
+			outs = append(outs, n+"__probe")
+		}
+	}
+	data, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 && f.wire == 2 {
+			g := append([]byte(nil), f.b...)
+			for i, out := range outs {
+				if cast {
+					g = pbAppend(g, pbField{num: 1, wire: 2, b: castNode(names[i], out, 1)})
+				}
+				tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1}) // float
+				typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
+				vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(out)})
+				g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
+			}
+			f.b = g
+		}
+		return f, true, nil
+	})
+	if err == nil {
+		data, err = freeImageDims(data, "input1", "output1")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"input1"}, outs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Destroy() })
 	return s
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/onnxgen"
-	"github.com/vidnst/vidnst/internal/testmedia"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -399,18 +398,7 @@ func TestNormInputVariance(t *testing.T) {
 	// 65504 depends on the picture).
 	t.Run("car", func(t *testing.T) {
 		const w, h = 768, 432
-		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
-		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
-		if len(rgb) != 1 {
-			t.Fatalf("%d frames decoded from %s", len(rgb), clip)
-		}
-		f := make([]float32, 3*w*h)
-		for i := range w * h {
-			for c := range 3 {
-				f[c*w*h+i] = float32(rgb[0][3*i+c])
-			}
-		}
-		largest(t, w, h, [][]float32{f})
+		largest(t, w, h, [][]float32{carFrame(t, w, h)})
 	})
 }
 
@@ -431,33 +419,7 @@ func normVariances(t *testing.T, name string) func(t *testing.T, w, h int, frame
 	if len(xs) != 15 {
 		t.Fatalf("%d norms in %s, want 15", len(xs), name)
 	}
-	// Expose the norms' inputs as graph outputs (float32, shape left to
-	// ONNX Runtime) and free the image dims.
-	var err error
-	data, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			g := append([]byte(nil), f.b...)
-			for _, x := range xs {
-				tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1})
-				typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
-				vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(x)})
-				g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
-			}
-			f.b = g
-		}
-		return f, true, nil
-	})
-	if err == nil {
-		data, err = freeImageDims(data, "input1", "output1")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"input1"}, xs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Destroy() })
+	s := probeSession(t, data, xs, false)
 	return func(t *testing.T, w, h int, frames [][]float32) (top []float64, over int) {
 		top = make([]float64, len(xs))
 		for _, f := range frames {

@@ -5,12 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/vidnst/vidnst/internal/half"
 	"github.com/vidnst/vidnst/internal/onnxgen"
-	"github.com/vidnst/vidnst/internal/testmedia"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -336,9 +334,7 @@ func TestScaleNormsEmulated(t *testing.T) {
 	if len(gamma) == 0 || len(gamma) != len(beta) {
 		t.Fatalf("the norm after %s: %d scales, %d biases", conv, len(gamma), len(beta))
 	}
-	fileConv, scaledConv := probe(t, data, conv), probe(t, fixed, conv)
-	defer fileConv.Destroy()
-	defer scaledConv.Destroy()
+	fileConv, scaledConv := probeSession(t, data, []string{conv}, true), probeSession(t, fixed, []string{conv}, true)
 	epsScaled := max(1e-5/float32(math.Pow(4, float64(shift))), minHalfEps)
 	// check emulates the norm on both Convs' outputs for each frame and
 	// returns, over all channels, the largest error of each from the
@@ -412,48 +408,11 @@ func TestScaleNormsEmulated(t *testing.T) {
 	})
 	t.Run("car", func(t *testing.T) {
 		const w, h = 768, 432
-		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
-		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
-		f := make([]float32, 3*w*h)
-		for i := range w * h {
-			for c := range 3 {
-				f[c*w*h+i] = float32(rgb[0][3*i+c])
-			}
-		}
+		f := carFrame(t, w, h)
 		if _, scaledErr, _ := check(t, w, h, [][]float32{f}); !(scaledErr < tolerance) {
 			t.Errorf("car frame, scaled: error %.3g, want under %g", scaledErr, tolerance)
 		}
 	})
-}
-
-// probe is a CPU session of the ModelProto data (image dims freed) whose
-// one output is its tensor name, cast to float32.
-func probe(t *testing.T, data []byte, name string) *ort.DynamicAdvancedSession {
-	t.Helper()
-	out := name + "__probe"
-	data, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			g := append([]byte(nil), f.b...)
-			g = pbAppend(g, pbField{num: 1, wire: 2, b: castNode(name, out, 1)})
-			tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1})
-			typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
-			vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(out)})
-			g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
-			f.b = g
-		}
-		return f, true, nil
-	})
-	if err == nil {
-		data, err = freeImageDims(data, "input1", "output1")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"input1"}, []string{out}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // runProbe runs s on one planar RGB frame and returns its output's values.
@@ -627,14 +586,7 @@ func TestScaleNormsEmulatedNetwork(t *testing.T) {
 	// A real frame: how far a render was from right (logged).
 	t.Run("car", func(t *testing.T) {
 		const w, h = 768, 432
-		clip := testmedia.Shared(t, filepath.Join("videos", "car-detection.mp4"))
-		rgb := testmedia.FramesRGB(t, clip, w, h, 1)
-		f := make([]float32, 3*w*h)
-		for i := range w * h {
-			for c := range 3 {
-				f[c*w*h+i] = float32(rgb[0][3*i+c])
-			}
-		}
+		f := carFrame(t, w, h)
 		run(t, w, h, [][]float32{f})
 	})
 }
