@@ -40,3 +40,9 @@ func pixFmtName(p astiav.PixelFormat) string {
 	}
 	return C.GoString(s)
 }
+
+// frameInterlaced reports whether f says it is interlaced (and so which
+// field comes first).
+func frameInterlaced(f *astiav.Frame) bool {
+	return (*C.AVFrame)(f.UnsafePointer()).interlaced_frame != 0
+}

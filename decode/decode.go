@@ -402,6 +402,12 @@ type Options struct {
 	// HWAccel names a hardware decoder device type ("cuda" for NVDEC); ""
 	// decodes on the CPU.
 	HWAccel string
+	// Deinterlace runs FFmpeg's bwdif over every frame before it is
+	// scaled: one progressive frame per frame, timestamps kept. bwdif
+	// reads the frames either side of each, so a ranged Open then starts
+	// decoding before the frame ahead of StartPTS too, and a range's
+	// frames equal the same frames of a whole decode.
+	Deinterlace bool
 }
 
 // Reader decodes frames. It is used by one goroutine; Close frees its
@@ -491,10 +497,15 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	r.conv = par.New(par.FrameWorkers(r.w * r.h))
 	if opts.Ranged && !opts.NoSeek && opts.StartPTS > in.info.StartPTS && (opts.Index == nil || !opts.Index.Untimed) {
 		// Seek to the keyframe at or before the target; frames before it
-		// are decoded and dropped in Next.
-		pos := keyframePos(in, opts.Index, opts.StartPTS)
+		// are decoded and dropped in Next. A deinterlaced range needs the
+		// frame before its first as well.
+		target := opts.StartPTS
+		if opts.Deinterlace {
+			target--
+		}
+		pos := keyframePos(in, opts.Index, target)
 		if pos < 0 || in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)) != nil {
-			if err := in.fc.SeekFrame(in.vs.Index(), opts.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+			if err := in.fc.SeekFrame(in.vs.Index(), target, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
 				return nil, fmt.Errorf("decode: seek: %w", err)
 			}
 		}
@@ -615,11 +626,32 @@ func (r *Reader) setupHW(codec *astiav.Codec, name string) error {
 	return nil
 }
 
-// buildGraph builds the filter graph for frames of pixel format pf (known
-// once the first frame is decoded).
-func (r *Reader) buildGraph(pf astiav.PixelFormat) error {
+// buildGraph builds the filter graph for frames like first, the first
+// decoded (its pixel format, and whether it says which field comes first).
+func (r *Reader) buildGraph(first *astiav.Frame) error {
+	pf := first.PixelFormat()
 	i := &r.in.info
 	var chain []string
+	if r.opts.Deinterlace {
+		// The frames' own flags say which field is first; where they say
+		// nothing, the stream's field order does, by its first letter:
+		// FFmpeg documents tb as "bottom displayed first", but its own CLI
+		// writes tb for top-field-first video, as MOV's 'fiel' 9 and
+		// Matroska's 9 (interleaved, top first) read.
+		parity := "auto"
+		if !frameInterlaced(first) && i.FieldOrder != "" {
+			switch i.FieldOrder[0] {
+			case 't':
+				parity = "tff"
+			case 'b':
+				parity = "bff"
+			}
+		}
+		// bwdif halves the time base (for its field mode); settb puts the
+		// timestamps back in the stream's.
+		chain = append(chain, "bwdif=mode=send_frame:parity="+parity+":deint=all",
+			fmt.Sprintf("settb=%d/%d", i.TimeBaseNum, i.TimeBaseDen))
+	}
 	switch i.Rotation {
 	case 90:
 		chain = append(chain, "transpose=clock")
@@ -815,7 +847,7 @@ func (r *Reader) filterDecoded() error {
 		r.df.SetPts(ts)
 	}
 	if r.graph == nil {
-		if err := r.buildGraph(src.PixelFormat()); err != nil {
+		if err := r.buildGraph(src); err != nil {
 			return err
 		}
 		r.graphW, r.graphH = src.Width(), src.Height()

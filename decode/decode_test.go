@@ -501,3 +501,110 @@ func TestInfoTags(t *testing.T) {
 		}
 	}
 }
+
+// combing is the mean vertical second difference of f's first plane: how
+// much each row differs from the mean of its neighbours. Interlaced frames
+// of moving vertical edges have much of it (alternate rows from another
+// instant), progressive ones of vertical bars little.
+func combing(f *frame.Frame) float64 {
+	sum := 0.0
+	for y := 1; y < f.H-1; y++ {
+		up, row, down := f.In[(y-1)*f.W:y*f.W], f.In[y*f.W:(y+1)*f.W], f.In[(y+1)*f.W:(y+2)*f.W]
+		for x := range row {
+			sum += math.Abs(float64(2*row[x] - up[x] - down[x]))
+		}
+	}
+	return sum / float64(f.W*(f.H-2))
+}
+
+// psnr8 of a against b (0..255 planes).
+func psnr8(a, b []float32) float64 {
+	sum := 0.0
+	for i := range a {
+		d := float64(a[i] - b[i])
+		sum += d * d
+	}
+	return 10 * math.Log10(255*255/(sum/float64(len(a))))
+}
+
+// Deinterlacing (bwdif) takes the combing out of interlaced frames of
+// moving bars and brings them closer to the progressive frames their first
+// fields come from, one frame out
+// per frame in, timestamps kept; a range that starts on a keyframe still
+// gives the frames of a whole decode exactly (the frame before it is
+// decoded for bwdif); frames that do not say they are interlaced take the
+// stream's field order.
+func TestDeinterlace(t *testing.T) {
+	dir := t.TempDir()
+	src := []string{"-f", "lavfi", "-i", "smptebars=s=128x96:r=50,scroll=h=0.03", "-t", "1.2"}
+	ref := filepath.Join(dir, "ref.mkv") // 50 progressive frames a second, lossless
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", ref)...)
+	mk := func(name string, args ...string) string {
+		p := filepath.Join(dir, name)
+		// 25 frames a second, each of the top field of one source frame
+		// and the bottom field of the next.
+		testmedia.FFmpeg(t, append(append(src, "-vf", "tinterlace=interleave_top,setfield=tff", "-g", "5",
+			"-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p"), append(args, p)...)...)
+		return p
+	}
+	il := mk("il.mkv", "-flags", "+ilme+ildct", "-x264opts", "tff=1")
+	// The same fields, coded as progressive frames: only the stream's
+	// field order says they are interlaced.
+	unflagged := mk("unflagged.mkv", "-field_order", "tt")
+	// Said bottom field first: bwdif then shows the bottom field's
+	// instant, the later source frame (the stream's word is taken).
+	bff := mk("bff.mkv", "-field_order", "bb")
+	progressive, _ := decodeAll(t, ref, Options{})
+	if len(progressive) != 60 {
+		t.Fatalf("%d reference frames, want 60", len(progressive))
+	}
+	for _, tc := range []struct {
+		p     string
+		first int // which of the two source frames a frame shows first
+	}{{il, 0}, {unflagged, 0}, {bff, 1}} {
+		p := tc.p
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			info, err := Probe(p)
+			if err != nil || !info.Interlaced() {
+				t.Fatalf("probe: field order %q, %v", info.FieldOrder, err)
+			}
+			raw, _ := decodeAll(t, p, Options{})
+			deint, _ := decodeAll(t, p, Options{Deinterlace: true})
+			if len(raw) != 30 || len(deint) != len(raw) {
+				t.Fatalf("%d frames as they are, %d deinterlaced; want 30 each", len(raw), len(deint))
+			}
+			var before, after, combBefore, combAfter float64 // means over the frames
+			for i := range raw {
+				if deint[i].PTS != raw[i].PTS {
+					t.Fatalf("frame %d: pts %d deinterlaced, %d as it is", i, deint[i].PTS, raw[i].PTS)
+				}
+				want := progressive[2*i+tc.first].In
+				before, after = before+psnr8(raw[i].In, want)/30, after+psnr8(deint[i].In, want)/30
+				combBefore, combAfter = combBefore+combing(raw[i])/30, combAfter+combing(deint[i])/30
+			}
+			t.Logf("from the progressive frames: %.1f dB as it is, %.1f dB deinterlaced; combing %.1f as it is, %.1f deinterlaced (%.1f progressive)",
+				before, after, combBefore, combAfter, combing(progressive[tc.first]))
+			if after < before+2 || combAfter > 0.5*combBefore {
+				t.Errorf("deinterlaced: %.1f dB from the progressive frames (%.1f as they are), combing %.1f (%.1f): want 2 dB closer and half the combing", after, before, combAfter, combBefore)
+			}
+			x, err := ReadIndex(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := x.Keyframes(); len(k) < 3 || k[2] != 10 {
+				t.Fatalf("keyframes %v, want every 5 frames", k)
+			}
+			for _, start := range []int{10, 13} { // on a keyframe, and after one
+				rng, _ := decodeAll(t, p, Options{Deinterlace: true, Ranged: true, StartPTS: x.PTS[start], EndPTS: x.PTS[start+4], Index: x})
+				if len(rng) != 4 {
+					t.Fatalf("range from %d: %d frames, want 4", start, len(rng))
+				}
+				for i, f := range rng {
+					if f.PTS != deint[start+i].PTS || !slices.Equal(f.In, deint[start+i].In) {
+						t.Errorf("range from %d: frame %d differs from the whole decode's", start, start+i)
+					}
+				}
+			}
+		})
+	}
+}

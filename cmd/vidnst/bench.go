@@ -190,7 +190,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			// end-to-end runs use this session: time both at that size.
 			w, h = pipeline.ProcessingSize(w, h, 0, w, h)
 		}
-		r, err := decode.Open(in, decode.Options{Width: w, Height: h})
+		r, err := decode.Open(in, decode.Options{Width: w, Height: h, Deinterlace: ro.deinterlaces(info)})
 		if err != nil {
 			return nil, err
 		}

@@ -317,10 +317,10 @@ func TestFarmK8sManifests(t *testing.T) {
 // range flags, which a plan cannot honour, are refused.
 func TestPlanSettings(t *testing.T) {
 	o := defaultRenderOpts()
-	o.style, o.fp16, o.device, o.batch, o.hwaccel, o.strength = "candy", true, "cuda:1", 8, "cuda", 0.5
+	o.style, o.fp16, o.device, o.batch, o.hwaccel, o.strength, o.deinterlace = "candy", true, "cuda:1", 8, "cuda", 0.5, "off"
 	all := func(string) bool { return true }
 	s := settingsOf(o, all)
-	for k, v := range map[string]string{"fp16": "true", "device": "cuda:1", "batch": "8", "hwaccel": "cuda", "strength": "0.5"} {
+	for k, v := range map[string]string{"fp16": "true", "device": "cuda:1", "batch": "8", "hwaccel": "cuda", "strength": "0.5", "deinterlace": "off"} {
 		if s.Extra[k] != v {
 			t.Errorf("plan setting %s = %q, want %q", k, s.Extra[k], v)
 		}
@@ -334,7 +334,7 @@ func TestPlanSettings(t *testing.T) {
 		t.Errorf("explicit --device cpu: %v", d)
 	}
 	r := defaultRenderOpts()
-	if err := applySettings(r, s, none); err != nil || !r.fp16 || r.device != "cuda:1" || r.batch != 8 || r.hwaccel != "cuda" || r.strength != 0.5 {
+	if err := applySettings(r, s, none); err != nil || !r.fp16 || r.device != "cuda:1" || r.batch != 8 || r.hwaccel != "cuda" || r.strength != 0.5 || r.deinterlace != "off" {
 		t.Fatalf("applied: %+v, %v", r, err)
 	}
 	r = defaultRenderOpts()

@@ -70,6 +70,7 @@ func settingsOf(o *renderOpts, changed func(flag string) bool) farm.Settings {
 	put("preserve-color", strconv.FormatBool(o.preserveColor), "false")
 	put("models-dir", o.modelsDir, "")
 	put("fp16", strconv.FormatBool(o.fp16), "false")
+	put("deinterlace", o.deinterlace, "auto")
 	// Where the network runs: defaults for the chunk renders, which may set
 	// their own (nodes differ).
 	for _, f := range []struct{ name, v string }{{"device", o.device}, {"batch", strconv.Itoa(o.batch)}, {"hwaccel", o.hwaccel}} {
@@ -113,6 +114,8 @@ func applySettings(o *renderOpts, s farm.Settings, changed func(flag string) boo
 			}
 		case "fp16":
 			o.fp16, err = strconv.ParseBool(v)
+		case "deinterlace":
+			o.deinterlace = v
 		case "device":
 			o.device = v
 			if v == "gpu" { // an alias of cuda in plans made before it was dropped

@@ -833,10 +833,28 @@ func TestUnusualInputs(t *testing.T) {
 	if stderr, _ := render(ten, filepath.Join(dir, "ten-out.mkv")); !strings.Contains(stderr, "is 10-bit: vidnst works in 8 bits per channel") {
 		t.Errorf("10-bit input: stderr %q", stderr)
 	}
-	// Interlaced: a warning.
+	// Interlaced: deinterlaced and said so (frames and their count kept),
+	// or with --deinterlace off a warning and the fields as they are.
 	il := mk("il.mkv", "-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1")
-	if stderr, _ := render(il, filepath.Join(dir, "il-out.mp4")); !strings.Contains(stderr, "is interlaced (") {
-		t.Errorf("interlaced input: stderr %q", stderr)
+	var ils [][][]byte
+	for _, c := range []struct{ flag, says string }{
+		{"auto", "is interlaced (top field first): deinterlacing it"},
+		{"off", "is interlaced (top field first): with --deinterlace off"},
+	} {
+		out := filepath.Join(dir, "il-"+c.flag+".mp4")
+		stderr, p := render(il, out, "--deinterlace", c.flag)
+		if !strings.Contains(stderr, c.says) || p.Stream("video") == nil {
+			t.Errorf("interlaced input, --deinterlace %s: stderr %q", c.flag, stderr)
+		}
+		ils = append(ils, testmedia.FramesRGB(t, out, 128, 96, 5))
+	}
+	if len(ils[0]) != 4 || len(ils[1]) != 4 {
+		t.Errorf("interlaced input: %d frames out deinterlaced, %d not; want 4 each", len(ils[0]), len(ils[1]))
+	} else if bytes.Equal(ils[0][1], ils[1][1]) {
+		t.Error("interlaced input: the same pixels deinterlaced or not")
+	}
+	if code, _, stderr := vidnst(t, il, filepath.Join(dir, "il-x.mp4"), "--style", id, "--deinterlace", "maybe"); code != 2 || !strings.Contains(stderr, "--deinterlace \"maybe\": want auto, on or off") {
+		t.Errorf("--deinterlace maybe: exit %d, %q", code, stderr)
 	}
 	// Anamorphic (SAR 64:45, shown 16:9): the network runs on the picture
 	// as shown; the output keeps the stored size and SAR, or is square at

@@ -25,8 +25,8 @@ import (
 )
 
 // grabFrame decodes the first frame at or after sec (seconds from the
-// start) at the processing size.
-func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w, h int) (*frame.Frame, error) {
+// start) at the processing size (deinterlaced where deint).
+func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w, h int, deint bool) (*frame.Frame, error) {
 	x, err := decode.ReadIndex(in)
 	if err != nil {
 		return nil, err
@@ -35,12 +35,13 @@ func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w
 	if i >= len(x.PTS) {
 		return nil, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
 	}
-	return grabFrameAt(ctx, in, x, i, w, h)
+	return grabFrameAt(ctx, in, x, i, w, h, deint)
 }
 
-// grabFrameAt decodes frame i of x, the index of in, at the processing size.
-func grabFrameAt(ctx context.Context, in string, x *decode.Index, i, w, h int) (*frame.Frame, error) {
-	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i], Index: x})
+// grabFrameAt decodes frame i of x, the index of in, at the processing size
+// (deinterlaced where deint).
+func grabFrameAt(ctx context.Context, in string, x *decode.Index, i, w, h int, deint bool) (*frame.Frame, error) {
+	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i], Index: x, Deinterlace: deint})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +169,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		}
 		seen[k] = true
 		sec := info.Seconds(x.PTS[k] - info.StartPTS) // the caption shows the frame's own time
-		f, err := grabFrameAt(ctx, in, x, k, w, h)
+		f, err := grabFrameAt(ctx, in, x, k, w, h, ro.deinterlaces(info))
 		if err != nil {
 			return err
 		}
@@ -266,9 +267,9 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 	// else its first.
 	var f *frame.Frame
 	if j.rng.set {
-		f, err = grabFrameAt(ctx, j.in, j.rng.index, j.rng.first, j.w, j.h)
+		f, err = grabFrameAt(ctx, j.in, j.rng.index, j.rng.first, j.w, j.h, j.deint)
 	} else {
-		f, err = grabFrame(ctx, j.in, j.info, 0, j.w, j.h)
+		f, err = grabFrame(ctx, j.in, j.info, 0, j.w, j.h, j.deint)
 	}
 	if err != nil {
 		return err
@@ -435,7 +436,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			w, h, err = ro.size(info)
 		}
 		if err == nil {
-			fr, err = grabFrame(ctx, f, info, 0, w, h)
+			fr, err = grabFrame(ctx, f, info, 0, w, h, ro.deinterlaces(info))
 		}
 		if ctx.Err() != nil {
 			return interrupted(ctx.Err(), wrote)

@@ -43,8 +43,10 @@ type renderOpts struct {
 	threads int
 	device  string
 	hwaccel string
-	batch   int
-	fp16    bool
+	// deinterlace: auto (when the input says it is interlaced), on or off.
+	deinterlace string
+	batch       int
+	fp16        bool
 	// fp16Picked: --fp16 found the style's fp16 variant (set by
 	// resolveStyle; sayDevice warns when --device auto then runs it on
 	// the CPU).
@@ -75,6 +77,7 @@ func defaultRenderOpts() *renderOpts {
 		temporalWeight: defaultTemporalWeight,
 		flowPreset:     "fast",
 		strength:       1,
+		deinterlace:    "auto",
 	}
 }
 
@@ -97,6 +100,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.StringVar(&o.device, "device", o.device, "inference device: cpu, cuda[:N] or auto")
 	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call (0: 4 on CUDA, 1 on the CPU)")
 	f.StringVar(&o.hwaccel, "hwaccel", o.hwaccel, "hardware decoding: cuda (NVDEC) or none")
+	f.StringVar(&o.deinterlace, "deinterlace", o.deinterlace, "deinterlace with FFmpeg's bwdif before stylizing: auto (when the input says it is interlaced), on or off")
 	f.BoolVar(&o.fp16, "fp16", o.fp16, "use the fp16 variant of a named style (fp16/NAME-fp16.onnx) when present")
 	f.BoolVarP(&o.quiet, "quiet", "q", o.quiet, "print only errors")
 	f.StringVar(&o.progress, "progress", o.progress, "progress display: auto, bar, lines, json or none")
@@ -125,7 +129,8 @@ type job struct {
 	w, h    int // processing size
 	ow, oh  int // output size
 	rng     frameRange
-	warmUp  int // frames rendered before the range and not written
+	deint   bool // frames are deinterlaced (o.deinterlace for this input)
+	warmUp  int  // frames rendered before the range and not written
 	rebase  bool
 	// keepTimeline writes the input's timestamps as they are (farm
 	// chunks: merge shifts the joined file to start at 0).
@@ -186,6 +191,7 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 		return nil, err
 	}
 	j.ow, j.oh = outSize(info, j.w, j.h, o.outputSize, pipeline.IsImagePath(out))
+	j.deint = o.deinterlaces(info)
 	if j.rng, err = resolveRange(o, in, info); err != nil {
 		return nil, err
 	}
@@ -194,9 +200,15 @@ func prepare(o *renderOpts, in, out string, stderr io.Writer) (*job, error) {
 	// MP4 cut with an edit list indexes frames before its start.
 	j.rebase = j.rng.set && j.rng.startPTS > 0
 	if !o.quiet {
-		inputNotes(in, info, pipeline.IsImagePath(out), stderr)
+		inputNotes(in, info, pipeline.IsImagePath(out), j.deint, stderr)
 	}
 	return j, nil
+}
+
+// deinterlaces reports whether frames of info are deinterlaced under
+// --deinterlace.
+func (o *renderOpts) deinterlaces(info *decode.Info) bool {
+	return o.deinterlace == "on" || (o.deinterlace == "auto" && info.Interlaced())
 }
 
 // outSize is the size a render of info at the processing size w x h
@@ -214,9 +226,9 @@ func outSize(info *decode.Info, w, h int, outputSize string, still bool) (int, i
 }
 
 // inputNotes says on stderr what vidnst does not carry over from the
-// input's video as it is: HDR, more than 8 bits, interlacing, other video
-// streams.
-func inputNotes(in string, info *decode.Info, still bool, stderr io.Writer) {
+// input's video as it is: HDR, more than 8 bits, interlacing (deint: the
+// frames are deinterlaced), other video streams.
+func inputNotes(in string, info *decode.Info, still, deint bool, stderr io.Writer) {
 	switch {
 	case info.HDR():
 		what := map[string]string{"smpte2084": "PQ", "arib-std-b67": "HLG"}[info.Transfer]
@@ -225,8 +237,13 @@ func inputNotes(in string, info *decode.Info, still bool, stderr io.Writer) {
 		fmt.Fprintf(stderr, "vidnst: note: %s is %d-bit: vidnst works in 8 bits per channel, so the output has 8 bits of precision (whatever --pix-fmt)\n", in, info.BitDepth)
 	}
 	if info.Interlaced() && !still {
-		order := map[string]string{"tt": "top field first", "bb": "bottom field first", "tb": "top field first, bottom coded first", "bt": "bottom field first, top coded first"}[info.FieldOrder]
-		fmt.Fprintf(stderr, "vidnst: warning: %s is interlaced (%s): vidnst stylizes whole frames, fields and combing together, and writes progressive video; deinterlace it first for a clean result (ffmpeg -vf bwdif)\n", in, order)
+		// By the first letter, as decode reads the field order.
+		order := map[byte]string{'t': "top field first", 'b': "bottom field first"}[info.FieldOrder[0]]
+		if deint {
+			fmt.Fprintf(stderr, "vidnst: note: %s is interlaced (%s): deinterlacing it (FFmpeg's bwdif, one frame per frame) and writing progressive video; --deinterlace off stylizes the fields as they are\n", in, order)
+		} else {
+			fmt.Fprintf(stderr, "vidnst: warning: %s is interlaced (%s): with --deinterlace off vidnst stylizes whole frames, fields and combing together, and writes progressive video\n", in, order)
+		}
 	}
 	if info.Covers > 0 && !still {
 		fmt.Fprintf(stderr, "vidnst: note: %s has cover art (%s): it is left out\n", in, count(info.Covers, "picture"))
@@ -295,6 +312,8 @@ func (o *renderOpts) check(out string) error {
 		return usagef("--threads %d: want 0 (all cores) or more", o.threads)
 	case o.hwaccel != "" && o.hwaccel != "none" && o.hwaccel != "cuda":
 		return usagef("--hwaccel %q: want cuda or none", o.hwaccel)
+	case o.deinterlace != "auto" && o.deinterlace != "on" && o.deinterlace != "off":
+		return usagef("--deinterlace %q: want auto, on or off", o.deinterlace)
 	}
 	for _, f := range []struct {
 		name string
@@ -510,7 +529,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	if hw == "none" {
 		hw = ""
 	}
-	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS, HWAccel: hw, Index: j.rng.index})
+	r, err := decode.Open(j.in, decode.Options{Width: j.w, Height: j.h, Ranged: j.rng.set, StartPTS: startPTS, EndPTS: endPTS, HWAccel: hw, Index: j.rng.index, Deinterlace: j.deint})
 	if err != nil {
 		return rs, err
 	}
