@@ -329,13 +329,21 @@ func TestTruncatedMP4Missing(t *testing.T) {
 	}
 }
 
-func BenchmarkNext(b *testing.B) { benchNext(b, 384, 216, 384, 216) }
+func BenchmarkNext(b *testing.B) { benchNext(b, 384, 216, 384, 216, false) }
 
 // BenchmarkNext1080: a 768x432 clip scaled up to a 1920x1080 processing
 // size, as for a GPU render at 1080p: the filter graph's cost per frame.
-func BenchmarkNext1080(b *testing.B) { benchNext(b, 768, 432, 1920, 1080) }
+func BenchmarkNext1080(b *testing.B) { benchNext(b, 768, 432, 1920, 1080, false) }
 
-func benchNext(b *testing.B, cw, ch, w, h int) {
+// BenchmarkNextDeinterlace: what bwdif adds to a 1920x1080 frame's decode
+// (the frames are progressive here; bwdif does the same work on them).
+func BenchmarkNextDeinterlace(b *testing.B) {
+	for _, deint := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "bwdif"}[deint], func(b *testing.B) { benchNext(b, 1920, 1080, 1920, 1080, deint) })
+	}
+}
+
+func benchNext(b *testing.B, cw, ch, w, h int, deint bool) {
 	p := testmedia.Clip(b, b.TempDir(), "c.mp4", cw, ch, 25, 50, false)
 	f := frame.New(w, h)
 	var r *Reader
@@ -345,7 +353,7 @@ func benchNext(b *testing.B, cw, ch, w, h int) {
 		if r == nil {
 			b.StopTimer()
 			var err error
-			if r, err = Open(p, Options{Width: w, Height: h}); err != nil {
+			if r, err = Open(p, Options{Width: w, Height: h, Deinterlace: deint}); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
