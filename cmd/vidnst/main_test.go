@@ -848,6 +848,10 @@ func TestUnusualInputs(t *testing.T) {
 		}
 		ils = append(ils, testmedia.FramesRGB(t, out, 128, 96, 5))
 	}
+	// eval takes the flow between deinterlaced input frames.
+	if code, stdout, stderr := vidnst(t, "eval", "temporal", il, filepath.Join(dir, "il-auto.mp4"), "--size", "64x48"); code != 0 || !strings.Contains(stdout, "pairs") {
+		t.Errorf("eval of the interlaced render: exit %d, %q %q", code, stdout, stderr)
+	}
 	if len(ils[0]) != 4 || len(ils[1]) != 4 {
 		t.Errorf("interlaced input: %d frames out deinterlaced, %d not; want 4 each", len(ils[0]), len(ils[1]))
 	} else if bytes.Equal(ils[0][1], ils[1][1]) {

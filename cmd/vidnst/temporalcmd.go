@@ -249,12 +249,17 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	} else if w < temporal.MinSize || h < temporal.MinSize {
 		return nil, fmt.Errorf("eval: %s is %dx%d, too small for optical flow (%d px on a side at least)", out, oi.DisplayWidth, oi.DisplayHeight, temporal.MinSize)
 	}
-	ri, err := decode.Open(in, decode.Options{Width: w, Height: h})
+	ii, err := decode.Probe(in)
+	if err != nil {
+		return nil, err
+	}
+	// The flow of an interlaced input is taken between deinterlaced
+	// frames, as a render sees them by default.
+	ri, err := decode.Open(in, decode.Options{Width: w, Height: h, Deinterlace: ii.Interlaced()})
 	if err != nil {
 		return nil, err
 	}
 	defer ri.Close()
-	ii := ri.Info()
 	ia := float64(ii.DisplayWidth) / float64(ii.DisplayHeight)
 	// A render at the processing size rounds each side to a multiple of 4
 	// (768x432 at --max-side 32: 32x20): a few pixels either way.
