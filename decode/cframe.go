@@ -6,6 +6,7 @@ package decode
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
@@ -45,4 +46,24 @@ func pixFmtName(p astiav.PixelFormat) string {
 // field comes first).
 func frameInterlaced(f *astiav.Frame) bool {
 	return (*C.AVFrame)(f.UnsafePointer()).interlaced_frame != 0
+}
+
+// setInterlaced marks f as interlaced, top field first where tff (what a
+// decoder sets for a frame coded so).
+func setInterlaced(f *astiav.Frame, tff bool) {
+	cf := (*C.AVFrame)(f.UnsafePointer())
+	cf.interlaced_frame = 1
+	cf.top_field_first = 0
+	if tff {
+		cf.top_field_first = 1
+	}
+}
+
+// copyProps copies src's properties (flags, duration, side data,
+// timestamps) to dst, as av_frame_copy_props does.
+func copyProps(dst, src *astiav.Frame) error {
+	if ret := C.av_frame_copy_props((*C.AVFrame)(dst.UnsafePointer()), (*C.AVFrame)(src.UnsafePointer())); ret < 0 {
+		return fmt.Errorf("copy frame properties: error %d", int(ret))
+	}
+	return nil
 }

@@ -627,29 +627,21 @@ func (r *Reader) setupHW(codec *astiav.Codec, name string) error {
 }
 
 // buildGraph builds the filter graph for frames like first, the first
-// decoded (its pixel format, and whether it says which field comes first).
+// decoded (its size and pixel format).
 func (r *Reader) buildGraph(first *astiav.Frame) error {
 	pf := first.PixelFormat()
 	i := &r.in.info
 	var chain []string
 	if r.opts.Deinterlace {
-		// The frames' own flags say which field is first; where they say
-		// nothing, the stream's field order does, by its first letter:
-		// FFmpeg documents tb as "bottom displayed first", but its own CLI
-		// writes tb for top-field-first video, as MOV's 'fiel' 9 and
-		// Matroska's 9 (interleaved, top first) read.
-		parity := "auto"
-		if !frameInterlaced(first) && i.FieldOrder != "" {
-			switch i.FieldOrder[0] {
-			case 't':
-				parity = "tff"
-			case 'b':
-				parity = "bff"
-			}
-		}
-		// bwdif halves the time base (for its field mode); settb puts the
-		// timestamps back in the stream's.
-		chain = append(chain, "bwdif=mode=send_frame:parity="+parity+":deint=all",
+		// bwdif takes one frame size: a stream that changes size mid-way
+		// is scaled to the first, field by field (interl=1), before it
+		// (the scale passes frames of that size through as they are).
+		// Each frame's flags say which field is first (filterDecoded
+		// sets them where the frame says nothing). bwdif halves the time
+		// base (for its field mode); settb puts the timestamps back in
+		// the stream's.
+		chain = append(chain, fmt.Sprintf("scale=w=%d:h=%d:interl=1", first.Width(), first.Height()),
+			"bwdif=mode=send_frame:parity=auto:deint=all",
 			fmt.Sprintf("settb=%d/%d", i.TimeBaseNum, i.TimeBaseDen))
 	}
 	switch i.Rotation {
@@ -840,11 +832,30 @@ func (r *Reader) filterDecoded() error {
 		if err := r.df.TransferHardwareData(r.sw); err != nil {
 			return fmt.Errorf("decode: download hardware frame: %w", err)
 		}
+		// The download copies pixels only: the flags (interlacing, field
+		// order) and duration come with the frame's properties.
+		if err := copyProps(r.sw, r.df); err != nil {
+			return fmt.Errorf("decode: download hardware frame: %w", err)
+		}
 		r.sw.SetPts(ts)
 		src = r.sw
 		defer r.sw.Unref()
 	} else {
 		r.df.SetPts(ts)
+	}
+	if r.opts.Deinterlace && !frameInterlaced(src) && r.in.info.FieldOrder != "" {
+		// A frame that does not say which field is first gets the
+		// stream's order (bwdif would take it as top first), frame by
+		// frame, so a range's frames are a whole decode's. By the first
+		// letter: FFmpeg documents tb as "bottom displayed first", but its
+		// own CLI writes tb for top-field-first video, as MOV's 'fiel' 9
+		// and Matroska's 9 (interleaved, top first) read.
+		switch r.in.info.FieldOrder[0] {
+		case 't':
+			setInterlaced(src, true)
+		case 'b':
+			setInterlaced(src, false)
+		}
 	}
 	if r.graph == nil {
 		if err := r.buildGraph(src); err != nil {

@@ -616,3 +616,52 @@ func TestDeinterlace(t *testing.T) {
 		})
 	}
 }
+
+// A stream whose frames stop saying they are interlaced mid-way (coded
+// as progressive frames, as PAFF frame pictures without timing SEI are)
+// keeps its stream's field order for those frames, whatever frame a
+// decode starts on: a range starting among them equals the whole decode.
+func TestDeinterlaceMixedFlags(t *testing.T) {
+	dir := t.TempDir()
+	src := "smptebars=s=128x96:r=50,scroll=h=0.03"
+	ref := filepath.Join(dir, "ref.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", src, "-t", "1.6", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", ref)
+	// Bottom field first: each frame's bottom field from source frame 2i,
+	// its top from 2i+1. The first half says so in every frame, the
+	// second in none (only the stream, from the first half, does).
+	il := []string{"-vf", "tinterlace=interleave_bottom,setfield=bff", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", "-g", "5"}
+	p1, p2 := filepath.Join(dir, "p1.ts"), filepath.Join(dir, "p2.ts")
+	testmedia.FFmpeg(t, append(append([]string{"-f", "lavfi", "-i", src, "-t", "0.8"}, il...), "-flags", "+ilme+ildct", "-x264opts", "bff=1", "-muxdelay", "0", p1)...)
+	testmedia.FFmpeg(t, append(append([]string{"-f", "lavfi", "-i", src, "-ss", "0.8", "-t", "0.8"}, il...), "-output_ts_offset", "0.8", p2)...)
+	p := testmedia.Joined(t, dir, "mixed.ts", p1, p2)
+	info, err := Probe(p)
+	if err != nil || info.FieldOrder != "bb" {
+		t.Fatalf("probe: field order %q, %v; want bb", info.FieldOrder, err)
+	}
+	progressive, _ := decodeAll(t, ref, Options{})
+	whole, _ := decodeAll(t, p, Options{Deinterlace: true})
+	if len(progressive) != 80 || len(whole) != 40 {
+		t.Fatalf("%d reference frames, %d deinterlaced; want 80 and 40", len(progressive), len(whole))
+	}
+	var bottom, top float64 // the second half's closeness to each field's instant
+	for i := 20; i < 40; i++ {
+		bottom, top = bottom+psnr8(whole[i].In, progressive[2*i].In)/20, top+psnr8(whole[i].In, progressive[2*i+1].In)/20
+	}
+	t.Logf("unflagged frames: %.1f dB from the bottom field's instant, %.1f from the top's", bottom, top)
+	if bottom < top+2 {
+		t.Errorf("unflagged frames of a bottom-first stream: %.1f dB from the bottom field's instant, %.1f from the top's: shown top first", bottom, top)
+	}
+	x, err := ReadIndex(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng, _ := decodeAll(t, p, Options{Deinterlace: true, Ranged: true, StartPTS: x.PTS[25], EndPTS: x.PTS[30], Index: x})
+	if len(rng) != 5 {
+		t.Fatalf("range: %d frames, want 5", len(rng))
+	}
+	for i, f := range rng {
+		if !slices.Equal(f.In, whole[25+i].In) {
+			t.Errorf("range from 25: frame %d differs from the whole decode's", 25+i)
+		}
+	}
+}

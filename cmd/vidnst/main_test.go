@@ -935,6 +935,20 @@ func TestUnusualInputs(t *testing.T) {
 	if v := p.Stream("video"); v.Width != 128 || !strings.Contains(stderr, "changes its frame size mid-stream: 5 frames at 160x90 (not 128x96) were scaled to 128x96") {
 		t.Errorf("size change: %dx%d, stderr %q", v.Width, v.Height, stderr)
 	}
+	// The same, interlaced (a broadcast capture across an ad break):
+	// deinterlaced throughout, every frame.
+	ail, bil := filepath.Join(dir, "a-il.ts"), filepath.Join(dir, "b-il.ts")
+	il2 := []string{"-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1"}
+	testmedia.FFmpeg(t, append(append([]string{"-f", "lavfi", "-i", "testsrc2=s=128x96:r=20", "-frames:v", "5"}, il2...), "-muxdelay", "0", ail)...)
+	testmedia.FFmpeg(t, append(append([]string{"-f", "lavfi", "-i", "smptebars=s=160x88:r=20", "-frames:v", "5"}, il2...), "-output_ts_offset", "1", bil)...)
+	abil := testmedia.Joined(t, dir, "ab-il.ts", ail, bil)
+	out := filepath.Join(dir, "ab-il.mp4")
+	if stderr, _ := render(abil, out); !strings.Contains(stderr, "deinterlacing it") || !strings.Contains(stderr, "changes its frame size mid-stream") {
+		t.Errorf("interlaced size change: stderr %q", stderr)
+	}
+	if n := testmedia.FFprobe(t, out, true).Stream("video").NbReadFrames; n != "10" {
+		t.Errorf("interlaced size change: %s frames out, want 10", n)
+	}
 	// Lossless audio into MP4 stays lossless: FLAC (which FFmpeg 5.1's
 	// MP4 muxer cannot copy) and PCM become ALAC, the same samples.
 	for _, codec := range []string{"flac", "pcm_s16le"} {
