@@ -67,3 +67,8 @@ func copyProps(dst, src *astiav.Frame) error {
 	}
 	return nil
 }
+
+// frameTFF reports whether f says its top field comes first.
+func frameTFF(f *astiav.Frame) bool {
+	return (*C.AVFrame)(f.UnsafePointer()).top_field_first != 0
+}

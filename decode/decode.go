@@ -372,8 +372,19 @@ func Probe(path string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer in.close()
 	info := in.info
+	still := stillCodec(in.vs.CodecParameters().CodecID())
+	in.close()
+	if info.FieldOrder == "" && !still {
+		// The stream does not say (DV in AVI or raw): its first frame
+		// does, by its flags.
+		if r, err := Open(path, Options{Width: 16, Height: 16}); err == nil {
+			if r.Next(context.Background(), frame.New(16, 16)) == nil {
+				info.FieldOrder = r.firstField
+			}
+			r.Close()
+		}
+	}
 	return &info, nil
 }
 
@@ -440,6 +451,9 @@ type Reader struct {
 	graphW, graphH int
 	resized        int
 	firstResize    [2]int
+	// firstField is the first decoded frame's field order by its own
+	// flags: "tt", "bb" or "progressive" ("" before it).
+	firstField string
 	decodeErrors   int
 	closed         bool
 	// conv converts the filtered frame into f.In in row bands, on
@@ -842,6 +856,12 @@ func (r *Reader) filterDecoded() error {
 		defer r.sw.Unref()
 	} else {
 		r.df.SetPts(ts)
+	}
+	if r.firstField == "" {
+		r.firstField = "progressive"
+		if frameInterlaced(src) {
+			r.firstField = map[bool]string{true: "tt", false: "bb"}[frameTFF(src)]
+		}
 	}
 	if r.opts.Deinterlace && !frameInterlaced(src) && r.in.info.FieldOrder != "" {
 		// A frame that does not say which field is first gets the

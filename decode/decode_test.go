@@ -665,3 +665,21 @@ func TestDeinterlaceMixedFlags(t *testing.T) {
 		}
 	}
 }
+
+// A stream that does not say its field order (DV in AVI) gets its first
+// frame's: SD DV is interlaced, bottom field first.
+func TestProbeFieldOrderFromFrames(t *testing.T) {
+	dir := t.TempDir()
+	dv := filepath.Join(dir, "dv.avi")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "smptebars=s=720x576:r=25", "-t", "0.2", "-c:v", "dvvideo", "-pix_fmt", "yuv420p", dv)
+	png := filepath.Join(dir, "still.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "smptebars=s=64x48", "-frames:v", "1", png)
+	for _, c := range []struct {
+		path, want string
+	}{{dv, "bb"}, {png, ""}} {
+		info, err := Probe(c.path)
+		if err != nil || info.FieldOrder != c.want || info.Interlaced() != (c.want == "bb") {
+			t.Errorf("%s: field order %q, %v; want %q", filepath.Base(c.path), info.FieldOrder, err, c.want)
+		}
+	}
+}
