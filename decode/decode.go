@@ -453,9 +453,9 @@ type Reader struct {
 	firstResize    [2]int
 	// firstField is the first decoded frame's field order by its own
 	// flags: "tt", "bb" or "progressive" ("" before it).
-	firstField string
-	decodeErrors   int
-	closed         bool
+	firstField   string
+	decodeErrors int
+	closed       bool
 	// conv converts the filtered frame into f.In in row bands, on
 	// par.FrameWorkers of the frame size (the caller alone below 1 MP).
 	conv    par.Runner
