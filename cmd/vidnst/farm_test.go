@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -554,26 +555,34 @@ func TestChunkModel(t *testing.T) {
 		code, _, stderr := vidnst(t, "render", "--plan", plan, "--chunk", "0", "--models-dir", node, "--progress", "none")
 		return code, stderr
 	}
-	same, _ := os.ReadFile(filepath.Join(planner, "look.onnx"))
+	same, err := os.ReadFile(filepath.Join(planner, "look.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	look, sidecar := filepath.Join(node, "look.onnx"), filepath.Join(node, "look.json")
+	write := func(p, data string) error { return os.WriteFile(p, []byte(data), 0o644) }
 	for _, c := range []struct {
 		name   string
-		setup  func()
+		setup  func() error
 		code   int
 		stderr string
 	}{
-		{"the same file", func() { os.WriteFile(filepath.Join(node, "look.onnx"), same, 0o644) }, 0, ""},
-		{"another file", func() { onnxgen.Affine(filepath.Join(node, "look.onnx"), 1, 9) }, 0, "rendering with the planner's"},
-		{"another sidecar", func() {
-			os.WriteFile(filepath.Join(node, "look.onnx"), same, 0o644)
-			os.WriteFile(filepath.Join(node, "look.json"), []byte(`{"range": "0-1"}`), 0o644)
+		{"the same file", func() error { return write(look, string(same)) }, 0, ""},
+		{"another file", func() error { return onnxgen.Affine(look, 1, 9) }, 0, "rendering with the planner's"},
+		{"another sidecar", func() error {
+			return errors.Join(write(look, string(same)), write(sidecar, `{"range": "0-1"}`))
 		}, 0, "rendering with the planner's"},
-		{"another sidecar, no planner's file", func() { os.Rename(filepath.Join(planner, "look.onnx"), filepath.Join(dir, "gone.onnx")) }, 1, "sidecar"},
-		{"another file, no planner's file", func() {
-			os.Remove(filepath.Join(node, "look.json"))
-			onnxgen.Affine(filepath.Join(node, "look.onnx"), 1, 9)
+		{"a sidecar that does not read", func() error { return write(sidecar, `{"range": "0-2"}`) }, 0, "rendering with the planner's"},
+		{"another sidecar, no planner's file", func() error {
+			return errors.Join(write(sidecar, `{"range": "0-1"}`), os.Rename(filepath.Join(planner, "look.onnx"), filepath.Join(dir, "gone.onnx")))
+		}, 1, "sidecar"},
+		{"another file, no planner's file", func() error {
+			return errors.Join(os.Remove(sidecar), onnxgen.Affine(look, 1, 9))
 		}, 1, "not the planned model"},
 	} {
-		c.setup()
+		if err := c.setup(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
 		code, stderr := render()
 		if code != c.code || !strings.Contains(stderr, c.stderr) || (c.stderr == "" && strings.Contains(stderr, "planner's")) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, stderr, c.code, c.stderr)
@@ -582,4 +591,28 @@ func TestChunkModel(t *testing.T) {
 			t.Errorf("%s: chunk file: %v", c.name, err)
 		}
 	}
+}
+
+// A plan records what it decided for an interlaced input (so that every
+// node deinterlaces it alike, and an older one refuses the plan) and drops
+// --fp16 for a model given as a path (used as it is, as a render does).
+func TestPlanRecordsDecisions(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	il := filepath.Join(dir, "il.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=128x96:r=10", "-frames:v", "4", "-vf", "tinterlace=interleave_top,setfield=tff",
+		"-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1", il)
+	plan := filepath.Join(dir, "plan.json")
+	code, _, stderr := vidnst(t, "plan", il, "--style", id, "--fp16", "--chunks", "2", "-o", plan)
+	if code != 0 || !strings.Contains(stderr, "is used as it is") {
+		t.Fatalf("plan: exit %d, %q", code, stderr)
+	}
+	p, err := farm.Load(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := p.Settings.Extra; e["deinterlace"] != "on" || e["fp16"] != "" {
+		t.Errorf("plan settings: %v; want deinterlace on, no fp16", e)
+	}
+	mustRun(t, "render", "--plan", plan, "--chunk", "1", "--progress", "none")
 }

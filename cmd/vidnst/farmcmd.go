@@ -269,6 +269,17 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 				cs[i].StartPTS = &pts
 			}
 			set := settingsOf(ro, cmd.Flags().Changed)
+			if ro.deinterlaces(info) {
+				// Recorded as decided here, so every node (an older one
+				// too: it refuses the setting) treats the film alike.
+				set.Extra["deinterlace"] = "on"
+			}
+			if ro.fp16 && models.IsPath(ro.style) {
+				delete(set.Extra, "fp16") // as a render: the file is used as it is
+				if !ro.quiet {
+					fmt.Fprintf(stderr, "vidnst: warning: --fp16 picks the fp16 variant of a named style; %s is used as it is\n", ro.style)
+				}
+			}
 			if ro.fp16 && !models.IsPath(ro.style) {
 				if p, ok := models.FP16(model); ok {
 					model = p // the node that falls back to this path runs fp16 too
@@ -389,14 +400,16 @@ func modelIdentity(path string) (sum, convention string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return sum, fmt.Sprintf("range %s, channels %s, input %q, output %q", c.Range, c.Channels, c.Input, c.Output), nil
+	// What decides the pixels (the tensor names only pick the tensors).
+	return sum, fmt.Sprintf("range %s, channels %s", c.Range, c.Channels), nil
 }
 
 // chunkModel makes a chunk render use the plan's model: the file this
 // node resolves for the style when it is the planner's, byte for byte and
-// sidecar alike; else the planner's own file where this node can read it
-// and it still matches (a note says so); else an error wrapping
-// farm.ErrModelChanged.
+// sidecar alike; else (another file, or one whose sidecar does not read)
+// the planner's own file where this node can read it and it still matches
+// (a note says so); else the error, wrapping farm.ErrModelChanged where
+// the node's file is another.
 func chunkModel(ro *renderOpts, p *farm.Plan, stderr io.Writer) error {
 	local, err := resolveStyle(ro, ro.style, io.Discard)
 	if err != nil {
@@ -411,7 +424,7 @@ func chunkModel(ro *renderOpts, p *farm.Plan, stderr io.Writer) error {
 	}
 	err = matches(local)
 	m := p.Settings.Extra["model"]
-	if !errors.Is(err, farm.ErrModelChanged) || m == "" || m == local || matches(m) != nil {
+	if err == nil || m == "" || m == local || matches(m) != nil {
 		return err
 	}
 	if !ro.quiet {
