@@ -197,13 +197,7 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 	if err != nil || n == 0 {
 		return data, 0, err
 	}
-	g = append(g, added...)
-	out, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			f.b = g
-		}
-		return f, true, nil
-	})
+	out, err = withGraph(data, append(g, added...))
 	return out, n, err
 }
 
@@ -230,6 +224,16 @@ func opNode(op string, ins []string, out string, attrs ...[]byte) []byte {
 		b = pbAppend(b, pbField{num: 5, wire: 2, b: a})
 	}
 	return b
+}
+
+// withGraph is the ModelProto data with graph as its GraphProto.
+func withGraph(data, graph []byte) ([]byte, error) {
+	return pbRewrite(data, func(f pbField) (pbField, bool, error) {
+		if f.num == 7 && f.wire == 2 {
+			f.b = graph
+		}
+		return f, true, nil
+	})
 }
 
 // modelGraph is the GraphProto of the ModelProto data.

@@ -335,13 +335,7 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 	if err != nil {
 		return nil, nil, err
 	}
-	g = append(g, added...)
-	out, err = pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			f.b = g
-		}
-		return f, true, nil
-	})
+	out, err = withGraph(data, append(g, added...))
 	return out, done, err
 }
 

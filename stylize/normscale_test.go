@@ -530,13 +530,7 @@ func emulateCUDANorms(t *testing.T, data []byte) []byte {
 	if err != nil || n == 0 {
 		t.Fatalf("%d norms emulated, %v", n, err)
 	}
-	g = append(g, extra...)
-	out, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			f.b = g
-		}
-		return f, true, nil
-	})
+	out, err := withGraph(data, append(g, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
