@@ -82,33 +82,12 @@ func rewriteNorms(data []byte, fold int) (out []byte, n int, err error) {
 		return fs
 	}
 	rewriteNode := func(node []byte) ([]pbField, error) {
-		var ins, outs []string
-		var op, domain string
-		if err := pbWalk(node, func(g pbField) error {
-			if g.wire != 2 {
-				return nil
-			}
-			switch g.num {
-			case 1:
-				ins = append(ins, string(g.b))
-			case 2:
-				outs = append(outs, string(g.b))
-			case 4:
-				op = string(g.b)
-			case 7:
-				domain = string(g.b)
-			}
-			return nil
-		}); err != nil {
+		nd, err := parseNode(node)
+		if err != nil || !halfNorm(nd, inits) {
 			return nil, err
 		}
-		if op != "InstanceNormalization" || (domain != "" && domain != "ai.onnx") || len(ins) != 3 || len(outs) != 1 {
-			return nil, nil
-		}
+		ins, outs := nd.ins, nd.outs
 		scale, bias := inits[ins[1]], inits[ins[2]]
-		if scale == nil || bias == nil || len(scale.half) != len(bias.half) {
-			return nil, nil
-		}
 		suffix := "__vidnst_fp32"
 		if fold > 0 {
 			suffix = fmt.Sprintf("__vidnst_fold%d", fold)
@@ -234,6 +213,16 @@ func withGraph(data, graph []byte) ([]byte, error) {
 		}
 		return f, true, nil
 	})
+}
+
+// halfNorm reports whether nd is an InstanceNormalization whose scale and
+// bias are float16 initializers (in inits) of one length.
+func halfNorm(nd *protoNode, inits map[string]*halfTensor) bool {
+	if !nd.is("InstanceNormalization") || len(nd.ins) != 3 || len(nd.outs) != 1 {
+		return false
+	}
+	s, b := inits[nd.ins[1]], inits[nd.ins[2]]
+	return s != nil && b != nil && len(s.half) == len(b.half)
 }
 
 // modelGraph is the GraphProto of the ModelProto data.

@@ -186,26 +186,8 @@ func graphNodes(t *testing.T, data []byte) ([]testNode, map[string]uint64) {
 		return pbWalk(f.b, func(g pbField) error {
 			switch {
 			case g.num == 1 && g.wire == 2:
-				var nd testNode
-				err := pbWalk(g.b, func(h pbField) error {
-					switch {
-					case h.num == 1 && h.wire == 2:
-						nd.ins = append(nd.ins, string(h.b))
-					case h.num == 2 && h.wire == 2:
-						nd.outs = append(nd.outs, string(h.b))
-					case h.num == 4 && h.wire == 2:
-						nd.op = string(h.b)
-					case h.num == 5 && h.wire == 2:
-						return pbWalk(h.b, func(a pbField) error {
-							if a.num == 3 && a.wire == 0 {
-								nd.to = a.v
-							}
-							return nil
-						})
-					}
-					return nil
-				})
-				nodes = append(nodes, nd)
+				nd, err := parseNode(g.b)
+				nodes = append(nodes, testNode{op: nd.op, ins: nd.ins, outs: nd.outs, to: uint64(attrInt(nd.attrs["to"]))})
 				return err
 			case g.num == 5 && g.wire == 2:
 				var name string

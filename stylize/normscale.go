@@ -64,12 +64,7 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 	if err != nil {
 		return nil, nil, err
 	}
-	type node struct {
-		op, domain string
-		ins, outs  []string
-		attrs      map[string]pbField // AttributeProto by name
-	}
-	var nodes []*node
+	var nodes []*protoNode
 	subgraphs := false
 	graphIn, graphOut := map[string]bool{}, map[string]bool{}
 	allInits := map[string]bool{}
@@ -79,34 +74,10 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 		}
 		switch f.num {
 		case 1:
-			nd := &node{attrs: map[string]pbField{}}
+			nd, err := parseNode(f.b)
 			nodes = append(nodes, nd)
-			return pbWalk(f.b, func(g pbField) error {
-				if g.wire != 2 {
-					return nil
-				}
-				switch g.num {
-				case 1:
-					nd.ins = append(nd.ins, string(g.b))
-				case 2:
-					nd.outs = append(nd.outs, string(g.b))
-				case 4:
-					nd.op = string(g.b)
-				case 7:
-					nd.domain = string(g.b)
-				case 5:
-					return pbWalk(g.b, func(a pbField) error {
-						switch {
-						case a.num == 1 && a.wire == 2:
-							nd.attrs[string(a.b)] = g
-						case a.num == 6 || a.num == 11: // g, graphs
-							subgraphs = true
-						}
-						return nil
-					})
-				}
-				return nil
-			})
+			subgraphs = subgraphs || nd.subgraph
+			return err
 		case 5, 11, 12: // initializer, input, output: their names
 			set, nameField := allInits, 8
 			if f.num != 5 {
@@ -130,7 +101,7 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 	if subgraphs {
 		return data, nil, nil
 	}
-	producer, uses := map[string]*node{}, map[string]int{}
+	producer, uses := map[string]*protoNode{}, map[string]int{}
 	taken := map[string]bool{} // every name in the graph
 	for n := range allInits {
 		taken[n] = true
@@ -154,16 +125,16 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 				return true
 			}
 			p := producer[x]
-			if p == nil || (p.domain != "" && p.domain != "ai.onnx") || len(p.ins) == 0 {
+			if p == nil || len(p.ins) == 0 {
 				return false
 			}
-			switch p.op {
-			case "Identity":
-			case "Cast":
+			switch {
+			case p.is("Identity"):
+			case p.is("Cast"):
 				if to := attrInt(p.attrs["to"]); to != 1 && to != 10 {
 					return false
 				}
-			case "Pad":
+			case p.is("Pad"):
 				mode := string(attrBytes(p.attrs["mode"]))
 				constant := mode == "" || mode == "constant"
 				value := len(p.ins) > 2 && p.ins[2] != "" || attrFloat(p.attrs["value"], 0) != 0
@@ -178,23 +149,20 @@ func scaleNorms(data []byte, input string, lo, hi float64) (out []byte, done []s
 		return false
 	}
 	type plan struct {
-		conv, norm *node
+		conv, norm *protoNode
 		w, b       string // the Conv's new weight and bias names
 		eps        float32
 	}
-	plans := map[*node]*plan{} // by Conv and by norm
+	plans := map[*protoNode]*plan{} // by Conv and by norm
 	var added []byte
 	made := map[string]bool{}    // the new initializers: one two Convs share is made once
 	replaced := map[string]int{} // initializer reads moved to a scaled copy
 	for _, norm := range nodes {
-		if norm.op != "InstanceNormalization" || (norm.domain != "" && norm.domain != "ai.onnx") || len(norm.ins) != 3 || len(norm.outs) != 1 {
-			continue
-		}
-		if inits[norm.ins[1]] == nil || inits[norm.ins[2]] == nil { // not a float16 norm
+		if !halfNorm(norm, inits) {
 			continue
 		}
 		conv := producer[norm.ins[0]]
-		if conv == nil || conv.op != "Conv" || (conv.domain != "" && conv.domain != "ai.onnx") || len(conv.ins) < 2 || len(conv.outs) != 1 ||
+		if conv == nil || !conv.is("Conv") || len(conv.ins) < 2 || len(conv.outs) != 1 ||
 			uses[conv.outs[0]] != 1 || graphOut[conv.outs[0]] || plans[conv] != nil || !fromInput(conv.ins[0]) {
 			continue
 		}
@@ -372,50 +340,6 @@ func mendNorms(data []byte, mend string, batch int, c Convention, input string) 
 	}
 	out, n, err := fp32Norms(data)
 	return label(out, "float32", n, err)
-}
-
-// isAttr reports whether the AttributeProto a is named name.
-func isAttr(a []byte, name string) bool {
-	found := false
-	pbWalk(a, func(f pbField) error {
-		found = found || (f.num == 1 && f.wire == 2 && string(f.b) == name)
-		return nil
-	})
-	return found
-}
-
-// attrField is field num of the NodeProto attribute field f (an
-// AttributeProto), and whether it is there.
-func attrField(f pbField, num int) (pbField, bool) {
-	var v pbField
-	found := false
-	pbWalk(f.b, func(a pbField) error {
-		if a.num == num {
-			v, found = a, true
-		}
-		return nil
-	})
-	return v, found
-}
-
-// attrInt is an INT attribute's value (0 if absent).
-func attrInt(f pbField) int64 {
-	v, _ := attrField(f, 3)
-	return int64(v.v)
-}
-
-// attrFloat is a FLOAT attribute's value, or def if absent.
-func attrFloat(f pbField, def float32) float32 {
-	if v, ok := attrField(f, 2); ok && v.wire == 5 {
-		return math.Float32frombits(uint32(v.v))
-	}
-	return def
-}
-
-// attrBytes is a STRING attribute's value (nil if absent).
-func attrBytes(f pbField) []byte {
-	v, _ := attrField(f, 4)
-	return v.b
 }
 
 // tensorDims are the dims of t (packed or not; nil if t is nil).

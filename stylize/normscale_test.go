@@ -209,18 +209,9 @@ func normEpsilon(t *testing.T, data []byte) float32 {
 		if f.num != 1 || f.wire != 2 || eps >= 0 {
 			return nil
 		}
-		norm, e := false, float32(1e-5)
-		err := pbWalk(f.b, func(g pbField) error {
-			switch {
-			case g.num == 4 && g.wire == 2:
-				norm = string(g.b) == "InstanceNormalization"
-			case g.num == 5 && g.wire == 2 && isAttr(g.b, "epsilon"):
-				e = attrFloat(g, 1e-5)
-			}
-			return nil
-		})
-		if norm {
-			eps = e
+		nd, err := parseNode(f.b)
+		if nd.is("InstanceNormalization") {
+			eps = attrFloat(nd.attrs["epsilon"], 1e-5)
 		}
 		return err
 	})
@@ -477,28 +468,12 @@ func emulateCUDANorms(t *testing.T, data []byte) []byte {
 			g = pbAppend(g, f)
 			return nil
 		}
-		var ins, outs []string
-		var op string
-		eps := float32(1e-5)
-		if err := pbWalk(f.b, func(a pbField) error {
-			switch {
-			case a.num == 1 && a.wire == 2:
-				ins = append(ins, string(a.b))
-			case a.num == 2 && a.wire == 2:
-				outs = append(outs, string(a.b))
-			case a.num == 4 && a.wire == 2:
-				op = string(a.b)
-			case a.num == 5 && a.wire == 2 && isAttr(a.b, "epsilon"):
-				eps = attrFloat(a, 1e-5)
-			}
-			return nil
-		}); err != nil {
+		nd, err := parseNode(f.b)
+		if err != nil || !halfNorm(nd, inits) {
+			g = pbAppend(g, f)
 			return err
 		}
-		if op != "InstanceNormalization" || len(ins) != 3 || inits[ins[1]] == nil || inits[ins[2]] == nil {
-			g = pbAppend(g, f)
-			return nil
-		}
+		ins, outs, eps := nd.ins, nd.outs, attrFloat(nd.attrs["epsilon"], 1e-5)
 		n++
 		p := fmt.Sprintf("__emu%d_", n)
 		epsInit := pbAppend(nil, pbField{num: 2, wire: 0, v: 1})

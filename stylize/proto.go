@@ -3,6 +3,7 @@ package stylize
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 )
 
 // A minimal protobuf reader for the part of an ONNX ModelProto that
@@ -341,4 +342,93 @@ func setImageDims(data []byte, dims [4]int64, names ...string) ([]byte, error) {
 		err = errProto
 	}
 	return out, err
+}
+
+// protoNode is what the model rewrites read of a NodeProto.
+type protoNode struct {
+	op, domain string
+	ins, outs  []string
+	attrs      map[string]pbField // its attribute fields (AttributeProto) by name
+	subgraph   bool               // an attribute holds a graph (If, Loop)
+}
+
+// parseNode reads the NodeProto b.
+func parseNode(b []byte) (*protoNode, error) {
+	nd := &protoNode{attrs: map[string]pbField{}}
+	err := pbWalk(b, func(g pbField) error {
+		if g.wire != 2 {
+			return nil
+		}
+		switch g.num {
+		case 1:
+			nd.ins = append(nd.ins, string(g.b))
+		case 2:
+			nd.outs = append(nd.outs, string(g.b))
+		case 4:
+			nd.op = string(g.b)
+		case 7:
+			nd.domain = string(g.b)
+		case 5:
+			return pbWalk(g.b, func(a pbField) error {
+				switch {
+				case a.num == 1 && a.wire == 2:
+					nd.attrs[string(a.b)] = g
+				case a.num == 6 || a.num == 11: // g, graphs
+					nd.subgraph = true
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return nd, err
+}
+
+// is reports whether nd is the ONNX operator op (default domain).
+func (nd *protoNode) is(op string) bool {
+	return nd.op == op && (nd.domain == "" || nd.domain == "ai.onnx")
+}
+
+// isAttr reports whether the AttributeProto a is named name.
+func isAttr(a []byte, name string) bool {
+	found := false
+	pbWalk(a, func(f pbField) error {
+		found = found || (f.num == 1 && f.wire == 2 && string(f.b) == name)
+		return nil
+	})
+	return found
+}
+
+// attrField is field num of the NodeProto attribute field f (an
+// AttributeProto), and whether it is there.
+func attrField(f pbField, num int) (pbField, bool) {
+	var v pbField
+	found := false
+	pbWalk(f.b, func(a pbField) error {
+		if a.num == num {
+			v, found = a, true
+		}
+		return nil
+	})
+	return v, found
+}
+
+// attrInt is an INT attribute's value (0 if absent).
+func attrInt(f pbField) int64 {
+	v, _ := attrField(f, 3)
+	return int64(v.v)
+}
+
+// attrFloat is a FLOAT attribute's value, or def if absent.
+func attrFloat(f pbField, def float32) float32 {
+	if v, ok := attrField(f, 2); ok && v.wire == 5 {
+		return math.Float32frombits(uint32(v.v))
+	}
+	return def
+}
+
+// attrBytes is a STRING attribute's value (nil if absent).
+func attrBytes(f pbField) []byte {
+	v, _ := attrField(f, 4)
+	return v.b
 }
