@@ -125,6 +125,18 @@ func (i *Info) Interlaced() bool {
 	return i.FieldOrder != "" && i.FieldOrder != "progressive"
 }
 
+// TopFirst reports whether the stream says its top field comes first, and
+// whether it says either (an interlaced stream). By the field order's
+// first letter: FFmpeg documents tb as "bottom displayed first", but its
+// own CLI writes tb for top-field-first video, as MOV's 'fiel' 9 and
+// Matroska's 9 (interleaved, top first) read.
+func (i *Info) TopFirst() (top, ok bool) {
+	if !i.Interlaced() {
+		return false, false
+	}
+	return i.FieldOrder[0] == 't', i.FieldOrder[0] == 't' || i.FieldOrder[0] == 'b'
+}
+
 // FrameDurationTB is one frame's duration in time-base units (from the
 // average frame rate; 0 when unknown).
 func (i *Info) FrameDurationTB() int64 {
@@ -863,19 +875,11 @@ func (r *Reader) filterDecoded() error {
 			r.firstField = map[bool]string{true: "tt", false: "bb"}[frameTFF(src)]
 		}
 	}
-	if r.opts.Deinterlace && !frameInterlaced(src) && r.in.info.FieldOrder != "" {
+	if top, ok := r.in.info.TopFirst(); ok && r.opts.Deinterlace && !frameInterlaced(src) {
 		// A frame that does not say which field is first gets the
 		// stream's order (bwdif would take it as top first), frame by
-		// frame, so a range's frames are a whole decode's. By the first
-		// letter: FFmpeg documents tb as "bottom displayed first", but its
-		// own CLI writes tb for top-field-first video, as MOV's 'fiel' 9
-		// and Matroska's 9 (interleaved, top first) read.
-		switch r.in.info.FieldOrder[0] {
-		case 't':
-			setInterlaced(src, true)
-		case 'b':
-			setInterlaced(src, false)
-		}
+		// frame, so a range's frames are a whole decode's.
+		setInterlaced(src, top)
 	}
 	if r.graph == nil {
 		if err := r.buildGraph(src); err != nil {

@@ -237,8 +237,8 @@ func inputNotes(in string, info *decode.Info, still, deint bool, stderr io.Write
 		fmt.Fprintf(stderr, "vidnst: note: %s is %d-bit: vidnst works in 8 bits per channel, so the output has 8 bits of precision (whatever --pix-fmt)\n", in, info.BitDepth)
 	}
 	if info.Interlaced() && !still {
-		// By the first letter, as decode reads the field order.
-		order := map[byte]string{'t': "top field first", 'b': "bottom field first"}[info.FieldOrder[0]]
+		top, _ := info.TopFirst()
+		order := map[bool]string{true: "top field first", false: "bottom field first"}[top]
 		if deint {
 			fmt.Fprintf(stderr, "vidnst: note: %s is interlaced (%s): deinterlacing it (FFmpeg's bwdif, one frame per frame) and writing progressive video; --deinterlace off stylizes the fields as they are\n", in, order)
 		} else {
