@@ -132,22 +132,21 @@ func probeSession(t *testing.T, data []byte, names []string, cast bool) *ort.Dyn
 			outs = append(outs, n+"__probe")
 		}
 	}
-	data, err := pbRewrite(data, func(f pbField) (pbField, bool, error) {
-		if f.num == 7 && f.wire == 2 {
-			g := append([]byte(nil), f.b...)
-			for i, out := range outs {
-				if cast {
-					g = pbAppend(g, pbField{num: 1, wire: 2, b: castNode(names[i], out, 1)})
-				}
-				tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1}) // float
-				typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
-				vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(out)})
-				g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
-			}
-			f.b = g
+	graph, err := modelGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := append([]byte(nil), graph...)
+	for i, out := range outs {
+		if cast {
+			g = pbAppend(g, pbField{num: 1, wire: 2, b: castNode(names[i], out, 1)})
 		}
-		return f, true, nil
-	})
+		tensorType := pbAppend(nil, pbField{num: 1, wire: 0, v: 1}) // float
+		typ := pbAppend(nil, pbField{num: 1, wire: 2, b: tensorType})
+		vi := pbAppend(nil, pbField{num: 1, wire: 2, b: []byte(out)})
+		g = pbAppend(g, pbField{num: 12, wire: 2, b: pbAppend(vi, pbField{num: 2, wire: 2, b: typ})})
+	}
+	data, err = withGraph(data, g)
 	if err == nil {
 		data, err = freeImageDims(data, "input1", "output1")
 	}
