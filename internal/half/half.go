@@ -9,6 +9,9 @@ import "math"
 func ToFloat32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
+	if exp-1 < 30 { // normal: rebias the exponent (+112)
+		return math.Float32frombits(sign | (uint32(h&0x7fff)<<13 + 112<<23))
+	}
 	frac := uint32(h) & 0x3ff
 	switch {
 	case exp == 0x1f: // Inf, NaN
@@ -30,6 +33,13 @@ func ToFloat32(h uint16) float32 {
 // 2^-14 subnormal.
 func FromFloat32(f float32) uint16 {
 	b := math.Float32bits(f)
+	if e := (b >> 23) & 0xff; e-113 < 30 {
+		// The common case, a normal float16 (2^-14 <= |f| < 2^16): drop
+		// the exponent bias difference (112) and round the mantissa to 10
+		// bits, ties to even; a carry past 65504 gives infinity.
+		m := b & 0x7fffffff
+		return uint16(b>>16)&0x8000 | uint16((m-112<<23+0xfff+((m>>13)&1))>>13)
+	}
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23) & 0xff
 	mant := b & 0x7fffff
