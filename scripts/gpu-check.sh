@@ -74,17 +74,19 @@ t0=$SECONDS
 steps=" ${VIDNST_GPU_STEPS:-tests norms table e2e variants temporal profile} " # a subset can be named
 want() { [[ "$steps" == *" $1 "* ]]; }
 if want tests; then
-  step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy' -test.v
+  step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy|HalfIO' -test.v
   if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
     step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
   fi
 fi
 # norms: the fp16 network at 1080p with its instance norms in float32 (the
 # default), as the file has them (wrong in batches), folded and with the
-# first Conv scaled (candidates).
+# first Conv scaled (candidates); the default and scale also with float32
+# input and output tensors (VIDNST_FP16_IO=off; the default is float16).
 if want norms; then
-  for v in fp32 keep fold scale; do
-    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${v#fp32}" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
+  for v in fp32 scale keep fold fp32-io32 scale-io32; do
+    n=${v%-io32}; io=; [ "$n" = "$v" ] || io=off
+    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x

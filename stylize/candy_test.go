@@ -93,11 +93,7 @@ func TestCandy(t *testing.T) {
 	if err := s.Run(in[1:], one); err != nil {
 		t.Fatal(err)
 	}
-	maxd := 0.0
-	for j := range one[0] {
-		maxd = max(maxd, math.Abs(float64(one[0][j]-out[1][j])))
-	}
-	if maxd > 0.5 {
+	if maxd := maxDiff(one[0], out[1]); maxd > 0.5 {
 		t.Errorf("partial batch differs from the full batch by up to %v", maxd)
 	}
 }
@@ -249,6 +245,15 @@ func batchPSNRs(t *testing.T, p, device string, w, h int) (full, partial float64
 }
 
 // psnr of a against b (0..255).
+// maxDiff is the largest |a[i]-b[i]|.
+func maxDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
 func psnr(a, b []float32) float64 {
 	sum := 0.0
 	for j := range a {

@@ -238,7 +238,7 @@ func newCAPIRun(sess *ort.DynamicAdvancedSession, ro *ort.RunOptions, in, out st
 }
 
 // ortValue is the OrtValue behind a tensor.
-func ortValue(t *ort.Tensor[float32]) (unsafe.Pointer, error) {
+func ortValue(t ort.Value) (unsafe.Pointer, error) {
 	d := t.GetInternals()
 	return onlyPointer(unsafe.Pointer(d), reflect.TypeOf(*d), "ortValue")
 }
@@ -340,22 +340,22 @@ func appendCUDAV1(so *ort.SessionOptions, id int) error {
 	return nil
 }
 
-// pinnedFloats returns n float32s of page-locked host memory from the CUDA
+// pinned returns n values of page-locked host memory from the CUDA
 // runtime already loaded in the process, or nil when there is none (no
 // CUDA provider loaded, or the allocation failed). The caller owns it and
 // must give it to freePinned exactly once.
-func pinnedFloats(n int) []float32 {
+func pinned[T float32 | uint16](n int) []T {
 	capiMu.Lock()
 	defer capiMu.Unlock()
-	p := C.vidnst_pinned_alloc(C.size_t(n) * 4)
+	p := C.vidnst_pinned_alloc(C.size_t(n) * C.size_t(unsafe.Sizeof(T(0))))
 	if p == nil {
 		return nil
 	}
-	return unsafe.Slice((*float32)(p), n)
+	return unsafe.Slice((*T)(p), n)
 }
 
-// freePinned frees memory from pinnedFloats (nil is ignored).
-func freePinned(f []float32) {
+// freePinned frees memory from pinned (nil is ignored).
+func freePinned[T float32 | uint16](f []T) {
 	if len(f) == 0 {
 		return
 	}

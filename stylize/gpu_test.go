@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidnst/vidnst/internal/half"
 )
 
 // GPU checks, built only with -tags gpu on a machine with an NVIDIA GPU,
@@ -41,11 +43,7 @@ func TestGPUMatchesCPU(t *testing.T) {
 	// TF32 convolutions on the GPU: a few pixels differ by several levels,
 	// the frame as a whole stays far above visible-difference PSNR.
 	for i := range og {
-		maxd := 0.0
-		for j := range og[i] {
-			maxd = max(maxd, math.Abs(float64(og[i][j]-oc[i][j])))
-		}
-		d := psnr(og[i], oc[i])
+		maxd, d := maxDiff(og[i], oc[i]), psnr(og[i], oc[i])
 		t.Logf("frame %d: gpu vs cpu PSNR %.1f dB, max |diff| %.2f", i, d, maxd)
 		if d < 40 {
 			t.Errorf("frame %d: GPU and CPU differ: PSNR %.1f dB", i, d)
@@ -71,11 +69,7 @@ func TestGPUMatchesCPU(t *testing.T) {
 		}
 	}
 	for i, o := range [][]float32{o0[0], o1[0]} {
-		maxd := 0.0
-		for j := range o {
-			maxd = max(maxd, math.Abs(float64(o[j]-og[i][j])))
-		}
-		if maxd > 0.5 {
+		if maxd := maxDiff(o, og[i]); maxd > 0.5 {
 			t.Errorf("slot %d: differs from Run by up to %.3f", i, maxd)
 		}
 	}
@@ -134,6 +128,47 @@ func TestGPUBatchesMatch(t *testing.T) {
 	}
 }
 
+// TestGPUHalfIO: fp16 candy on CUDA with float16 tensors (the default
+// where the CPU converts float16 in hardware) gives what it gives with
+// float32 ones and the file's own Casts on the GPU: the same float16
+// values reach the same kernels.
+func TestGPUHalfIO(t *testing.T) {
+	needORT(t)
+	fp, ok := FP16Variant(sharedModel(t, "candy.onnx"))
+	if !ok {
+		t.Skip("SKIPPED: no fp16 candy")
+	}
+	const w, h = 256, 144
+	in := [][]float32{scene(w, h, 0), scene(w, h, 5), scene(w, h, 9)}
+	for i := range in[0] { // values float16 does not hold
+		in[0][i] += 0.3
+	}
+	run := func(io string) ([][]float32, bool) {
+		t.Setenv("VIDNST_FP16_IO", io)
+		s := newSession(t, fp, Options{Width: w, Height: h, Batch: 4, Device: "cuda"})
+		out := zeros(3, w, h)
+		if err := s.Run(in, out); err != nil { // a padded partial batch
+			t.Fatal(err)
+		}
+		return out, s.HalfIO()
+	}
+	want, h32 := run("off")
+	got, h16 := run("")
+	if h32 || h16 != half.Hardware() {
+		t.Fatalf("float16 tensors: %v with VIDNST_FP16_IO=off, %v by default (F16C: %v)", h32, h16, half.Hardware())
+	}
+	if !h16 {
+		t.Skip("SKIPPED: no F16C on this CPU, so the default is float32 tensors")
+	}
+	for i := range got {
+		maxd, d := maxDiff(got[i], want[i]), psnr(got[i], want[i])
+		t.Logf("frame %d: float16 vs float32 tensors on cuda: PSNR %.1f dB, max |diff| %.3f", i, d, maxd)
+		if d < 45 {
+			t.Errorf("frame %d: float16 tensors change the output: PSNR %.1f dB", i, d)
+		}
+	}
+}
+
 // BenchmarkRunGPU: inference-only frames/s on CUDA for the table:
 // 1280x720 and 1920x1080, batch 1, 4, 8, fp32 and fp16. frames/s is the
 // double-buffered throughput (the session's slots overlapped, as the
@@ -177,6 +212,9 @@ func BenchmarkRunGPU(b *testing.B) {
 					}
 					b.StopTimer()
 					b.ReportMetric(fps, "frames/s")
+					if s.HalfIO() {
+						b.ReportMetric(1, "f16-io")
+					}
 					// One Run at a time: copies in, network, copies out.
 					t0 := time.Now()
 					for range 5 {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/vidnst/vidnst/internal/half"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -57,7 +58,11 @@ const DefaultCUDABatch = 4
 // The input and output tensors ([Batch,3,H,W] float32) are made once in New;
 // Run copies pixels straight into and out of their memory, converting to and
 // from the model's Convention on the way, so a Run in steady state
-// allocates nothing.
+// allocates nothing. An fp16 network (float32 input Cast to float16 first,
+// float16 result Cast to float32 last) gets float16 tensors on CUDA where
+// the CPU converts float16 in hardware (HalfIO): the rounding its first
+// Cast did happens in Load, the widening in Store, and the GPU copies half
+// the bytes.
 //
 // One ORT session serves every slot and batch size (so the CUDA provider
 // tunes its convolutions and grows its memory arena once); each run names
@@ -88,6 +93,7 @@ type Session struct {
 	device device
 	fb     error  // why "auto" fell back to the CPU
 	mend   string // what was done to the model's float16 norms (Mend)
+	half   bool   // the tensors are float16 (halfIO)
 
 	so             *ort.SessionOptions // owned
 	sess           *ort.DynamicAdvancedSession
@@ -130,11 +136,15 @@ func (s *Session) Cancel() {
 
 // slot is one set of tensor memory with the tensors over it.
 type slot struct {
-	inBuf, outBuf []float32 // tensor memory, shared by the slot's tensors
-	pinned        bool      // inBuf and outBuf are CUDA page-locked memory
-	full          *runner
-	partial       []*runner // [n-1], built on first use when !fixedBatch
-	n             int       // frames loaded by the last Load
+	// Tensor memory, shared by the slot's tensors: float32, or float16
+	// bits when the session runs the network with float16 input and
+	// output (halfIO); the other pair is nil.
+	inBuf, outBuf   []float32
+	inHalf, outHalf []uint16
+	pinned          bool // the tensor memory is CUDA page-locked memory
+	full            *runner
+	partial         []*runner // [n-1], built on first use when !fixedBatch
+	n               int       // frames loaded by the last Load
 }
 
 func (sl *slot) close() {
@@ -147,19 +157,30 @@ func (sl *slot) close() {
 	if sl.pinned {
 		freePinned(sl.inBuf)
 		freePinned(sl.outBuf)
+		freePinned(sl.inHalf)
+		freePinned(sl.outHalf)
 		sl.pinned = false
 	}
-	sl.inBuf, sl.outBuf = nil, nil
+	sl.inBuf, sl.outBuf, sl.inHalf, sl.outHalf = nil, nil, nil, nil
 }
 
-// newSlot allocates a slot's tensor memory: page-locked on CUDA when the
-// CUDA runtime is there (copies to and from the GPU then run as DMA), Go
-// memory otherwise.
-func newSlot(n, batch int, cuda bool) *slot {
+// newSlot allocates a slot's tensor memory for n values each way, float16
+// when half: page-locked on CUDA when the CUDA runtime is there (copies to
+// and from the GPU then run as DMA), Go memory otherwise.
+func newSlot(n, batch int, cuda, half bool) *slot {
 	sl := &slot{partial: make([]*runner, batch)}
-	if cuda && os.Getenv("VIDNST_PINNED") != "0" {
-		in := pinnedFloats(n)
-		out := pinnedFloats(n)
+	pin := cuda && os.Getenv("VIDNST_PINNED") != "0"
+	switch {
+	case half && pin:
+		in, out := pinned[uint16](n), pinned[uint16](n)
+		if in != nil && out != nil {
+			sl.inHalf, sl.outHalf, sl.pinned = in, out, true
+			return sl
+		}
+		freePinned(in)
+		freePinned(out)
+	case pin:
+		in, out := pinned[float32](n), pinned[float32](n)
 		if in != nil && out != nil {
 			sl.inBuf, sl.outBuf, sl.pinned = in, out, true
 			return sl
@@ -167,14 +188,18 @@ func newSlot(n, batch int, cuda bool) *slot {
 		freePinned(in)
 		freePinned(out)
 	}
-	sl.inBuf, sl.outBuf = make([]float32, n), make([]float32, n)
+	if half {
+		sl.inHalf, sl.outHalf = make([]uint16, n), make([]uint16, n)
+	} else {
+		sl.inBuf, sl.outBuf = make([]float32, n), make([]float32, n)
+	}
 	return sl
 }
 
 // runner is an input and an output tensor of one batch size over a slot's
 // memory, with their OrtValues for capiRun; it owns both tensors.
 type runner struct {
-	in, out   *ort.Tensor[float32]
+	in, out   ort.Value
 	rin, rout unsafe.Pointer
 }
 
@@ -273,12 +298,22 @@ func New(modelPath string, opts Options) (*Session, error) {
 	default:
 		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep, fold or scale (or unset)", ErrOptions, mend)
 	}
+	// The file's bytes, read once for the rewrites below.
+	fileData := func() ([]byte, error) {
+		if data != nil {
+			return data, nil
+		}
+		raw, err := os.ReadFile(modelPath)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrModel, err)
+		}
+		data = raw
+		return raw, nil
+	}
 	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
-		raw := data
-		if raw == nil {
-			if raw, err = os.ReadFile(modelPath); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrModel, err)
-			}
+		raw, err := fileData()
+		if err != nil {
+			return nil, err
 		}
 		fixed, what, err := mendNorms(raw, mend, cmp.Or(opts.Batch, DefaultCUDABatch), c, info.Input.Name)
 		if err != nil {
@@ -289,12 +324,31 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 	}
 
+	if _, err := halfIOWanted(false); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
+	}
 	for i, dev := range devs {
 		auto := i < len(devs)-1 // a later device is there to fall back to
 		data := data
-		s.mend = ""
+		s.mend, s.half = "", false
 		if dev.cuda && cudaData != nil {
 			data, s.mend = cudaData, cudaMend
+		}
+		// An fp16 network with float32 input and output: float16 tensors
+		// instead, the Casts done here (halfIO).
+		if want, _ := halfIOWanted(dev.cuda); want {
+			if data == nil {
+				if data, err = fileData(); err != nil {
+					return nil, err
+				}
+			}
+			h, err := halfIO(data, info.Input.Name, info.Output.Name)
+			switch {
+			case err == nil:
+				data, s.half = h, true
+			case !errors.Is(err, errNoHalfIO):
+				return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
+			}
 		}
 		par := opts.Parallel
 		if v, err := strconv.Atoi(os.Getenv("VIDNST_PARALLEL")); par == 0 && err == nil && v >= 1 && v <= 4 {
@@ -372,7 +426,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 	// The CUDA provider (and its runtime) is loaded by now, so the slots'
 	// memory can be page-locked.
 	for len(s.slots) < buffers {
-		sl := newSlot(n, opts.Batch, s.device.cuda)
+		sl := newSlot(n, opts.Batch, s.device.cuda, s.half)
 		r, err := s.newRunner(sl, opts.Batch)
 		if err != nil {
 			sl.close()
@@ -400,10 +454,17 @@ func (s *Session) newRunner(sl *slot, n int) (*runner, error) {
 	size := n * 3 * s.w * s.h
 	r := &runner{}
 	var err error
-	if r.in, err = ort.NewTensor(shape, sl.inBuf[:size:size]); err != nil {
+	tensor := func(f []float32, h []uint16) (ort.Value, error) {
+		if h == nil {
+			return ort.NewTensor(shape, f[:size:size])
+		}
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(h))), 2*size)
+		return ort.NewCustomDataTensor(shape, b, ort.TensorElementDataTypeFloat16)
+	}
+	if r.in, err = tensor(sl.inBuf, sl.inHalf); err != nil {
 		return nil, err
 	}
-	if r.out, err = ort.NewTensor(shape, sl.outBuf[:size:size]); err != nil {
+	if r.out, err = tensor(sl.outBuf, sl.outHalf); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -479,11 +540,16 @@ func (s *Session) Load(i int, in [][]float32) error {
 		for mc := range 3 {
 			pc := s.chans[mc]
 			src := in[f][pc*plane : (pc+1)*plane]
-			dst := sl.inBuf[(f*3+mc)*plane : (f*3+mc+1)*plane]
-			if s.identIn {
-				copy(dst, src)
-			} else {
-				affine(dst, src, s.inA, s.inB)
+			lo, hi := (f*3+mc)*plane, (f*3+mc+1)*plane
+			switch {
+			case s.half && s.identIn:
+				half.FromFloat32s(sl.inHalf[lo:hi], src)
+			case s.half:
+				toHalf(sl.inHalf[lo:hi], src, s.inA, s.inB)
+			case s.identIn:
+				copy(sl.inBuf[lo:hi], src)
+			default:
+				affine(sl.inBuf[lo:hi], src, s.inA, s.inB)
 			}
 		}
 	}
@@ -494,9 +560,12 @@ func (s *Session) Load(i int, in [][]float32) error {
 		// on CUDA an fp16 network's output for the real frames was then
 		// wrong too (10.8 dB from the CPU's).
 		fr := 3 * plane
-		last := sl.inBuf[(n-1)*fr : n*fr]
 		for f := n; f < s.batch; f++ {
-			copy(sl.inBuf[f*fr:(f+1)*fr], last)
+			if s.half {
+				copy(sl.inHalf[f*fr:(f+1)*fr], sl.inHalf[(n-1)*fr:n*fr])
+			} else {
+				copy(sl.inBuf[f*fr:(f+1)*fr], sl.inBuf[(n-1)*fr:n*fr])
+			}
 		}
 	}
 	sl.n = len(in)
@@ -567,19 +636,31 @@ func (s *Session) Store(i int, out [][]float32) error {
 		// A network that overflows (an fp16 model on large values) or
 		// divides by zero gives NaN or Inf, which an encoder turns into
 		// black: say so on the first frame instead of writing a black film.
-		if n := nonFinite(sl.outBuf[:3*plane]); n > 0 {
+		n := 0
+		if s.half {
+			n = nonFiniteHalf(sl.outHalf[:3*plane])
+		} else {
+			n = nonFinite(sl.outBuf[:3*plane])
+		}
+		if n > 0 {
 			return fmt.Errorf("%w: %s on %s gave %d values that are not finite numbers (NaN or Inf) of %d in its first frame; an fp16 model overflowing? (try without --fp16)", ErrModel, s.info.Path, s.device, n, 3*plane)
 		}
 	}
 	for f := range out {
 		for mc := range 3 {
 			pc := s.chans[mc]
-			src := sl.outBuf[(f*3+mc)*plane : (f*3+mc+1)*plane]
+			lo, hi := (f*3+mc)*plane, (f*3+mc+1)*plane
 			dst := out[f][pc*plane : (pc+1)*plane]
-			if s.ident {
-				copy(dst, src)
-			} else {
-				affine(dst, src, s.outA, s.outB)
+			switch {
+			case s.half:
+				half.ToFloat32s(dst, sl.outHalf[lo:hi])
+				if !s.ident {
+					affine(dst, dst, s.outA, s.outB)
+				}
+			case s.ident:
+				copy(dst, sl.outBuf[lo:hi])
+			default:
+				affine(dst, sl.outBuf[lo:hi], s.outA, s.outB)
 			}
 		}
 	}
@@ -618,6 +699,25 @@ func affine(dst, src []float32, a, b float32) {
 	for j, v := range src {
 		dst[j] = v*a + b
 	}
+}
+
+// toHalf is affine into float16 (rounded to nearest even, as Cast does).
+func toHalf(dst []uint16, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = half.FromFloat32(v*a + b)
+	}
+}
+
+// nonFiniteHalf counts the NaN and infinite float16 values in v.
+func nonFiniteHalf(v []uint16) int {
+	n := 0
+	for _, h := range v {
+		if h&0x7c00 == 0x7c00 {
+			n++
+		}
+	}
+	return n
 }
 
 // Close frees every ORT object the Session owns. It is idempotent; after
@@ -659,6 +759,11 @@ func (s *Session) Device() string { return s.device.String() }
 // Fallback is why Device "auto" ended up on the CPU (an ErrNoCUDA error),
 // nil when it did not fall back.
 func (s *Session) Fallback() error { return s.fb }
+
+// HalfIO reports whether the network runs with float16 input and output
+// tensors (see halfIO): the Session rounds frames to float16 in Load and
+// widens them in Store.
+func (s *Session) HalfIO() bool { return s.half }
 
 // Mend says what the session did to the model's float16 instance norms for
 // CUDA, such as "fp16 norms: float32 (15)" (the mend, how many nodes it

@@ -31,7 +31,8 @@ import (
 type benchResult struct {
 	Model          string  `json:"model"`
 	Device         string  `json:"device"`
-	Mend           string  `json:"mend,omitempty"` // what the CUDA session did to fp16 norms (stylize.Session.Mend)
+	Mend           string  `json:"mend,omitempty"`            // what the CUDA session did to fp16 norms (stylize.Session.Mend)
+	HalfIO         bool    `json:"float16_tensors,omitempty"` // the network's input and output are float16 (stylize.Session.HalfIO)
 	Width          int     `json:"width"`
 	Height         int     `json:"height"`
 	Batch          int     `json:"batch"`
@@ -124,8 +125,15 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 				return nil
 			}
 			device := res.Device
+			var notes []string
 			if res.Mend != "" {
-				device += " (" + res.Mend + ")"
+				notes = append(notes, res.Mend)
+			}
+			if res.HalfIO {
+				notes = append(notes, "float16 tensors")
+			}
+			if len(notes) > 0 {
+				device += " (" + strings.Join(notes, "; ") + ")"
 			}
 			fmt.Fprintf(stdout, "bench: %s on %s, %dx%d, batch %d, threads %d: inference-only %.2f fps (%s over %d frames)\n",
 				res.Model, device, res.Width, res.Height, res.Batch, res.Threads, res.InferenceFPS, map[bool]string{true: "one run", false: fmt.Sprintf("median of %d runs", repeats)}[repeats == 1], res.Frames)
@@ -297,7 +305,7 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			ratios = append(ratios, v/fps[len(fps)-1])
 		}
 	}
-	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Mend: sess.Mend(), Width: w, Height: h, Batch: b,
+	res := &benchResult{Model: models.StyleName(model), Device: sess.Device(), Mend: sess.Mend(), HalfIO: sess.HalfIO(), Width: w, Height: h, Batch: b,
 		Threads: threadsUsed(ro.threads), Frames: len(frames), InferenceFPS: median(fps), InferenceCPUms: median(cpuInf),
 		OpenSec: openDur.Seconds(), FirstPassFPS: float64(len(frames)) / firstDur.Seconds()}
 	if e2eRun == nil {
