@@ -82,11 +82,14 @@ fi
 # norms: the fp16 network at 1080p with its instance norms in float32 (the
 # default), as the file has them (wrong in batches), folded and with the
 # first Conv scaled (candidates); the default and scale also with float32
-# input and output tensors (VIDNST_FP16_IO=off; the default is float16).
+# input and output tensors (-io32: VIDNST_FP16_IO=off; the default is
+# float16), and with two batches at once on two CUDA streams (-par2:
+# VIDNST_PARALLEL=2, four slots).
 if want norms; then
-  for v in fp32 scale keep fold fp32-io32 scale-io32; do
-    n=${v%-io32}; io=; [ "$n" = "$v" ] || io=off
-    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
+  for v in fp32 scale keep fold fp32-io32 scale-io32 fp32-par2 scale-par2; do
+    n=${v%-*}; io=; par=
+    case $v in *-io32) io=off ;; *-par2) par=2 ;; *) n=$v ;; esac
+    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +170,57 @@ func TestGPUHalfIO(t *testing.T) {
 	}
 }
 
+// TestGPUParallelExec: with Parallel 2 on CUDA (VIDNST_PARALLEL=2, an A/B
+// candidate: two batches at once on two CUDA streams) the session has 4
+// slots, and batches run at once give what they give one at a time.
+func TestGPUParallelExec(t *testing.T) {
+	needORT(t)
+	p := sharedModel(t, "candy.onnx")
+	if fp, ok := FP16Variant(p); ok {
+		p = fp
+	}
+	const w, h = 256, 144
+	s := newSession(t, p, Options{Width: w, Height: h, Batch: 2, Device: "cuda", Parallel: 2})
+	if s.Slots() != 4 || s.Parallel() != 2 {
+		t.Fatalf("cuda, parallel 2: %d slots, parallel %d; want 4, 2", s.Slots(), s.Parallel())
+	}
+	in := make([][][]float32, 4)
+	want := make([][][]float32, 4)
+	for i := range in {
+		in[i] = [][]float32{scene(w, h, 2*i), scene(w, h, 2*i+1)}
+		want[i] = zeros(2, w, h)
+		if err := s.Run(in[i], want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rep := range 3 {
+		got := make([][][]float32, 4)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range 4 {
+			got[i] = zeros(2, w, h)
+			wg.Go(func() {
+				if errs[i] = s.Load(i, in[i]); errs[i] == nil {
+					if errs[i] = s.Exec(i); errs[i] == nil {
+						errs[i] = s.Store(i, got[i])
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for i := range 4 {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			for f := range 2 {
+				if d := maxDiff(got[i][f], want[i][f]); d > 0.5 {
+					t.Errorf("rep %d slot %d frame %d: differs from one run at a time by up to %.3f", rep, i, f, d)
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkRunGPU: inference-only frames/s on CUDA for the table:
 // 1280x720 and 1920x1080, batch 1, 4, 8, fp32 and fp16. frames/s is the
 // double-buffered throughput (the session's slots overlapped, as the
@@ -306,8 +358,8 @@ func BenchmarkVariantsGPU(b *testing.B) {
 }
 
 // slottedFPS runs n batches of in through s's slots the way
-// pipeline.slottedStage does (a loader, a runner and a storer goroutine, so
-// copies overlap the GPU) and returns frames per second.
+// pipeline.slottedStage does (a loader, Parallel() runners and a storer
+// goroutine, so copies overlap the GPU) and returns frames per second.
 func slottedFPS(s *Session, in, out [][]float32, n int) (float64, error) {
 	t0 := time.Now()
 	k := s.Slots()
@@ -315,7 +367,7 @@ func slottedFPS(s *Session, in, out [][]float32, n int) (float64, error) {
 	for i := range k {
 		free <- i
 	}
-	errs := make(chan error, 2)
+	errs := make(chan error, 1+s.Parallel())
 	go func() {
 		defer close(loaded)
 		for range n {
@@ -327,15 +379,23 @@ func slottedFPS(s *Session, in, out [][]float32, n int) (float64, error) {
 			loaded <- i
 		}
 	}()
-	go func() {
-		defer close(done)
-		for i := range loaded {
-			if err := s.Exec(i); err != nil {
-				errs <- err
-				return
+	var runners sync.WaitGroup
+	for range max(1, s.Parallel()) {
+		runners.Go(func() {
+			for i := range loaded {
+				if err := s.Exec(i); err != nil {
+					select { // the first error is kept; the slot goes on
+					case errs <- err:
+					default:
+					}
+				}
+				done <- i
 			}
-			done <- i
-		}
+		})
+	}
+	go func() {
+		runners.Wait()
+		close(done)
 	}()
 	var err error
 	for i := range done {
@@ -346,7 +406,7 @@ func slottedFPS(s *Session, in, out [][]float32, n int) (float64, error) {
 	}
 	select {
 	case e := <-errs:
-		err = cmp.Or(err, e)
+		err = cmp.Or(e, err)
 	default:
 	}
 	return float64(n*len(in)) / time.Since(t0).Seconds(), err

@@ -34,13 +34,15 @@ type Options struct {
 	// Session.Fallback).
 	Device string
 	// Buffers is the number of tensor sets (slots, see Load/Exec/Store);
-	// 0 means 2 on CUDA (copies overlap inference) and Parallel on the CPU.
+	// 0 means 2 per parallel run on CUDA (copies overlap inference) and
+	// Parallel on the CPU.
 	Buffers int
 	// Parallel is how many slots may Exec at once, each run on
 	// Threads/Parallel intra-op threads. 0 means 2 on the CPU when Threads
 	// is 2 or more (two frames on one thread each ran 15-19% faster than
 	// one frame on two threads on a 2-core machine: no per-layer
-	// barriers) and 1 on CUDA.
+	// barriers) and 1 on CUDA (where VIDNST_PARALLEL=2 runs two batches at
+	// once, each on its own CUDA stream in ONNX Runtime, for A/B runs).
 	Parallel int
 }
 
@@ -411,7 +413,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 	if buffers == 0 {
 		buffers = s.parallel
 		if s.device.cuda {
-			buffers = 2
+			buffers = min(2*s.parallel, 4)
 		}
 	}
 	s.parallel = min(s.parallel, buffers)
