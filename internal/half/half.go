@@ -16,16 +16,14 @@ func ToFloat32(h uint16) float32 {
 	switch {
 	case exp == 0x1f: // Inf, NaN
 		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0 && frac == 0:
+	case frac == 0: // zero
 		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: frac * 2^-24
-		v := float32(frac) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
 	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+	v := float32(frac) / (1 << 24) // subnormal: frac * 2^-24
+	if sign != 0 {
+		v = -v
+	}
+	return v
 }
 
 // FromFloat32 rounds f to the nearest IEEE 754 binary16 value (ties to
@@ -53,20 +51,17 @@ func FromFloat32(f float32) uint16 {
 	if e >= 0x1f {
 		return sign | 0x7c00
 	}
-	round := func(m uint32, shift uint) uint32 {
-		r, rem, half := m>>shift, m&(1<<shift-1), uint32(1)<<(shift-1)
-		if rem > half || (rem == half && r&1 == 1) {
-			r++
-		}
-		return r
+	// Here e <= 0: a subnormal (or zero), the value in units of 2^-24,
+	// rounded to nearest, ties to even; rounding up may give the smallest
+	// normal, whose bits follow on.
+	shift := uint(14 - e)
+	if exp == 0 || shift > 24 {
+		return sign
 	}
-	if e <= 0 { // subnormal (or zero): the value in units of 2^-24
-		shift := uint(14 - e)
-		if exp == 0 || shift > 24 {
-			return sign
-		}
-		return sign | uint16(round(mant|0x800000, shift))
+	m := mant | 0x800000
+	r, rem, half := m>>shift, m&(1<<shift-1), uint32(1)<<(shift-1)
+	if rem > half || (rem == half && r&1 == 1) {
+		r++
 	}
-	// A carry out of the mantissa moves into the exponent, to Inf at most.
-	return sign | uint16(round(uint32(e)<<23|mant, 13))
+	return sign | uint16(r)
 }

@@ -32,5 +32,5 @@ func ToFloat32s(dst []float32, src []uint16) {
 }
 
 // Hardware reports whether FromFloat32s and ToFloat32s convert in hardware
-// (F16C); without it they run about 7x slower than a float32 copy.
+// (F16C); without it they run about 6x slower than a float32 copy.
 func Hardware() bool { return haveF16C }
