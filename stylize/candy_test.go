@@ -244,7 +244,6 @@ func batchPSNRs(t *testing.T, p, device string, w, h int) (full, partial float64
 	return full, psnr(alone[0], ref[2])
 }
 
-// psnr of a against b (0..255).
 // maxDiff is the largest |a[i]-b[i]|.
 func maxDiff(a, b []float32) float64 {
 	d := 0.0
@@ -254,6 +253,7 @@ func maxDiff(a, b []float32) float64 {
 	return d
 }
 
+// psnr of a against b (0..255).
 func psnr(a, b []float32) float64 {
 	sum := 0.0
 	for j := range a {

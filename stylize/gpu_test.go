@@ -132,7 +132,9 @@ func TestGPUBatchesMatch(t *testing.T) {
 // TestGPUHalfIO: fp16 candy on CUDA with float16 tensors (the default
 // where the CPU converts float16 in hardware) gives what it gives with
 // float32 ones and the file's own Casts on the GPU: the same float16
-// values reach the same kernels.
+// values reach the same kernels, though two sessions may pick different
+// cuDNN algorithms, so the check is closeness (the rounding itself is
+// checked bit for bit on the CPU, TestHalfIOSameOutput).
 func TestGPUHalfIO(t *testing.T) {
 	needORT(t)
 	fp, ok := FP16Variant(sharedModel(t, "candy.onnx"))
@@ -164,7 +166,7 @@ func TestGPUHalfIO(t *testing.T) {
 	for i := range got {
 		maxd, d := maxDiff(got[i], want[i]), psnr(got[i], want[i])
 		t.Logf("frame %d: float16 vs float32 tensors on cuda: PSNR %.1f dB, max |diff| %.3f", i, d, maxd)
-		if d < 45 {
+		if d < 50 {
 			t.Errorf("frame %d: float16 tensors change the output: PSNR %.1f dB", i, d)
 		}
 	}

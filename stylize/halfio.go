@@ -30,7 +30,9 @@ var errNoHalfIO = errors.New("not a float16 network with float32 input and outpu
 // errNoHalfIO when the graph does not have that shape: some other
 // consumer of in, an output whose Cast reads a tensor not known to be
 // float16 (known: a Cast's to float16, then the first input's type carried
-// through operators that keep it), subgraphs.
+// through operators that keep it), out or a tensor to be renamed read
+// elsewhere or declared a graph output, subgraphs. Session.New runs any
+// graph halfIO refuses as it is.
 func halfIO(data []byte, in, out string) ([]byte, error) {
 	graph, err := modelGraph(data)
 	if err != nil {
@@ -58,6 +60,9 @@ func halfIO(data []byte, in, out string) ([]byte, error) {
 	var lastCast *protoNode       // the Cast that makes out
 	for _, nd := range nodes {
 		if nd.subgraph {
+			return nil, errNoHalfIO
+		}
+		if slices.Contains(nd.ins, out) { // the output read inside: it would turn float16
 			return nil, errNoHalfIO
 		}
 		if slices.Contains(nd.ins, in) {
@@ -120,6 +125,9 @@ func halfIO(data []byte, in, out string) ([]byte, error) {
 			io, err := parseValueInfo(f.b)
 			if err != nil {
 				return f, false, err
+			}
+			if _, ok := rename[io.name]; ok && f.num == 12 { // another output the rewrite would lose
+				return f, false, errNoHalfIO
 			}
 			if (f.num == 11 && io.name == in) || (f.num == 12 && io.name == out) {
 				if io.elem != elemFloat {

@@ -1,6 +1,7 @@
 package stylize
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -63,6 +64,10 @@ func TestHalfIOGraph(t *testing.T) {
 			Node("Cast", []string{"d"}, []string{"output1"}, onnxgen.AttrInt("to", elemFloat)).Bytes(), errNoHalfIO},
 		{"a Cast from the input straight to the output", onnxgen.ImageGraph("x").
 			Node("Cast", []string{"input1"}, []string{"output1"}, onnxgen.AttrInt("to", elemFloat16)).Bytes(), errNoHalfIO},
+		{"the output read by another node", halfNet(t).Output("extra", onnxgen.Float, onnxgen.ImageDims()...).
+			Node("Identity", []string{"output1"}, []string{"extra"}).Bytes(), errNoHalfIO},
+		{"the float16 result also a graph output", halfNet(t).Output("output1_h", onnxgen.Float16, onnxgen.ImageDims()...).Bytes(), errNoHalfIO},
+		{"the input's Cast also a graph output", halfNet(t).Output("input1_h", onnxgen.Float16, onnxgen.ImageDims()...).Bytes(), errNoHalfIO},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := halfIO(c.data, "input1", "output1")
@@ -179,6 +184,89 @@ func TestHalfIOSameOutput(t *testing.T) {
 			}
 			plausible(t, name, got[0])
 		}
+	}
+}
+
+// A model whose convention is not 0..255 has its frames scaled before
+// they are rounded to float16, in chunks (toHalf): the same values as one
+// at a time, across chunk ends; a -1..1 fp16 net runs so and gives what
+// it gives with float32 tensors, to float16's precision.
+func TestHalfIOAffine(t *testing.T) {
+	src := frames(1, 97, 89, 3)[0] // not a multiple of the chunk
+	dst := make([]uint16, len(src))
+	toHalf(dst, src, 2.0/255, -1, make([]float32, 100))
+	for i, v := range src {
+		if want := half.FromFloat32(v*(2.0/255) - 1); dst[i] != want {
+			t.Fatalf("value %d (%v): %#04x, want %#04x", i, v, dst[i], want)
+		}
+	}
+	needORT(t)
+	p := writeGraph(t, halfNet(t), "signed")
+	if err := os.WriteFile(SidecarPath(p), []byte(`{"range": "-1-1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 40, 32
+	in := frames(1, w, h, 5)
+	var outs [2][][]float32
+	for k, io := range []string{"off", "on"} {
+		t.Setenv("VIDNST_FP16_IO", io)
+		s := newSession(t, p, Options{Width: w, Height: h, Threads: 1})
+		if s.HalfIO() != (io == "on") {
+			t.Fatalf("VIDNST_FP16_IO=%s: float16 tensors %v", io, s.HalfIO())
+		}
+		outs[k] = zeros(1, w, h)
+		if err := s.Run(in, outs[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// float16 steps are 2^-10 of a value; in the model's -1..1 range that
+	// is at most 0.125 of a 0..255 level after the output's scaling, and
+	// the input's rounding moves a 3x3 Conv's result by about as much.
+	if d := maxDiff(outs[0][0], outs[1][0]); d > 1 || d == 0 {
+		t.Errorf("-1..1 fp16 net: float16 and float32 tensors differ by up to %v (want > 0, <= 1)", d)
+	}
+}
+
+// A model with external weights (a file beside it) loads on every path
+// that hands ONNX Runtime bytes instead of the path: float16 tensors asked
+// for (the rewrite refused, the file run as it is) and freed fixed dims.
+func TestExternalDataFromBytes(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ext.onnx")
+	scale := make([]byte, 4)
+	binary.LittleEndian.PutUint32(scale, math.Float32bits(2))
+	if err := os.WriteFile(filepath.Join(dir, "ext.bin"), scale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := func(dims ...onnxgen.Dim) []byte {
+		return onnxgen.NewGraph("ext").Input("input1", onnxgen.Float, dims...).Output("output1", onnxgen.Float, dims...).
+			ExternalFloatInit("s", []int64{1}, "ext.bin", 1).
+			Node("Mul", []string{"input1", "s"}, []string{"output1"}).Bytes()
+	}
+	for _, c := range []struct {
+		name, io string
+		data []byte
+	}{
+		{"float16 tensors asked for", "on", g(onnxgen.ImageDims()...)},
+		{"fixed dims freed", "", g(onnxgen.D(1), onnxgen.D(3), onnxgen.D(16), onnxgen.D(16))},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(p, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("VIDNST_FP16_IO", c.io)
+			s := newSession(t, p, Options{Width: 8, Height: 6})
+			in, out := frames(1, 8, 6, 2), zeros(1, 8, 6)
+			if err := s.Run(in, out); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range in[0] {
+				if out[0][i] != 2*v {
+					t.Fatalf("value %d: %v, want %v", i, out[0][i], 2*v)
+				}
+			}
+		})
 	}
 }
 

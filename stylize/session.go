@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -143,7 +144,8 @@ type slot struct {
 	// output (halfIO); the other pair is nil.
 	inBuf, outBuf   []float32
 	inHalf, outHalf []uint16
-	pinned          bool // the tensor memory is CUDA page-locked memory
+	scratch         []float32 // with float16 tensors: Load's affine conversion, a chunk at a time
+	pinned          bool      // the tensor memory is CUDA page-locked memory
 	full            *runner
 	partial         []*runner // [n-1], built on first use when !fixedBatch
 	n               int       // frames loaded by the last Load
@@ -171,6 +173,9 @@ func (sl *slot) close() {
 // and from the GPU then run as DMA), Go memory otherwise.
 func newSlot(n, batch int, cuda, half bool) *slot {
 	sl := &slot{partial: make([]*runner, batch)}
+	if half {
+		sl.scratch = make([]float32, 4096)
+	}
 	pin := cuda && os.Getenv("VIDNST_PINNED") != "0"
 	switch {
 	case half && pin:
@@ -300,17 +305,22 @@ func New(modelPath string, opts Options) (*Session, error) {
 	default:
 		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep, fold or scale (or unset)", ErrOptions, mend)
 	}
-	// The file's bytes, read once for the rewrites below.
+	// The model's bytes for the rewrites below (data, or the file's, read
+	// once); data stays nil unless a rewrite is kept, so the file is
+	// loaded by path where it can be.
+	var fileBytes []byte
 	fileData := func() ([]byte, error) {
 		if data != nil {
 			return data, nil
 		}
-		raw, err := os.ReadFile(modelPath)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrModel, err)
+		if fileBytes == nil {
+			raw, err := os.ReadFile(modelPath)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrModel, err)
+			}
+			fileBytes = raw
 		}
-		data = raw
-		return raw, nil
+		return fileBytes, nil
 	}
 	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
 		raw, err := fileData()
@@ -337,19 +347,17 @@ func New(modelPath string, opts Options) (*Session, error) {
 			data, s.mend = cudaData, cudaMend
 		}
 		// An fp16 network with float32 input and output: float16 tensors
-		// instead, the Casts done here (halfIO).
+		// instead, the Casts done here (halfIO). A graph halfIO cannot
+		// rewrite is run as it is.
 		if want, _ := halfIOWanted(dev.cuda); want {
-			if data == nil {
-				if data, err = fileData(); err != nil {
+			src := data
+			if src == nil {
+				if src, err = fileData(); err != nil {
 					return nil, err
 				}
 			}
-			h, err := halfIO(data, info.Input.Name, info.Output.Name)
-			switch {
-			case err == nil:
+			if h, err := halfIO(src, info.Input.Name, info.Output.Name); err == nil {
 				data, s.half = h, true
-			case !errors.Is(err, errNoHalfIO):
-				return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
 			}
 		}
 		par := opts.Parallel
@@ -372,6 +380,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 		var sess *ort.DynamicAdvancedSession
 		if data != nil {
+			// Weights a rewritten model keeps in external files are
+			// found beside the file, as when it is loaded by path.
+			if err = so.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", filepath.Dir(modelPath)); err != nil {
+				so.Destroy()
+				return nil, fmt.Errorf("%w: session options: external data folder: %s", ErrModel, oneLine(err.Error()))
+			}
 			sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data,
 				[]string{info.Input.Name}, []string{info.Output.Name}, so)
 		} else {
@@ -547,7 +561,7 @@ func (s *Session) Load(i int, in [][]float32) error {
 			case s.half && s.identIn:
 				half.FromFloat32s(sl.inHalf[lo:hi], src)
 			case s.half:
-				toHalf(sl.inHalf[lo:hi], src, s.inA, s.inB)
+				toHalf(sl.inHalf[lo:hi], src, s.inA, s.inB, sl.scratch)
 			case s.identIn:
 				copy(sl.inBuf[lo:hi], src)
 			default:
@@ -703,11 +717,15 @@ func affine(dst, src []float32, a, b float32) {
 	}
 }
 
-// toHalf is affine into float16 (rounded to nearest even, as Cast does).
-func toHalf(dst []uint16, src []float32, a, b float32) {
+// toHalf is affine into float16 (rounded to nearest even, as Cast does),
+// through tmp a chunk at a time (small enough to stay in cache) so the
+// rounding runs in hardware.
+func toHalf(dst []uint16, src []float32, a, b float32, tmp []float32) {
 	dst = dst[:len(src)]
-	for j, v := range src {
-		dst[j] = half.FromFloat32(v*a + b)
+	for lo := 0; lo < len(src); lo += len(tmp) {
+		hi := min(lo+len(tmp), len(src))
+		affine(tmp, src[lo:hi], a, b)
+		half.FromFloat32s(dst[lo:hi], tmp[:hi-lo])
 	}
 }
 

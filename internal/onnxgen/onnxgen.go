@@ -118,6 +118,25 @@ func (g *Graph) FloatInit(name string, dims []int64, data []float32) *Graph {
 	return g
 }
 
+// ExternalFloatInit adds a float32 constant stored as external data: its
+// values are read from the file location (relative to the model's folder,
+// little-endian float32s from offset 0), as exporters store large weights.
+// The caller writes that file; n is its number of values.
+func (g *Graph) ExternalFloatInit(name string, dims []int64, location string, n int) *Graph {
+	var b []byte
+	for _, d := range dims {
+		b = appendVarintField(b, 1, uint64(d))
+	}
+	b = appendVarintField(b, 2, uint64(Float))
+	b = appendString(b, 8, name)
+	for _, kv := range [][2]string{{"location", location}, {"offset", "0"}, {"length", fmt.Sprint(4 * n)}} {
+		b = appendBytes(b, 13, appendString(appendString(nil, 1, kv[0]), 2, kv[1])) // external_data
+	}
+	b = appendVarintField(b, 14, 1) // data_location: EXTERNAL
+	g.inits = append(g.inits, b)
+	return g
+}
+
 // Float16Init adds a float16 constant; the values are rounded to float16
 // (to nearest, ties to even; normal range only: tests use small values).
 func (g *Graph) Float16Init(name string, dims []int64, data []float32) *Graph {
