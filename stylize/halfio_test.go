@@ -246,7 +246,7 @@ func TestExternalDataFromBytes(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, io string
-		data []byte
+		data     []byte
 	}{
 		{"float16 tensors asked for", "on", g(onnxgen.ImageDims()...)},
 		{"fixed dims freed", "", g(onnxgen.D(1), onnxgen.D(3), onnxgen.D(16), onnxgen.D(16))},
