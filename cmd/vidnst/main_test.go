@@ -848,9 +848,22 @@ func TestUnusualInputs(t *testing.T) {
 		}
 		ils = append(ils, testmedia.FramesRGB(t, out, 128, 96, 5))
 	}
-	// eval takes the flow between deinterlaced input frames.
+	// eval takes the flow between deinterlaced input frames (and not
+	// between a progressive input's).
 	if code, stdout, stderr := vidnst(t, "eval", "temporal", il, filepath.Join(dir, "il-auto.mp4"), "--size", "64x48"); code != 0 || !strings.Contains(stdout, "pairs") {
 		t.Errorf("eval of the interlaced render: exit %d, %q %q", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		path  string
+		deint bool
+	}{{il, true}, {ten, false}} {
+		ii, err := decode.Probe(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := evalInput(ii, 64, 48); o.Deinterlace != c.deint {
+			t.Errorf("eval decodes %s (field order %q) with deinterlacing %v, want %v", filepath.Base(c.path), ii.FieldOrder, o.Deinterlace, c.deint)
+		}
 	}
 	if len(ils[0]) != 4 || len(ils[1]) != 4 {
 		t.Errorf("interlaced input: %d frames out deinterlaced, %d not; want 4 each", len(ils[0]), len(ils[1]))

@@ -233,6 +233,13 @@ type evalResult struct {
 	shortOut bool
 }
 
+// evalInput is how eval decodes INPUT at w x h: the flow of an interlaced
+// input is taken between deinterlaced frames, as a render sees them by
+// default.
+func evalInput(ii *decode.Info, w, h int) decode.Options {
+	return decode.Options{Width: w, Height: h, Deinterlace: ii.Interlaced()}
+}
+
 func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*evalResult, error) {
 	oi, err := decode.Probe(out)
 	if err != nil {
@@ -253,9 +260,7 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 	if err != nil {
 		return nil, err
 	}
-	// The flow of an interlaced input is taken between deinterlaced
-	// frames, as a render sees them by default.
-	ri, err := decode.Open(in, decode.Options{Width: w, Height: h, Deinterlace: ii.Interlaced()})
+	ri, err := decode.Open(in, evalInput(ii, w, h))
 	if err != nil {
 		return nil, err
 	}
