@@ -3,7 +3,7 @@
 # GPU tests, the inference benchmark table (1280x720 and 1920x1080; batch 1,
 # 4, 8; fp32 and fp16), the end-to-end pipeline benchmark at 1080p, model
 # and provider-option variants, the temporal stage at 1080p and an ONNX
-# Runtime profile, and writes the logs to OUTDIR (default out/gpu). About 2
+# Runtime profile, and writes the logs to OUTDIR (default out/gpu). About 3
 # minutes on an H100 or H200 (well under 5).
 # VIDNST_GPU_STEPS="tests norms table e2e variants temporal profile vprofile"
 # picks a subset (vprofile, not run by default: a profile per variant).
@@ -83,13 +83,15 @@ fi
 # default), as the file has them (wrong in batches), folded and with the
 # first Conv scaled (candidates); the default and scale also with float32
 # input and output tensors (-io32: VIDNST_FP16_IO=off; the default is
-# float16), and with two batches at once on two CUDA streams (-par2:
-# VIDNST_PARALLEL=2, four slots).
+# float16), with two batches at once (-par2: VIDNST_PARALLEL=2, four
+# slots; ONNX Runtime gives concurrent runs their own CUDA streams) and,
+# to tell the slots from the second runner, four slots and one runner
+# (-buf4: VIDNST_BUFFERS=4).
 if want norms; then
-  for v in fp32 scale keep fold fp32-io32 scale-io32 fp32-par2 scale-par2; do
-    n=${v%-*}; io=; par=
-    case $v in *-io32) io=off ;; *-par2) par=2 ;; *) n=$v ;; esac
-    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
+  for v in fp32 scale keep fold fp32-io32 scale-io32 fp32-par2 scale-par2 fp32-buf4; do
+    n=${v%-*}; io=; par=; buf=
+    case $v in *-io32) io=off ;; *-par2) par=2 ;; *-buf4) buf=4 ;; esac
+    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" VIDNST_BUFFERS="$buf" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x

@@ -35,15 +35,17 @@ type Options struct {
 	// Session.Fallback).
 	Device string
 	// Buffers is the number of tensor sets (slots, see Load/Exec/Store);
-	// 0 means 2 per parallel run on CUDA (copies overlap inference) and
-	// Parallel on the CPU.
+	// 0 means 2 per parallel run on CUDA, at most 4 (copies overlap
+	// inference), and Parallel on the CPU; VIDNST_BUFFERS=N sets it for
+	// A/B runs.
 	Buffers int
 	// Parallel is how many slots may Exec at once, each run on
 	// Threads/Parallel intra-op threads. 0 means 2 on the CPU when Threads
 	// is 2 or more (two frames on one thread each ran 15-19% faster than
 	// one frame on two threads on a 2-core machine: no per-layer
 	// barriers) and 1 on CUDA (where VIDNST_PARALLEL=2 runs two batches at
-	// once, each on its own CUDA stream in ONNX Runtime, for A/B runs).
+	// once for A/B runs: each on its own CUDA stream where ONNX Runtime
+	// allows concurrent runs).
 	Parallel int
 }
 
@@ -79,8 +81,9 @@ const DefaultCUDABatch = 4
 // pause of about half a second at a render's last batch, where the padding
 // costs a few frames of GPU time).
 //
-// Double buffering: with Buffers = 2 (the default on CUDA, and on a CPU
-// with 2+ threads) the Session has two slots, each with its own tensors.
+// Double buffering: with Buffers = 2 (the default on CUDA at Parallel 1,
+// and on a CPU with 2+ threads) the Session has two slots, each with its
+// own tensors.
 // Load (copy frames into a slot's input tensor), Exec (run the network on a
 // slot) and Store (copy a slot's output out) may then run in three
 // goroutines at once as long as each slot is used by one of them at a time,
@@ -424,6 +427,9 @@ func New(modelPath string, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
 	buffers := opts.Buffers
+	if v, err := strconv.Atoi(os.Getenv("VIDNST_BUFFERS")); buffers == 0 && err == nil && v >= 1 && v <= 4 {
+		buffers = v // for A/B measurements
+	}
 	if buffers == 0 {
 		buffers = s.parallel
 		if s.device.cuda {

@@ -443,6 +443,26 @@ func TestParallelExec(t *testing.T) {
 	}
 }
 
+// VIDNST_BUFFERS sets the slots where Options leave them to the default
+// (for A/B runs), and only values 1-4.
+func TestBuffersVariable(t *testing.T) {
+	needORT(t)
+	p := model(t, "invert", onnxgen.Invert)
+	for _, c := range []struct {
+		env  string
+		want int
+	}{{"", 2}, {"3", 3}, {"1", 1}, {"9", 2}, {"x", 2}} {
+		t.Setenv("VIDNST_BUFFERS", c.env)
+		if s := newSession(t, p, Options{Width: 6, Height: 4, Threads: 2}); s.Slots() != c.want {
+			t.Errorf("VIDNST_BUFFERS=%q: %d slots, want %d", c.env, s.Slots(), c.want)
+		}
+	}
+	t.Setenv("VIDNST_BUFFERS", "3")
+	if s := newSession(t, p, Options{Width: 6, Height: 4, Threads: 2, Buffers: 1}); s.Slots() != 1 {
+		t.Errorf("Options.Buffers 1 with VIDNST_BUFFERS=3: %d slots", s.Slots())
+	}
+}
+
 func TestParseDevice(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string // want: the devices tried, or the error's words

@@ -338,8 +338,8 @@ func median(xs []float64) float64 {
 // inferAll runs the network on every frame's In into its Out, in batches.
 // With two or more slots it overlaps them as the pipeline does: a loader
 // copies batch k+1 in and a storer copies batch k-1 out while the network
-// runs batch k (on the CPU, Parallel() batches at once); otherwise one Run
-// after another.
+// runs batch k (Parallel() batches at once: 2 on a multi-core CPU);
+// otherwise one Run after another.
 func inferAll(sess *stylize.Session, frames []*frame.Frame) error {
 	b := sess.Batch()
 	batches := make([][2][][]float32, 0, (len(frames)+b-1)/b)
@@ -376,7 +376,7 @@ func inferAll(sess *stylize.Session, frames []*frame.Frame) error {
 		}
 		return nil
 	})
-	var runners errgroup.Group // Parallel() slots run at once (2 on a multi-core CPU)
+	var runners errgroup.Group // Parallel() slots run at once
 	for range max(1, sess.Parallel()) {
 		runners.Go(func() error {
 			for j := range loaded {
