@@ -194,16 +194,10 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			ro.style = ro.styles[0]
-			if !cmd.Flags().Changed("temporal") {
-				ro.temporal = farmTemporalMode
-			}
-			if !cmd.Flags().Changed("temporal-weight") {
-				ro.temporalWeight = farmTemporalWeight
-			}
 			if !cmd.Flags().Changed("warm-up") {
 				warm = warmUpFor(ro.temporal, ro.temporalWeight)
 			}
-			if (ro.temporalWeight >= 1 || ro.temporal == "gradient") && ro.temporal != "off" {
+			if (ro.temporalWeight >= 1 || ro.temporal == "gradient") && ro.temporal != "off" && !ro.quiet {
 				fmt.Fprintf(stderr, "vidnst: warning: --temporal %s --temporal-weight %g keeps state for a whole shot: chunks starting mid-shot will not match a single render exactly (%d warm-up frames); blend at 0.8 does\n", ro.temporal, ro.temporalWeight, warm)
 			}
 			in := args[0]
@@ -308,6 +302,15 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	ro.addFlags(c)
+	// A plan's own temporal defaults (farmTemporalMode, farmTemporalWeight),
+	// in its help too.
+	for name, def := range map[string]string{"temporal": farmTemporalMode, "temporal-weight": fmt.Sprint(farmTemporalWeight)} {
+		f := c.Flags().Lookup(name)
+		if err := f.Value.Set(def); err != nil {
+			panic(err) // the constants are valid values
+		}
+		f.DefValue = def
+	}
 	hideFlags(c, rangeFlags...) // refused: a plan covers the whole input
 	c.Flags().Lookup("force").Usage = "replace an existing plan file (-o)"
 	c.Flags().IntVar(&chunks, "chunks", 0, "number of chunks")
@@ -343,7 +346,9 @@ func renderChunk(ctx context.Context, ro *renderOpts, cf *chunkFlags, changed fu
 	ch := p.Chunks[cf.chunk]
 	label := fmt.Sprintf("chunk %d/%d", cf.chunk, len(p.Chunks))
 	if farm.IsDone(p, cf.chunk) {
-		fmt.Fprintf(stdout, "vidnst: %s already done: %s\n", label, p.ChunkPath(cf.chunk))
+		if !ro.quiet {
+			fmt.Fprintf(stdout, "vidnst: %s already done: %s\n", label, p.ChunkPath(cf.chunk))
+		}
 		return nil
 	}
 	if err := os.MkdirAll(p.ChunkDir(), 0o755); err != nil {
@@ -567,6 +572,14 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if wait && !submit {
 				return usagef("--wait goes with --submit")
+			}
+			for _, f := range []struct {
+				name string
+				v    int
+			}{{"gpus-per-task", so.GPUsPerTask}, {"cpus-per-task", so.CPUsPerTask}, {"max-parallel", so.MaxParallel}} {
+				if f.v < 0 {
+					return usagef("--%s %d: want 0 or more", f.name, f.v)
+				}
 			}
 			if err := checkMergeOutput(so.Output); err != nil {
 				return err
