@@ -495,6 +495,9 @@ func TestProcessingSize(t *testing.T) {
 		{1080, 1920, 0, 0, 480, 272, 480},
 		{100, 100, 0, 30, 50, 32, 52},
 		{300, 200, 1000, 0, 0, 300, 200},
+		{768, 432, 130, 0, 0, 128, 72}, // 130x73 rounds to 132x72: not past 130
+		{130, 60, 130, 0, 0, 128, 60},  // the input itself, rounded up past the bound
+		{768, 432, 3, 0, 0, 4, 4},      // at least 4
 	} {
 		if w, h := ProcessingSize(tc.w, tc.h, tc.max, tc.fw, tc.fh); w != tc.ww || h != tc.wh {
 			t.Errorf("ProcessingSize(%d,%d,%d,%d,%d) = %dx%d, want %dx%d", tc.w, tc.h, tc.max, tc.fw, tc.fh, w, h, tc.ww, tc.wh)

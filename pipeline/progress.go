@@ -206,7 +206,8 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // ProcessingSize is the size the network runs at for a display size w x h:
 // maxSide bounds the longer side (0: none), width/height force one side
 // (the other keeps the aspect ratio) or both. Both sides are rounded to a
-// multiple of 4 (the style networks' two stride-2 layers), at least 4.
+// multiple of 4 (the style networks' two stride-2 layers), at least 4;
+// under maxSide alone, never past it (down to a multiple of 4).
 func ProcessingSize(w, h, maxSide, width, height int) (int, int) {
 	fw, fh := float64(w), float64(h)
 	switch {
@@ -216,9 +217,13 @@ func ProcessingSize(w, h, maxSide, width, height int) (int, int) {
 		fw, fh = float64(width), fh*float64(width)/fw
 	case height > 0:
 		fw, fh = fw*float64(height)/fh, float64(height)
-	case maxSide > 0 && (w > maxSide || h > maxSide):
-		s := float64(maxSide) / max(fw, fh)
-		fw, fh = fw*s, fh*s
+	case maxSide > 0:
+		if w > maxSide || h > maxSide {
+			s := float64(maxSide) / max(fw, fh)
+			fw, fh = fw*s, fh*s
+		}
+		lim := max(4, maxSide/4*4)
+		return min(round4(fw), lim), min(round4(fh), lim)
 	}
 	return round4(fw), round4(fh)
 }
