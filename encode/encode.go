@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/asticode/go-astiav"
 
@@ -224,10 +225,21 @@ func (w *Writer) openFile() (err error) {
 		if d := w.copy.describe(); d != "" {
 			streams += ", " + d
 		}
-		return fmt.Errorf("encode: the %s container refused the streams (%s): write header: %w; .mkv takes them all, or change --codec or --audio", filepath.Ext(w.opts.Path), streams, err)
+		err = fmt.Errorf("encode: the %s container refused the streams (%s): write header: %w; .mkv takes them all, or change --codec or --audio", filepath.Ext(w.opts.Path), streams, err)
+		var ae astiav.Error
+		if errors.As(err, &ae) && (ae == astiav.Error(-int(syscall.EINVAL)) || ae == astiav.ErrInvaliddata) {
+			err = refusedError{err} // not an I/O error: the streams do not fit
+		}
+		return err
 	}
 	return nil
 }
+
+// refusedError is a container's refusal of the streams at its header: it
+// reads as its cause and matches ErrCodecContainer too.
+type refusedError struct{ error }
+
+func (e refusedError) Unwrap() []error { return []error{e.error, ErrCodecContainer} }
 
 // closeFile writes the trailer, closes the file and renames it into place.
 func (w *Writer) closeFile() error {

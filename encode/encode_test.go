@@ -283,7 +283,7 @@ func TestTargetChecks(t *testing.T) {
 	if w, err := Create(o); err == nil {
 		w.Close()
 		t.Fatal("h264 in .ogg: no error")
-	} else if !strings.Contains(err.Error(), "the .ogg container refused the streams (h264 video)") || strings.Contains(err.Error(), "\n") {
+	} else if !strings.Contains(err.Error(), "the .ogg container refused the streams (h264 video)") || strings.Contains(err.Error(), "\n") || !errors.Is(err, ErrCodecContainer) {
 		t.Fatalf("h264 in .ogg: %v", err)
 	}
 	for _, p := range []string{exist, ogg} {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,6 +115,17 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 			in := ""
 			if len(args) == 1 {
 				in = args[0]
+			}
+			// One way to give the size: --size, or the render's flags
+			// sizing INPUT's frames.
+			if in == "" {
+				if err := notFor(cmd, "without INPUT, bench times frames of --size (default 384x216)", "max-side", "width", "height"); err != nil {
+					return err
+				}
+			} else if cmd.Flags().Changed("size") {
+				if err := notFor(cmd, "--size gives the size", "max-side", "width", "height"); err != nil {
+					return err
+				}
 			}
 			res, err := bench(cmd.Context(), ro, in, size, frames, repeats, e2e, stderr)
 			if err != nil {
@@ -257,7 +269,15 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		eo.frames = fmt.Sprintf("0-%d", len(frames)-1)
 		eo.styles, eo.quiet, eo.force = nil, true, true
 		eo.width, eo.height, eo.maxSide = w, h, 0
-		out := filepath.Join(tmp, "bench"+filepath.Ext(in))
+		// The input's container where a render would write it (its
+		// default codecs differ: .webm gives VP9), else Matroska, which
+		// holds what any input brings (a .y4m, .ivf or image input is
+		// no output container for H.264).
+		ext := strings.ToLower(filepath.Ext(in))
+		if !slices.Contains([]string{".mp4", ".m4v", ".mov", ".mkv", ".webm"}, ext) {
+			ext = ".mkv"
+		}
+		out := filepath.Join(tmp, "bench"+ext)
 		e2eRun = func() (float64, int, error) {
 			j, err := prepare(&eo, in, out, stderr)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -113,5 +114,15 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if res.Width != 52 || res.Height != 32 || res.EndToEndFrames != 4 {
 		t.Errorf("--size 50x30: %dx%d, %d end-to-end frames", res.Width, res.Height, res.EndToEndFrames)
+	}
+	// An input whose container holds no H.264 (a render writes .mp4 from
+	// it): the end-to-end runs write Matroska.
+	y4m := filepath.Join(t.TempDir(), "in.y4m")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", in, "-pix_fmt", "yuv420p", y4m).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
+	out = mustRun(t, "bench", y4m, "--style", identity, "--bench-frames", "4", "--repeats", "1", "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.EndToEndFrames != 4 {
+		t.Errorf(".y4m input: %v, %+v", err, res)
 	}
 }

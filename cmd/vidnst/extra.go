@@ -44,7 +44,7 @@ func checkRenderArgs(args []string) error {
 	fs.Int("chunk", 0, "")
 	fs.String("out-dir", "", "")
 	refuse := func(what string) error {
-		return usagef("--render-arg %s: the chunk's script gives --plan and --chunk, and a chunk takes the rest from the plan (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet)", what)
+		return usagef("--render-arg %s: the chunk's script gives --plan and --chunk, and a chunk takes the rest from the plan (allowed: --device, --batch, --hwaccel, --threads, --ort-lib, --models-dir, --progress, --quiet, -y)", what)
 	}
 	if err := fs.Parse(args); err != nil {
 		return refuse(strings.Join(args, " ") + " (" + err.Error() + ")")

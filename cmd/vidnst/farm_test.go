@@ -451,6 +451,7 @@ func TestPlanSettings(t *testing.T) {
 		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "film.webm"), "--bin", "/usr/bin/true"}, `not ".webm"`},
 		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "new.mp4"), "--bin", filepath.Join(dir, "nope", "vidnst"), "--submit"}, "is no executable file here"},
 		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "new.mp4"), "--bin", "/usr/bin/true", "--wait"}, "--wait goes with --submit"},
+		{[]string{"farm", "slurm", "--plan", a, "--output", filepath.Join(dir, "new.mp4"), "--bin", "/usr/bin/true", "--max-parallel", "-2"}, "--max-parallel -2: want 0 or more"},
 		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--output", "film.avi"}, "which .avi cannot store"},
 		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--namespace", "Bad_NS"}, `namespace "Bad_NS"`},
 		{[]string{"farm", "k8s", "--plan", a, "--image", "i", "--pvc", "p", "--cpu", "lots"}, `quantity "lots"`},

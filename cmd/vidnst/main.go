@@ -99,7 +99,9 @@ func isUsage(err error) bool {
 	if errors.Is(err, models.ErrNotFetched) {
 		return false // a style to download, not a mistyped name
 	}
-	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, farm.ErrOptions, encode.ErrUnknownContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
+	// A container that cannot hold the codec is the output name's (or
+	// --codec's) mistake, also with the default codec (out.gif).
+	for _, e := range []error{errUsage, models.ErrNoStyle, models.ErrUnknown, outfile.ErrOutput, farm.ErrOptions, encode.ErrUnknownContainer, encode.ErrCodecContainer, stylize.ErrOptions, stylize.ErrTooSmall, decode.ErrOutOfRange} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -202,7 +202,7 @@ func TestBadInputs(t *testing.T) {
 	before := listDir(t, dir)
 	notUsage := map[string]bool{"image sequence pattern": true, "animated webp": true, "missing input": true,
 		"text renamed mp4": true, "zero bytes": true, "audio only": true, "unwritable folder": true,
-		"not onnx": true, "wrong rank": true, "container that refuses the codec": true, "style not downloaded": true}
+		"not onnx": true, "wrong rank": true, "style not downloaded": true}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -630,11 +630,22 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", in, "--style", id, "-o", filepath.Join(dir, "p0.json")}, 2, "give --chunks N or --chunk-seconds S"},
 		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "nope", "p.json")}, 2, "output folder " + filepath.Join(dir, "nope") + " does not exist"},
 		{[]string{"bench", in, "--style", id, "--bench-frames", "0"}, 2, "--bench-frames 0: want 1 or more"},
+		{[]string{"bench", "--style", id, "--width", "100"}, 2, "--width does not apply: without INPUT, bench times frames of --size"},
+		{[]string{"bench", in, "--style", id, "--size", "64x64", "--max-side", "128"}, 2, "--max-side does not apply: --size gives the size"},
+		{[]string{in, filepath.Join(dir, "t.mp4"), "--style", id, "--temporal", "off", "--flow-preset", "bogus"}, 2, `--flow-preset "bogus": want fast or medium`},
+		{[]string{in, filepath.Join(dir, "big.mp4"), "--style", id, "--height", "8000"}, 2, "the network would run at 10668x8000, more than 8192 on a side"},
+		// An output name whose container cannot hold the default codec.
+		{[]string{in, filepath.Join(dir, "o.bmp"), "--style", id}, 2, ".bmp: container cannot hold this codec libx264"},
+		{[]string{in, filepath.Join(dir, "o.gif"), "--style", id}, 2, "the .gif container refused the streams (h264 video)"},
 	} {
 		code, _, stderr := vidnst(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+	}
+	// plan's help gives the plan's own temporal defaults.
+	if code, stdout, _ := vidnst(t, "plan", "--help"); code != 0 || !strings.Contains(stdout, `(default "blend")`) || !strings.Contains(stdout, "(default 0.8)") {
+		t.Errorf("plan --help: exit %d, temporal defaults not blend and 0.8: %s", code, stdout)
 	}
 	// More chunks than frames: said, and one frame a chunk.
 	code, stdout, stderr := vidnst(t, "plan", in, "--style", id, "--chunks", "9", "-o", filepath.Join(dir, "p9.json"))

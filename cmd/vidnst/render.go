@@ -21,6 +21,7 @@ import (
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
+	"github.com/vidnst/vidnst/temporal"
 )
 
 // renderOpts are the render flags; built from flags so tests can fill them
@@ -301,6 +302,14 @@ var x264Presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfas
 // range and output checks are prepare's. out is the output path, if the
 // command writes a video (its extension picks the default codec).
 func (o *renderOpts) check(out string) error {
+	// The temporal flags, before anything is opened (and also with the
+	// stage off: a typo is a typo).
+	if _, err := temporal.ParseMode(o.temporal); err != nil {
+		return usagef("--temporal %q: want off, blend or gradient", o.temporal)
+	}
+	if _, err := temporal.ParsePreset(o.flowPreset); err != nil {
+		return usagef("--flow-preset %q: want fast or medium", o.flowPreset)
+	}
 	switch {
 	case !(o.strength >= 0 && o.strength <= 1): // NaN too
 		return usagef("--strength %g: want 0..1", o.strength)
@@ -356,7 +365,7 @@ func (o *renderOpts) size(info *decode.Info) (w, h int, err error) {
 	// In square pixels: the network sees the picture as it is shown.
 	w, h = pipeline.ProcessingSize(info.SquareWidth, info.SquareHeight, o.maxSide, o.width, o.height)
 	if w > maxProcessingSide || h > maxProcessingSide {
-		return 0, 0, fmt.Errorf("the network would run at %dx%d, more than %d on a side: give --max-side, --width or --height", w, h, maxProcessingSide)
+		return 0, 0, usagef("the network would run at %dx%d, more than %d on a side: give --max-side, --width or --height", w, h, maxProcessingSide)
 	}
 	if info.DisplayWidth > maxOutputSide || info.DisplayHeight > maxOutputSide {
 		return 0, 0, fmt.Errorf("input is %dx%d: more than %d on a side is not supported", info.DisplayWidth, info.DisplayHeight, maxOutputSide)
