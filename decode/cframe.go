@@ -28,6 +28,16 @@ func bestEffortTS(f *astiav.Frame) int64 {
 	return int64((*C.AVFrame)(f.UnsafePointer()).best_effort_timestamp)
 }
 
+// keyFrame reports whether the decoder marked f a keyframe, and pktPos is
+// the byte position of the packet it came from (-1 unknown).
+func keyFrame(f *astiav.Frame) bool {
+	return (*C.AVFrame)(f.UnsafePointer()).key_frame != 0
+}
+
+func pktPos(f *astiav.Frame) int64 {
+	return int64((*C.AVFrame)(f.UnsafePointer()).pkt_pos)
+}
+
 // frameDuration is f's duration in its stream's time base (0 if unknown).
 func frameDuration(f *astiav.Frame) int64 {
 	return int64((*C.AVFrame)(f.UnsafePointer()).pkt_duration)

@@ -468,6 +468,9 @@ type Reader struct {
 	firstField   string
 	decodeErrors int
 	closed       bool
+	// onFrame, when set, is told of every frame the Reader will deliver,
+	// as it enters the filter graph (indexByDecoding).
+	onFrame func(ts int64, key bool, pos int64)
 	// conv converts the filtered frame into f.In in row bands, on
 	// par.FrameWorkers of the frame size (the caller alone below 1 MP).
 	conv    par.Runner
@@ -529,14 +532,101 @@ func Open(path string, opts Options) (r *Reader, err error) {
 		if opts.Deinterlace {
 			target--
 		}
-		pos := keyframePos(in, opts.Index, target)
-		if pos < 0 || in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)) != nil {
-			if err := in.fc.SeekFrame(in.vs.Index(), target, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
-				return nil, fmt.Errorf("decode: seek: %w", err)
-			}
+		if err := r.seek(target); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// seek positions the demuxer on the last keyframe shown at or before
+// target, so that decoding from there delivers every frame from target
+// on. A container's timestamp seek may find the keyframe by its decode
+// time (MP4, FLV): with B-frames that can be a keyframe shown after
+// target, and the frames between would be lost (or, in an open GOP, not
+// decode). So each landing keyframe's display time is read, the seek made
+// again to read from there, and while it is after target the seek goes
+// further back (by the overshoot and a growing margin), to the stream's
+// start at most.
+func (r *Reader) seek(target int64) error {
+	in := r.in
+	vi := in.vs.Index()
+	pos := keyframePos(in, r.opts.Index, target)
+	do := func(t int64) error {
+		if pos >= 0 && in.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)) == nil {
+			return nil
+		}
+		pos = -1
+		return in.fc.SeekFrame(vi, t, astiav.NewSeekFlags(astiav.SeekFlagBackward))
+	}
+	start := func() error { // decode from the first frame
+		pos = -1
+		if err := in.fc.SeekFrame(vi, in.info.StartPTS, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+			if err := in.fc.SeekFrame(-1, 0, astiav.NewSeekFlags(astiav.SeekFlagByte)); err != nil {
+				return fmt.Errorf("decode: seek to the start: %w", err)
+			}
+		}
+		return nil
+	}
+	margin := max(1, in.info.FrameDurationTB())
+	for t, try := target, 0; ; try++ {
+		if err := do(t); err != nil {
+			if try == 0 {
+				return fmt.Errorf("decode: seek: %w", err)
+			}
+			return start() // before the first keyframe
+		}
+		shown, ok := r.landing()
+		if !ok || shown <= target {
+			if err := do(t); err != nil { // read from the landing point
+				return fmt.Errorf("decode: seek: %w", err)
+			}
+			return nil
+		}
+		pos = -1 // a byte position that lands after target: by time from now on
+		t -= shown - target + margin<<min(try, 20)
+		if t <= in.info.StartPTS || try == 8 {
+			return start()
+		}
+	}
+}
+
+// landing reads packets from where a seek left the demuxer up to the first
+// video keyframe and returns its display time; false when it cannot tell
+// (no such packet soon, or one without a timestamp).
+func (r *Reader) landing() (int64, bool) {
+	vi := r.in.vs.Index()
+	for range 4096 {
+		if err := r.in.fc.ReadFrame(r.pkt); err != nil {
+			return 0, false
+		}
+		fl, pts := r.pkt.Flags(), r.pkt.Pts()
+		video := r.pkt.StreamIndex() == vi && fl.Has(astiav.PacketFlagKey) && !fl.Has(astiav.PacketFlagDiscard)
+		r.pkt.Unref()
+		if video {
+			return pts, pts != astiav.NoPtsValue
+		}
+	}
+	return 0, false
+}
+
+// outside reports whether a packet's or frame's timestamp ts is outside a
+// ranged Reader's range. Dropped counts neither: what a seek decodes on
+// the way to the start (open-GOP leading frames that cannot decode among
+// it), and what the decoder still held when the range ended (which it may
+// not give out after an open GOP's keyframe, on a flush).
+func (r *Reader) outside(ts int64) bool {
+	o := r.opts
+	return o.Ranged && ts != astiav.NoPtsValue && (ts < o.StartPTS || (o.EndPTS > 0 && ts >= o.EndPTS))
+}
+
+// uncounted reports whether Dropped leaves a packet with display time ts
+// out: one outside the range, and in a part of the stream one without a
+// display time (it may be anywhere: AVI, MPEG-PS).
+func (r *Reader) uncounted(ts int64) bool {
+	o := r.opts
+	part := o.Ranged && (o.StartPTS > r.in.info.StartPTS || o.EndPTS > 0)
+	return r.outside(ts) || (part && ts == astiav.NoPtsValue)
 }
 
 // keyframePos is the byte position to seek to for pts: that of the last
@@ -581,7 +671,9 @@ func (r *Reader) drain() {
 			r.decodeErrors++
 			continue
 		}
-		r.frames++
+		if !r.outside(bestEffortTS(r.df)) {
+			r.frames++
+		}
 		r.df.Unref()
 	}
 }
@@ -784,7 +876,9 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 		// 2. A decoded frame to filter?
 		err = r.dec.ReceiveFrame(r.df)
 		if err == nil {
-			r.frames++
+			if !r.outside(bestEffortTS(r.df)) {
+				r.frames++
+			}
 			if err := r.filterDecoded(); err != nil {
 				return err
 			}
@@ -853,6 +947,9 @@ func (r *Reader) filterDecoded() error {
 	ts, ok := r.frameTS(bestEffortTS(r.df))
 	if !ok {
 		return nil
+	}
+	if r.onFrame != nil {
+		r.onFrame(ts, keyFrame(r.df), pktPos(r.df))
 	}
 	if r.sw != nil && r.df.PixelFormat() == r.hwPixFmt {
 		if err := r.df.TransferHardwareData(r.sw); err != nil {
@@ -927,7 +1024,7 @@ func (r *Reader) feed() error {
 		}
 		if r.pkt.Flags().Has(astiav.PacketFlagDiscard) { // an edit list's preroll gives no frame
 			r.discarded++
-		} else {
+		} else if !r.uncounted(r.pkt.Pts()) {
 			r.packets++
 		}
 		if r.tsDiscont {
@@ -1016,10 +1113,13 @@ type Index struct {
 	PTS      []int64 // sorted
 	Keyframe []bool  // Keyframe[i]: frame i (in PTS order) starts a GOP
 	Pos      []int64 // Pos[i]: byte position of frame i's packet (-1 unknown)
-	// Untimed: the stream stores no timestamps (a raw .h264/.hevc file).
-	// PTS are then the ones the Reader gives its frames (one frame apart
-	// from the stream's start), and a ranged Open decodes from the start
-	// instead of seeking (there is nothing to seek by).
+	// Untimed: the stream's packets do not carry its frames' display
+	// times: a raw .h264/.hevc file stores none, an AVI decode times only,
+	// MPEG-PS leaves some out. PTS are then the ones the Reader gives its
+	// frames (one frame apart from the stream's start in a raw file; the
+	// decoder's guesses otherwise, indexByDecoding), and a ranged Open
+	// decodes from the start instead of seeking (a seek by those times
+	// could land after the range's start, unseen).
 	Untimed bool
 }
 
@@ -1049,7 +1149,35 @@ func (x *Index) Find(pts int64) int {
 	return lo
 }
 
-// ReadIndex scans path's video packets.
+// indexByDecoding lists path's frames as a Reader delivers them (their
+// timestamps, keyframe flags and packet positions), decoding the whole
+// stream at a tiny size: for streams whose packets do not all carry
+// display times (AVI holds decode times only; MPEG-PS leaves some out),
+// where numbering the packets would not number the frames a decode gives.
+func indexByDecoding(path string) (*Index, error) {
+	r, err := Open(path, Options{Width: 16, Height: 16})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	x := &Index{Untimed: true}
+	r.onFrame = func(ts int64, key bool, pos int64) {
+		x.PTS = append(x.PTS, ts)
+		x.Keyframe = append(x.Keyframe, key || len(x.PTS) == 1)
+		x.Pos = append(x.Pos, pos)
+	}
+	f := frame.New(16, 16)
+	for {
+		if err := r.Next(context.Background(), f); errors.Is(err, io.EOF) {
+			return x, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// ReadIndex scans path's video packets (and, where they do not all carry
+// display times, decodes them: indexByDecoding).
 func ReadIndex(path string) (*Index, error) {
 	in, err := openInput(path)
 	if err != nil {
@@ -1064,6 +1192,8 @@ func ReadIndex(path string) (*Index, error) {
 	}
 	var es []ent
 	untimed := 0 // packets with neither PTS nor DTS
+	dtsOnly := 0 // packets with a DTS only
+	keyed := false
 	vi := in.vs.Index()
 	for {
 		if err := in.fc.ReadFrame(pkt); err != nil {
@@ -1071,11 +1201,16 @@ func ReadIndex(path string) (*Index, error) {
 		}
 		// Packets an edit list marks to discard (the preroll of an MP4 cut
 		// with ffmpeg -ss ... -c copy) decode into no delivered frame:
-		// they are not frames of the file.
-		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) {
+		// they are not frames of the file; nor do the packets before the
+		// first keyframe (a capture that starts mid-GOP).
+		keyed = keyed || (pkt.StreamIndex() == vi && pkt.Flags().Has(astiav.PacketFlagKey))
+		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) && keyed {
 			pts := pkt.Pts()
 			if pts == astiav.NoPtsValue {
 				pts = pkt.Dts()
+				if pts != astiav.NoPtsValue {
+					dtsOnly++
+				}
 			}
 			if pts != astiav.NoPtsValue {
 				es = append(es, ent{pts, pkt.Pos(), pkt.Flags().Has(astiav.PacketFlagKey)})
@@ -1084,6 +1219,11 @@ func ReadIndex(path string) (*Index, error) {
 			}
 		}
 		pkt.Unref()
+	}
+	if dtsOnly > 0 {
+		// Decode times are not display times (B-frames), and the
+		// decoder's guess from them is what the frames get: list those.
+		return indexByDecoding(path)
 	}
 	if len(es) == 0 && untimed > 0 {
 		// A raw stream: its frames are numbered as the Reader times them

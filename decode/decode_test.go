@@ -224,22 +224,105 @@ func TestRangeSeekTS(t *testing.T) {
 	}
 }
 
+// B-frames: a container whose timestamp seek matches decode times (MP4
+// without an edit list, FLV; MP4 with one too, for HEVC's longer delay)
+// lands on a keyframe shown after the frame asked for. Ranges starting on
+// every frame around two GOP boundaries must still be exact, without
+// frames counted as corrupt, closed and open GOPs, H.264 and HEVC; MKV as
+// the control.
+func TestRangeSeekBFrames(t *testing.T) {
+	dir := t.TempDir()
+	src := []string{"-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "60", "-pix_fmt", "yuv420p"}
+	closed := filepath.Join(dir, "closed.mp4")
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx264", "-g", "12", "-bf", "3", "-x264-params", "scenecut=0", closed)...)
+	open := filepath.Join(dir, "open.mp4")
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", open)...)
+	hevc := filepath.Join(dir, "hevc.mp4")
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:scenecut=0:bframes=3", hevc)...)
+	files := map[string]string{
+		"mp4 closed gop, no edit list": testmedia.Remux(t, closed, dir, "noel.mp4", "-use_editlist", "0"),
+		"flv closed gop":               testmedia.Remux(t, closed, dir, "b.flv"),
+		"mp4 closed gop":               closed,
+		"mp4 open gop":                 open,
+		"mp4 hevc":                     hevc,
+		"mkv closed gop":               testmedia.Remux(t, closed, dir, "b.mkv"),
+		// Packets with decode times only (AVI), or display times on some
+		// (MPEG-PS): the index numbers frames as the decoder times them.
+		"avi closed gop": testmedia.Remux(t, closed, dir, "b.avi"),
+		"mpeg-ps mpeg-2": func() string {
+			p := filepath.Join(dir, "m2.mpg")
+			testmedia.FFmpeg(t, append(src, "-c:v", "mpeg2video", "-g", "12", "-bf", "2", p)...)
+			return p
+		}(),
+		// A capture that starts mid-GOP: the packets before its first
+		// keyframe decode into nothing and are not frames of the file.
+		"ts from mid-gop": midGOP(t, testmedia.Remux(t, closed, dir, "b.ts"), dir),
+	}
+	var ranges [][2]int
+	for s := 8; s <= 26; s++ {
+		ranges = append(ranges, [2]int{s, s + 3})
+	}
+	for name, p := range files {
+		t.Run(name, func(t *testing.T) { rangesMatchLinear(t, p, ranges...) })
+	}
+}
+
+// midGOP writes a copy of the MPEG-TS file ts without its first 5 video
+// frames' worth of bytes (cut on a 188-byte packet boundary), as a
+// capture that started mid-GOP.
+func midGOP(t *testing.T, ts, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := ReadIndex(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := x.Pos[5] / 188 * 188
+	p := filepath.Join(dir, "midgop.ts")
+	if err := os.WriteFile(p, b[cut:], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // rangesMatchLinear checks that ranges of p seeked with its index give
-// exactly the frames of a decode from the start.
-func rangesMatchLinear(t *testing.T, p string) {
+// exactly the frames of a decode from the start (default ranges: three of
+// a 100-frame clip), and count no frame as corrupt.
+func rangesMatchLinear(t *testing.T, p string, ranges ...[2]int) {
 	x, err := ReadIndex(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	all, _ := decodeAll(t, p, Options{})
-	for _, rg := range [][2]int{{37, 45}, {30, 36}, {75, 100}} {
+	if len(x.PTS) != len(all) {
+		t.Fatalf("the index lists %d frames, a decode gives %d", len(x.PTS), len(all))
+	}
+	for i, f := range all {
+		if f.PTS != x.PTS[i] {
+			t.Fatalf("frame %d: the index says pts %d, the decoder %d", i, x.PTS[i], f.PTS)
+		}
+	}
+	if ranges == nil {
+		ranges = [][2]int{{37, 45}, {30, 36}, {75, 100}}
+	}
+	for _, rg := range ranges {
 		end := int64(0)
 		if rg[1] < len(x.PTS) {
 			end = x.PTS[rg[1]]
 		}
-		seek, _ := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[rg[0]], EndPTS: end, Index: x})
+		seek, r := decodeAll(t, p, Options{Ranged: true, StartPTS: x.PTS[rg[0]], EndPTS: end, Index: x})
 		if len(seek) != rg[1]-rg[0] {
-			t.Fatalf("range %v: %d frames", rg, len(seek))
+			first := int64(-1)
+			if len(seek) > 0 {
+				first = seek[0].PTS
+			}
+			t.Fatalf("range %v: %d frames, the first at pts %d (want %d)", rg, len(seek), first, x.PTS[rg[0]])
+		}
+		if d := r.Dropped(); d != 0 {
+			t.Errorf("range %v: %d frames counted as corrupt", rg, d)
 		}
 		for i, f := range seek {
 			if f.PTS != all[rg[0]+i].PTS || !slices.Equal(f.In, all[rg[0]+i].In) {
