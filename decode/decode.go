@@ -280,7 +280,13 @@ func (in *input) fillInfo(path string) {
 	if fr.Num() > 0 && fr.Den() > 0 {
 		i.FrameRateNum, i.FrameRateDen = fr.Num(), fr.Den()
 	}
-	sar := cp.SampleAspectRatio()
+	// The container's pixel aspect ratio (MP4 pasp, Matroska's display
+	// size) wins over the codec's, as in FFmpeg (a remux with -aspect
+	// sets only the container's).
+	sar := s.SampleAspectRatio()
+	if sar.Num() <= 0 || sar.Den() <= 0 {
+		sar = cp.SampleAspectRatio()
+	}
 	if sar.Num() > 0 && sar.Den() > 0 {
 		i.SARNum, i.SARDen = sar.Num(), sar.Den()
 	} else {

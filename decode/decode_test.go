@@ -568,6 +568,11 @@ func TestInfoTags(t *testing.T) {
 	p3 := mk("p3.mkv", "-c:v", "libx264", "-color_primaries", "smpte432", "-color_trc", "bt709", "-colorspace", "bt709")
 	il := mk("il.mkv", "-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1")
 	ana := mk("ana.mp4", "-vf", "setsar=64/45", "-c:v", "libx264")
+	// The ratio in the container only (a remux with -aspect): MP4's pasp
+	// box, Matroska's display size.
+	sq := mk("sq.mp4", "-c:v", "libx264")
+	paspMP4 := testmedia.Remux(t, sq, dir, "pasp.mp4", "-aspect", "16:9")
+	paspMKV := testmedia.Remux(t, sq, dir, "pasp.mkv", "-aspect", "16:9")
 	for _, tc := range []struct {
 		path             string
 		prim, trc, field string
@@ -579,6 +584,8 @@ func TestInfoTags(t *testing.T) {
 		{p3, "smpte432", "bt709", "progressive", false, 8, 128, 96},
 		{il, "", "", "", false, 8, 128, 96}, // "" here: interlaced, tt or tb
 		{ana, "", "", "progressive", false, 8, 182, 96},
+		{paspMP4, "", "", "progressive", false, 8, 171, 96},
+		{paspMKV, "", "", "progressive", false, 8, 171, 96},
 	} {
 		i, err := Probe(tc.path)
 		if err != nil {
