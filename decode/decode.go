@@ -309,6 +309,9 @@ func (in *input) fillInfo(path string) {
 		i.FrameCount = int64(math.Round(i.Duration * fr.Float64()))
 	}
 	i.Rotation = rotation(s)
+	if f := i.Format; i.Rotation == 0 && cp.CodecID() == astiav.CodecIDMjpeg && (f == "image2" || f == "jpeg_pipe") {
+		i.Rotation = exifRotation(path) // a photo taken sideways
+	}
 	i.DisplayWidth, i.DisplayHeight = i.Width, i.Height
 	sw := i.Width
 	// Pictures are shown with square pixels whatever their pHYs says

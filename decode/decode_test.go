@@ -3,6 +3,7 @@ package decode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -138,6 +139,76 @@ func TestRotation(t *testing.T) {
 	ref := testmedia.FramesRGB(t, rot, 96, 160, 1)[0]
 	if d := meanAbsDiff(fs[0], ref); d > 3 {
 		t.Fatalf("upright frame differs from ffmpeg's autorotated decode by %.2f", d)
+	}
+}
+
+// A photo taken sideways: a JPEG stored landscape whose EXIF Orientation
+// (6, 3, 8) says to show it turned; the frames come upright, as ffmpeg's
+// transpose of the stored picture. A JPEG without the tag, and one with a
+// mirrored orientation (2), are left as stored.
+func TestEXIFOrientation(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.jpg")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=160x96", "-frames:v", "1", "-q:v", "2", plain)
+	raw, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := decodeAll(t, plain, Options{})
+	for _, tc := range []struct {
+		orient int
+		rot    int // clockwise
+	}{{6, 90}, {3, 180}, {8, 270}, {2, 0}, {0, 0}} {
+		p := filepath.Join(dir, fmt.Sprintf("o%d.jpg", tc.orient))
+		b := raw
+		if tc.orient > 0 { // APP1 "Exif" with a big-endian TIFF, one IFD entry: Orientation
+			tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, byte(tc.orient), 0, 0, 0, 0, 0, 0}
+			seg := append([]byte("Exif\x00\x00"), tiff...)
+			app1 := append([]byte{0xff, 0xe1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
+			b = append(append(append([]byte{}, raw[:2]...), app1...), raw[2:]...)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		info, err := Probe(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, h := 160, 96
+		if tc.rot == 90 || tc.rot == 270 {
+			w, h = 96, 160
+		}
+		if info.Rotation != tc.rot || info.DisplayWidth != w || info.DisplayHeight != h {
+			t.Errorf("orientation %d: rotation %d, display %dx%d; want %d, %dx%d", tc.orient, info.Rotation, info.DisplayWidth, info.DisplayHeight, tc.rot, w, h)
+			continue
+		}
+		fs, _ := decodeAll(t, p, Options{})
+		// The stored picture turned clockwise by rot, here.
+		sw, sh := stored[0].W, stored[0].H
+		ref := frame.New(w, h)
+		for c := range 3 {
+			for y := range sh {
+				for x := range sw {
+					dx, dy := x, y
+					switch tc.rot {
+					case 90:
+						dx, dy = sh-1-y, x
+					case 180:
+						dx, dy = sw-1-x, sh-1-y
+					case 270:
+						dx, dy = y, sw-1-x
+					}
+					ref.In[c*w*h+dy*w+dx] = stored[0].In[c*sw*sh+y*sw+x]
+				}
+			}
+		}
+		d := 0.0
+		for i, v := range fs[0].In {
+			d += math.Abs(float64(v - ref.In[i]))
+		}
+		if d /= float64(len(ref.In)); d > 1 {
+			t.Errorf("orientation %d: differs from the stored picture turned %d degrees by %.2f", tc.orient, tc.rot, d)
+		}
 	}
 }
 
