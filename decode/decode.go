@@ -95,6 +95,8 @@ type Info struct {
 	// BitDepth is the bits per sample of the stream's pixel format (8,
 	// 10, 12; 0 when unknown).
 	BitDepth int
+	// Alpha: the pixel format has an alpha channel (which frames drop).
+	Alpha bool
 	// FieldOrder is "progressive", "tt", "bb", "tb" or "bt" (ffprobe's
 	// names), "" when the stream does not say.
 	FieldOrder string
@@ -329,6 +331,7 @@ func (in *input) fillInfo(path string) {
 	i.Primaries = primariesName(cp.ColorPrimaries())
 	i.Transfer = transferName(cp.ColorTransferCharacteristic())
 	i.BitDepth = pixFmtDepth(cp.PixelFormat())
+	i.Alpha = pixFmtAlpha(cp.PixelFormat())
 	i.FieldOrder = fieldOrderName(cp)
 	i.Index = s.Index()
 }

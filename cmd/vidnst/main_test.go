@@ -844,6 +844,12 @@ func TestUnusualInputs(t *testing.T) {
 	if stderr, _ := render(ten, filepath.Join(dir, "ten-out.mkv")); !strings.Contains(stderr, "is 10-bit: vidnst works in 8 bits per channel") {
 		t.Errorf("10-bit input: stderr %q", stderr)
 	}
+	// Alpha: a note that transparency is not kept.
+	rgba := filepath.Join(dir, "alpha.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=red@0.0:s=64x48,format=rgba", "-frames:v", "1", rgba)
+	if code, _, stderr := vidnst(t, rgba, filepath.Join(dir, "alpha-out.png"), "--style", id); code != 0 || !strings.Contains(stderr, "has an alpha channel: vidnst stylizes the colours under it") {
+		t.Errorf("input with alpha: exit %d, stderr %q", code, stderr)
+	}
 	// Interlaced: deinterlaced and said so (frames and their count kept),
 	// or with --deinterlace off a warning and the fields as they are.
 	il := mk("il.mkv", "-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ilme+ildct", "-c:v", "libx264", "-x264opts", "tff=1")

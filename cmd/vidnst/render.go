@@ -237,6 +237,9 @@ func inputNotes(in string, info *decode.Info, still, deint bool, stderr io.Write
 	case info.BitDepth > 8:
 		fmt.Fprintf(stderr, "vidnst: note: %s is %d-bit: vidnst works in 8 bits per channel, so the output has 8 bits of precision (whatever --pix-fmt)\n", in, info.BitDepth)
 	}
+	if info.Alpha {
+		fmt.Fprintf(stderr, "vidnst: note: %s has an alpha channel: vidnst stylizes the colours under it (also where it is transparent) and writes no transparency\n", in)
+	}
 	if info.Interlaced() && !still {
 		top, _ := info.TopFirst()
 		order := map[bool]string{true: "top field first", false: "bottom field first"}[top]
@@ -636,6 +639,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	st, err := pipeline.Run(ctx, cfg)
 	if err == nil && st.Frames == 0 {
 		err = fmt.Errorf("%s: no frame decoded in the requested range", j.in)
+		if !j.rng.set {
+			err = fmt.Errorf("%s: no frame could be decoded (a truncated or corrupt file?)", j.in)
+		}
 	}
 	if err == nil {
 		err = wr.Finish()
