@@ -150,6 +150,11 @@ type Writer struct {
 	frames   int
 	finished bool
 	closed   bool
+	// encOpen: the encoder was opened; encEnded: it was sent the end of
+	// the stream (Finish, or Close before freeing it: SVT-AV1 waits for
+	// that end forever when freed without it).
+	encOpen, encEnded bool
+	encFed            bool // a frame reached the encoder
 
 	// conv converts f.Out into ef in row bands, on par.FrameWorkers of the
 	// frame size (the caller alone below 1 MP).
@@ -405,7 +410,9 @@ func (w *Writer) openVideo() error {
 		set("deadline", "good")
 		set("cpu-used", "4")
 	}
-	if err := enc.Open(codec, d); err != nil {
+	err = enc.Open(codec, d)
+	w.encOpen = err == nil
+	if err != nil {
 		if strings.HasSuffix(o.Codec, "_nvenc") {
 			// Data-centre GPUs (A100, H100, H200) decode in hardware but
 			// have no NVENC at all: NVIDIA's Video Codec SDK lists Hopper
@@ -550,6 +557,7 @@ func (w *Writer) drainGraph() error {
 			w.lastPTS = p
 		}
 		err = w.enc.SendFrame(w.sf)
+		w.encFed = true
 		w.sf.Unref()
 		if err != nil {
 			return fmt.Errorf("encode: encoder: %w", err)
@@ -665,6 +673,7 @@ func (w *Writer) Finish() error {
 	if err := w.drainGraph(); err != nil {
 		return err
 	}
+	w.encEnded = true
 	if err := w.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return fmt.Errorf("encode: flush encoder: %w", err)
 	}
@@ -680,6 +689,38 @@ func (w *Writer) Finish() error {
 		}
 	}
 	return w.closeFile()
+}
+
+// endEncoder ends the stream of an encoder that a render left early (an
+// error, Ctrl-C) and drops what comes out, so that freeing it cannot hang:
+// SVT-AV1 waits forever when freed before the stream's end, and sending
+// that end hangs too when it was given no frame, so it first gets a black
+// one.
+func (w *Writer) endEncoder() {
+	w.encEnded = true
+	pkt := astiav.AllocPacket()
+	if pkt == nil {
+		return
+	}
+	defer pkt.Free()
+	if !w.encFed {
+		if f := astiav.AllocFrame(); f != nil {
+			f.SetWidth(w.enc.Width())
+			f.SetHeight(w.enc.Height())
+			f.SetPixelFormat(w.enc.PixelFormat())
+			f.SetPts(0)
+			if f.AllocBuffer(0) == nil && f.ImageFillBlack() == nil && w.enc.SendFrame(f) == nil {
+				w.encFed = true
+			}
+			f.Free()
+		}
+	}
+	if w.enc.SendFrame(nil) != nil {
+		return
+	}
+	for w.enc.ReceivePacket(pkt) == nil {
+		pkt.Unref()
+	}
 }
 
 // commit moves tmp to path; without force it never replaces a file.
@@ -718,11 +759,14 @@ func (w *Writer) Close() error {
 			f.Free()
 		}
 	}
+	if w.enc != nil {
+		if w.encOpen && !w.encEnded {
+			w.endEncoder()
+		}
+		w.enc.Free()
+	}
 	if w.pkt != nil {
 		w.pkt.Free()
-	}
-	if w.enc != nil {
-		w.enc.Free()
 	}
 	if w.out != nil {
 		w.out.Free()

@@ -3,6 +3,7 @@ package encode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/asticode/go-astiav"
 
@@ -236,6 +238,52 @@ func TestWebMTranscodesAudio(t *testing.T) {
 	d := p.Format.Duration
 	if !strings.HasPrefix(d, "1.0") && !strings.HasPrefix(d, "0.9") {
 		t.Fatalf("duration %s", d)
+	}
+}
+
+// A render that ends early (an error, Ctrl-C) closes its Writer without
+// Finish, before any frame or after a few: Close returns promptly, with no
+// temporary left, for every encoder. (SVT-AV1 hung for ever when freed
+// before the stream's end, and on that end when it had had no frame.)
+func TestCloseEarly(t *testing.T) {
+	dir := t.TempDir()
+	for _, codec := range []string{"libx264", "libsvtav1", "libvpx-vp9"} {
+		if astiav.FindEncoderByName(codec) == nil {
+			t.Logf("SKIPPED %s: not in this FFmpeg", codec)
+			continue
+		}
+		for _, n := range []int{0, 3} {
+			// (SVT-AV1 takes 64x64 and up.)
+			o := Options{Path: filepath.Join(dir, fmt.Sprintf("%s-%d.mkv", codec, n)), Codec: codec, Width: 128, Height: 96, FrameW: 128, FrameH: 96, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1}
+			done := make(chan error, 1)
+			go func() {
+				w, err := Create(o)
+				if err != nil {
+					done <- err
+					return
+				}
+				f := frame.New(128, 96)
+				for i := range n {
+					f.PTS = int64(i)
+					if err := w.Write(f); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- w.Close()
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s after %d frames: %v", codec, n, err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatalf("%s: Close after %d frames did not return in a minute", codec, n)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".*part")); len(left) > 0 {
+				t.Errorf("%s after %d frames: left %v", codec, n, left)
+			}
+		}
 	}
 }
 
