@@ -195,7 +195,8 @@ func openInput(path string) (*input, error) {
 	if fc == nil {
 		return nil, errors.New("decode: alloc format context failed")
 	}
-	if err := fc.OpenInput(path, nil, nil); err != nil {
+	// The file: protocol named: a colon in the name would read as one.
+	if err := fc.OpenInput("file:"+path, nil, nil); err != nil {
 		fc.Free()
 		return nil, fmt.Errorf("decode: open %s: %w (%v)", path, ErrNotMedia, err)
 	}

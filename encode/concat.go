@@ -49,7 +49,7 @@ func Concat(o ConcatOptions) (frames int, err error) {
 		return 0, err
 	}
 	first := astiav.AllocFormatContext()
-	if err := first.OpenInput(o.Chunks[0], nil, nil); err != nil {
+	if err := first.OpenInput(fileURL(o.Chunks[0]), nil, nil); err != nil {
 		first.Free()
 		return 0, fmt.Errorf("encode: open chunk %s: %w", o.Chunks[0], err)
 	}
@@ -136,7 +136,7 @@ type chunkPlace struct {
 // base and one frame's duration (0 when unknown). The caller closes in.
 func openChunk(path string) (in *astiav.FormatContext, vi int, tb astiav.Rational, dur int64, err error) {
 	in = astiav.AllocFormatContext()
-	if err := in.OpenInput(path, nil, nil); err != nil {
+	if err := in.OpenInput(fileURL(path), nil, nil); err != nil {
 		in.Free()
 		return nil, 0, tb, 0, fmt.Errorf("encode: open chunk %s: %w", path, err)
 	}

@@ -51,7 +51,7 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		}
 	}()
 	c.in = astiav.AllocFormatContext()
-	if err := c.in.OpenInput(o.Input, nil, nil); err != nil {
+	if err := c.in.OpenInput(fileURL(o.Input), nil, nil); err != nil {
 		c.in.Free()
 		c.in = nil
 		return nil, fmt.Errorf("encode: open %s for its audio: %w", o.Input, err)

@@ -219,7 +219,7 @@ func Create(opts Options) (w *Writer, err error) {
 func (w *Writer) openFile() (err error) {
 	dir := filepath.Dir(w.opts.Path)
 	w.tmp = filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", filepath.Base(w.opts.Path), rand.Uint32()))
-	if w.io, err = astiav.OpenIOContext(w.tmp, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
+	if w.io, err = astiav.OpenIOContext(fileURL(w.tmp), astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
 		w.tmp = ""
 		return fmt.Errorf("encode: %s: %w (%v)", dir, ErrOutputDir, err)
 	}
@@ -690,6 +690,11 @@ func (w *Writer) Finish() error {
 	}
 	return w.closeFile()
 }
+
+// fileURL is path as FFmpeg must be given a local file: with the file:
+// protocol named, else a colon in the name ("take-1:2.mp4",
+// "2024-01-01T12:30.mp4") reads as a protocol ("Protocol not found").
+func fileURL(path string) string { return "file:" + path }
 
 // endEncoder ends the stream of an encoder that a render left early (an
 // error, Ctrl-C) and drops what comes out, so that freeing it cannot hang:

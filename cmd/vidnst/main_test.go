@@ -605,6 +605,30 @@ func TestTemporalWeight(t *testing.T) {
 	}
 }
 
+// Names with a colon in the working folder ("take-1:2.mp4", an ISO time):
+// FFmpeg would read "take-1" as a protocol; input, video output, still and
+// the audio copier all open them.
+func TestColonNames(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 5, true)
+	t.Chdir(dir)
+	if err := os.Rename(src, "take-1:2.mp4"); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{"2024-01-01T12:30.mp4", "still:1.png"} {
+		if code, _, stderr := vidnst(t, "take-1:2.mp4", out, "--style", id); code != 0 {
+			t.Fatalf("%s: exit %d: %s", out, code, stderr)
+		}
+		if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", out, err)
+		}
+	}
+	if p := testmedia.FFprobe(t, filepath.Join(dir, "2024-01-01T12:30.mp4"), false); p.Stream("audio") == nil {
+		t.Error("the audio was not copied")
+	}
+}
+
 // Command-line mistakes outside the render flags: exit 2 and one line.
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
