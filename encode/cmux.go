@@ -119,6 +119,11 @@ func copyVideoTags(dst, src *astiav.Stream) {
 // containerAccepts reports whether the output container can store codec id
 // (avformat_query_codec; unknown counts as yes, as FFmpeg's CLI does).
 func containerAccepts(fc *astiav.FormatContext, id astiav.CodecID) bool {
+	// FFmpeg 5.1's mov muxer lists VP9, AV1 and Opus but writes them in
+	// MP4 only: in .mov they fail at the header.
+	if f := fc.OutputFormat(); f != nil && f.Name() == "mov" && (id == astiav.CodecIDVp9 || id == astiav.CodecID(C.AV_CODEC_ID_AV1) || id == astiav.CodecIDOpus) {
+		return false
+	}
 	return C.query_codec(cFormat(fc), C.int(id)) != 0
 }
 

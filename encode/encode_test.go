@@ -226,6 +226,31 @@ func TestOddSizeIsCropped(t *testing.T) {
 	}
 }
 
+// QuickTime (.mov) in FFmpeg 5.1 lists VP9, AV1 and Opus but writes them
+// in MP4 only: Opus audio is transcoded for it (to AAC), and a VP9 or AV1
+// encoder is refused before anything is opened; .mp4 takes all three.
+func TestMOVRefusesMP4OnlyCodecs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "opus.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:v", "libx264", "-c:a", "libopus", in)
+	for _, ext := range []string{".mov", ".mp4"} {
+		out := filepath.Join(dir, "out"+ext)
+		reencode(t, in, out, 0, 0, func(o *Options) { o.Codec = "libx264" })
+		want := map[string]string{".mov": "aac", ".mp4": "opus"}[ext]
+		if a := testmedia.FFprobe(t, out, false).Stream("audio"); a == nil || a.CodecName != want {
+			t.Errorf("opus into %s: audio %+v, want %s", ext, a, want)
+		}
+	}
+	for _, codec := range []string{"libvpx-vp9", "libsvtav1"} {
+		if err := Validate(filepath.Join(dir, "x.mov"), codec, ""); !errors.Is(err, ErrCodecContainer) {
+			t.Errorf("%s into .mov: %v, want ErrCodecContainer", codec, err)
+		}
+		if err := Validate(filepath.Join(dir, "x.mp4"), codec, ""); err != nil {
+			t.Errorf("%s into .mp4: %v", codec, err)
+		}
+	}
+}
+
 func TestWebMTranscodesAudio(t *testing.T) {
 	dir := t.TempDir()
 	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 25, true)
