@@ -23,6 +23,7 @@ type copier struct {
 	eof      bool
 	streams  map[int]*copyStream
 	left     []string // streams the container cannot hold, left out
+	notes    []string // what a transcode changed (a downmix)
 	cut      bool     // a range start is set: packets before startSec are dropped
 	startSec float64  // range start (input seconds)
 	endSec   float64  // range end (input seconds); <= 0: to the end
@@ -138,6 +139,9 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		if transcode {
 			if cs.tr, err = newTranscoder(w, s, o); err != nil {
 				return nil, err
+			}
+			if cs.tr.note != "" {
+				c.notes = append(c.notes, fmt.Sprintf("audio stream %d: %s", s.Index(), cs.tr.note))
 			}
 			cs.out = cs.tr.out
 		} else {
@@ -353,6 +357,7 @@ type transcoder struct {
 	encTB      astiav.Rational
 	sentFlush  bool
 	graphFlush bool
+	note       string // what the transcode changed beyond the codec: a downmix
 }
 
 func audioEncoderFor(o Options, out *astiav.FormatContext, src *astiav.CodecParameters) string {
@@ -402,6 +407,30 @@ func hasLayout(c *astiav.Codec, l astiav.ChannelLayout) bool {
 		}
 	}
 	return false
+}
+
+// defaultLayouts are FFmpeg's layouts for a channel count that names no
+// speakers (av_channel_layout_default).
+var defaultLayouts = map[int]astiav.ChannelLayout{
+	1: astiav.ChannelLayoutMono, 2: astiav.ChannelLayoutStereo, 3: astiav.ChannelLayoutSurround,
+	4: astiav.ChannelLayout4Point0, 5: astiav.ChannelLayout5Point0, 6: astiav.ChannelLayout5Point1,
+	7: astiav.ChannelLayout6Point1, 8: astiav.ChannelLayout7Point1,
+}
+
+// backLayouts are the surround layouts with their side speakers at the
+// back, the ones Vorbis and Opus take, by channel count.
+var backLayouts = map[int]astiav.ChannelLayout{
+	5: astiav.ChannelLayout5Point0Back, 6: astiav.ChannelLayout5Point1Back, 7: astiav.ChannelLayout6Point1Back,
+}
+
+// sameCount is the first layout c lists with as many channels as l.
+func sameCount(c *astiav.Codec, l astiav.ChannelLayout) (astiav.ChannelLayout, bool) {
+	for _, x := range c.ChannelLayouts() {
+		if x.NbChannels() == l.NbChannels() {
+			return x, true
+		}
+	}
+	return astiav.ChannelLayout{}, false
 }
 
 // movFamily reports whether out is written by FFmpeg's mov muxer (.mp4,
@@ -455,16 +484,33 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if name == "libopus" {
 		rate = 48000
 	}
+	// The input's layout; where it names no speakers ("6 channels", PCM
+	// in Matroska) FFmpeg's default for the count, as its CLI guesses.
+	inLayout := t.dec.ChannelLayout()
+	n := inLayout.NbChannels()
+	if strings.HasSuffix(inLayout.String(), " channels") {
+		if d, ok := defaultLayouts[n]; ok {
+			inLayout = d
+		}
+	}
 	layout := astiav.ChannelLayoutStereo
-	if t.dec.ChannelLayout().NbChannels() == 1 {
+	if n == 1 {
 		layout = astiav.ChannelLayoutMono
 	}
-	// More than two channels stay so, in the same layout, where the
-	// encoder lists it or lists none (AAC, Opus); stereo where it does not,
-	// or will not open with it.
+	// More than two channels stay so: in the same layout where the encoder
+	// lists it or lists none (AAC), else in one it lists with as many
+	// channels (5.1(side) for Opus's 5.1); stereo where it has none, or
+	// will not open with it, and then the note says so.
 	multi := false
-	if dl := t.dec.ChannelLayout(); dl.NbChannels() > 2 && (len(ec.ChannelLayouts()) == 0 || hasLayout(ec, dl)) {
-		layout, multi = dl, true
+	if n > 2 {
+		switch l, ok := sameCount(ec, inLayout); {
+		case len(ec.ChannelLayouts()) == 0 || hasLayout(ec, inLayout):
+			layout, multi = inLayout, true
+		case ok:
+			layout, multi = l, true
+		default:
+			t.note = fmt.Sprintf("%s downmixed to stereo (the %s encoder takes no %d-channel layout)", inLayout, name, n)
+		}
 	}
 	sf := astiav.SampleFormatFltp
 	if fs := ec.SampleFormats(); len(fs) > 0 {
@@ -494,9 +540,18 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 		return t.enc.Open(ec, d)
 	}
 	err = open()
+	if alt, ok := backLayouts[n]; err != nil && multi && ok && !alt.Equal(layout) {
+		// Opus takes the surround channels at the back only (Vorbis's
+		// order): 5.1(side) as 5.1.
+		t.enc.Free()
+		t.enc = astiav.AllocCodecContext(ec)
+		layout = alt
+		err = open()
+	}
 	if err != nil && multi {
 		t.enc.Free()
 		t.enc = astiav.AllocCodecContext(ec)
+		t.note = fmt.Sprintf("%s downmixed to stereo (the %s encoder would not open with %s: %v)", inLayout, name, layout, err)
 		layout, multi = astiav.ChannelLayoutStereo, false
 		err = open()
 	}
@@ -513,12 +568,11 @@ func newTranscoder(w *Writer, s *astiav.Stream, o Options) (t *transcoder, err e
 	if frameSize > 0 {
 		chain += fmt.Sprintf(",asetnsamples=n=%d:p=0", frameSize)
 	}
-	inLayout := t.dec.ChannelLayout().String()
 	t.graph, t.src, t.sink, err = newGraph(chain, 0, astiav.FilterArgs{ // audio: one thread
 		"time_base":      "1/" + strconv.Itoa(t.dec.SampleRate()),
 		"sample_rate":    strconv.Itoa(t.dec.SampleRate()),
 		"sample_fmt":     t.dec.SampleFormat().Name(),
-		"channel_layout": inLayout,
+		"channel_layout": inLayout.String(),
 	})
 	if err != nil {
 		return nil, err

@@ -657,6 +657,15 @@ func (w *Writer) LeftOut() []string {
 	return w.copy.left
 }
 
+// Notes says what transcoding the input's other streams changed beyond
+// their codec (an audio track downmixed to stereo).
+func (w *Writer) Notes() []string {
+	if w.copy == nil {
+		return nil
+	}
+	return w.copy.notes
+}
+
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }
 

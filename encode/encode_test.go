@@ -23,6 +23,14 @@ import (
 // reencode decodes in and writes every frame unchanged (Out = In) to out.
 func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) (int, []string) {
 	t.Helper()
+	n, wr := reencodeW(t, in, out, w, h, mod)
+	return n, wr.LeftOut()
+}
+
+// reencodeW is reencode giving the finished Writer (closed by the test's
+// end) for its reports.
+func reencodeW(t *testing.T, in, out string, w, h int, mod func(*Options)) (int, *Writer) {
+	t.Helper()
 	info, err := decode.Probe(in)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +55,7 @@ func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer wr.Close()
+	t.Cleanup(func() { wr.Close() })
 	f := frame.New(w, h)
 	n := 0
 	for {
@@ -67,7 +75,7 @@ func reencode(t *testing.T, in, out string, w, h int, mod func(*Options)) (int, 
 	if err := wr.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	return n, wr.LeftOut()
+	return n, wr
 }
 
 func md5Of(t *testing.T, path, stream string) string {
@@ -247,6 +255,45 @@ func TestMOVRefusesMP4OnlyCodecs(t *testing.T) {
 		}
 		if err := Validate(filepath.Join(dir, "x.mp4"), codec, ""); err != nil {
 			t.Errorf("%s into .mp4: %v", codec, err)
+		}
+	}
+}
+
+// Surround audio keeps its channels when transcoded: AC-3's 5.1(side)
+// and 6 channels that name no speakers (PCM in Matroska) become Opus 5.1
+// (Opus takes the surround channels at the back); a layout the encoder
+// has nothing for (16 channels) is downmixed to stereo, and the Writer's
+// Notes say so.
+func TestSurroundTranscodes(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name, layout, codec string, n int) string {
+		p := filepath.Join(dir, name)
+		pan := layout
+		for c := range n {
+			pan += fmt.Sprintf("|c%d=c0", c)
+		}
+		testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-f", "lavfi", "-i", "sine=f=440",
+			"-filter_complex", "[1]pan="+pan+"[a]", "-map", "0", "-map", "[a]", "-t", "1", "-c:v", "libx264", "-c:a", codec, p)
+		return p
+	}
+	for _, tc := range []struct {
+		in, out   string
+		codec     string
+		channels  int
+		downmixed bool
+	}{
+		{mk("ac3.mkv", "5.1(side)", "ac3", 6), "ac3.webm", "opus", 6, false},
+		{mk("pcm6.mkv", "6c", "pcm_s16le", 6), "pcm6.webm", "opus", 6, false},
+		{mk("pcm16.mkv", "hexadecagonal", "pcm_s16le", 16), "pcm16.mp4", "aac", 2, true},
+	} {
+		_, wr := reencodeW(t, tc.in, filepath.Join(dir, tc.out), 0, 0, func(o *Options) { o.Codec, o.Preset = "", "" })
+		a := testmedia.FFprobe(t, filepath.Join(dir, tc.out), false).Stream("audio")
+		if a == nil || a.CodecName != tc.codec || a.Channels != tc.channels {
+			t.Errorf("%s: audio %+v, want %s with %d channels", tc.out, a, tc.codec, tc.channels)
+		}
+		said := strings.Contains(strings.Join(wr.Notes(), "\n"), "downmixed to stereo")
+		if said != tc.downmixed {
+			t.Errorf("%s: notes %q, downmix said %v, want %v", tc.out, wr.Notes(), said, tc.downmixed)
 		}
 	}
 }

@@ -590,7 +590,16 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	for _, s := range wr.LeftOut() {
 		if !o.quiet {
-			fmt.Fprintf(stderr, "vidnst: warning: %s left out: %s cannot hold it (use .mkv to keep it)\n", s, filepath.Ext(j.out))
+			keep := "use .mkv to keep it"
+			if strings.EqualFold(filepath.Ext(j.out), ".mkv") {
+				keep = "vidnst copies it as it is: write the input's own container to keep it"
+			}
+			fmt.Fprintf(stderr, "vidnst: warning: %s left out: %s cannot hold it (%s)\n", s, filepath.Ext(j.out), keep)
+		}
+	}
+	for _, s := range wr.Notes() {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: warning: %s\n", s)
 		}
 	}
 
