@@ -11,12 +11,16 @@ package encode
 //
 // // copy_chapters copies the chapters of in that overlap [start, end)
 // // (AV_TIME_BASE units; end <= 0: no end) into out, shifted by -start.
+// // A chapter that overlaps by less than 0.1 s (one ending where the range
+// // starts, or starting where it ends, give or take a frame) is left out:
+// // it would be a chapter of no length, or two at 0:00.
 // static int copy_chapters(AVFormatContext *in, AVFormatContext *out, int64_t start, int64_t end) {
 //     for (unsigned i = 0; i < in->nb_chapters; i++) {
 //         AVChapter *ic = in->chapters[i];
 //         int64_t off = av_rescale_q(start, AV_TIME_BASE_Q, ic->time_base);
 //         int64_t lim = end > 0 ? av_rescale_q(end, AV_TIME_BASE_Q, ic->time_base) : INT64_MAX;
-//         if (ic->end < off || ic->start > lim) continue;
+//         int64_t min = av_rescale_q(100000, AV_TIME_BASE_Q, ic->time_base);
+//         if (FFMIN(lim, ic->end) - FFMAX(off, ic->start) < min && ic->end - ic->start >= min) continue;
 //         AVChapter *oc = av_mallocz(sizeof(AVChapter));
 //         if (!oc) return AVERROR(ENOMEM);
 //         oc->id = ic->id;

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -626,6 +628,39 @@ func TestColonNames(t *testing.T) {
 	}
 	if p := testmedia.FFprobe(t, filepath.Join(dir, "2024-01-01T12:30.mp4"), false); p.Stream("audio") == nil {
 		t.Error("the audio was not copied")
+	}
+}
+
+// A range keeps the chapters it overlaps, cut to it: not the ones that
+// end where it starts or start where it ends (chapters of no length, or
+// two at 0:00).
+func TestRangeChapters(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	meta := filepath.Join(dir, "chapters.txt")
+	var b strings.Builder
+	b.WriteString(";FFMETADATA1\n")
+	for i, title := range []string{"A", "B", "C", "D"} {
+		fmt.Fprintf(&b, "[CHAPTER]\nTIMEBASE=1/1000\nSTART=%d\nEND=%d\ntitle=%s\n", 2000*i, 2000*(i+1), title)
+	}
+	os.WriteFile(meta, []byte(b.String()), 0o644)
+	in := filepath.Join(dir, "chap.mp4")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-i", meta, "-map_metadata", "1", "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", in)
+	for _, tc := range []struct {
+		frames string
+		want   []string
+	}{{"50-99", []string{"B"}}, {"40-109", []string{"A", "B", "C"}}} {
+		out := filepath.Join(dir, "r"+tc.frames+".mp4")
+		if code, _, stderr := vidnst(t, in, out, "--style", id, "--frames", tc.frames); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var got []string
+		for _, c := range testmedia.FFprobe(t, out, false).Chapters {
+			got = append(got, c.Tags["title"])
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("--frames %s: chapters %v, want %v", tc.frames, got, tc.want)
+		}
 	}
 }
 
