@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,7 +217,7 @@ func Create(opts Options) (w *Writer, err error) {
 // header.
 func (w *Writer) openFile() (err error) {
 	dir := filepath.Dir(w.opts.Path)
-	w.tmp = filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", filepath.Base(w.opts.Path), rand.Uint32()))
+	w.tmp = outfile.TempName(dir, filepath.Base(w.opts.Path))
 	if w.io, err = astiav.OpenIOContext(fileURL(w.tmp), astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
 		w.tmp = ""
 		return fmt.Errorf("encode: %s: %w (%v)", dir, ErrOutputDir, err)

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // ErrExists is returned (wrapped, with the path) for an existing output
@@ -111,6 +112,22 @@ func Check(path string, force bool, inputs ...string) error {
 	return nil
 }
 
+// TempName is a fresh name for a temporary file in dir for an output
+// named base: hidden, with a random part and a ".part" suffix. base is cut
+// short (at a UTF-8 boundary) so the name stays within the 255 bytes a
+// file system allows, where a long but legal base would pass it.
+func TempName(dir, base string) string {
+	const room = 255 - len(".") - len(".vidnst-12345678.part")
+	if len(base) > room {
+		cut := room
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
+	}
+	return filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", base, rand.Uint32()))
+}
+
 // create makes a temporary file beside path (hidden, with a ".part"
 // suffix) with perm less the umask, for the caller to write, close and
 // pass to Commit, or remove.
@@ -120,7 +137,7 @@ func create(path string, perm fs.FileMode) (*os.File, error) {
 		dir = "."
 	}
 	for range 100 {
-		name := filepath.Join(dir, fmt.Sprintf(".%s.vidnst-%08x.part", base, rand.Uint32()))
+		name := TempName(dir, base)
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if errors.Is(err, fs.ErrExist) {
 			continue

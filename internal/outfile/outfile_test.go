@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheck(t *testing.T) {
@@ -117,5 +118,29 @@ func TestWriteThroughDanglingSymlink(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "b.png")); err != nil || string(b) != "x" {
 		t.Fatalf("through the links: %q %v", b, err)
+	}
+}
+
+// A long but legal output name (up to 255 bytes) still gets a temporary
+// name the file system takes, cut at a UTF-8 boundary; short names keep
+// their whole base.
+func TestTempNameLength(t *testing.T) {
+	dir := t.TempDir()
+	for _, base := range []string{strings.Repeat("a", 251) + ".mp4", strings.Repeat("é", 125) + ".png", "x.mp4"} {
+		name := TempName(dir, base)
+		b := filepath.Base(name)
+		if len(b) > 255 || !utf8.ValidString(b) || !strings.HasSuffix(b, ".part") {
+			t.Errorf("%d-byte base: temporary %q (%d bytes)", len(base), b, len(b))
+		}
+		if len(base) < 100 && !strings.HasPrefix(b, "."+base+".vidnst-") {
+			t.Errorf("short base %q: temporary %q", base, b)
+		}
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			t.Errorf("%d-byte base: %v", len(base), err)
+		}
+		f := filepath.Join(dir, base)
+		if err := WriteMode(f, 0o644, false, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err }); err != nil {
+			t.Errorf("WriteMode of a %d-byte name: %v", len(base), err)
+		}
 	}
 }
