@@ -81,12 +81,16 @@ type Info struct {
 	Rotation                   int // degrees clockwise the picture is turned for display: 0, 90, 180, 270
 	TimeBaseNum, TimeBaseDen   int
 	FrameRateNum, FrameRateDen int // average frame rate (0/0 when unknown)
-	SARNum, SARDen             int
-	StartPTS                   int64   // first timestamp of the stream (time base units)
-	StartSec                   float64 // the container's start time (its earliest stream's), seconds; 0 if unknown
-	Duration                   float64 // seconds (container's or stream's)
-	FrameCount                 int64   // from the container; an estimate when it has none
-	FullRange                  bool    // yuvj / pc range
+	// BaseRateNum/Den: the lowest rate at which every frame's time falls
+	// on a tick (FFmpeg's r_frame_rate; above the average for a variable
+	// frame rate, 0/0 when unknown).
+	BaseRateNum, BaseRateDen int
+	SARNum, SARDen           int
+	StartPTS                 int64   // first timestamp of the stream (time base units)
+	StartSec                 float64 // the container's start time (its earliest stream's), seconds; 0 if unknown
+	Duration                 float64 // seconds (container's or stream's)
+	FrameCount               int64   // from the container; an estimate when it has none
+	FullRange                bool    // yuvj / pc range
 	// Matrix is the YUV<->RGB matrix in FFmpeg's scale-filter names (bt709,
 	// bt601, smpte240m, bt2020); guessed from the height when untagged.
 	Matrix              string
@@ -282,6 +286,9 @@ func (in *input) fillInfo(path string) {
 	}
 	if fr.Num() > 0 && fr.Den() > 0 {
 		i.FrameRateNum, i.FrameRateDen = fr.Num(), fr.Den()
+	}
+	if br := s.RFrameRate(); br.Num() > 0 && br.Den() > 0 {
+		i.BaseRateNum, i.BaseRateDen = br.Num(), br.Den()
 	}
 	// The container's pixel aspect ratio (MP4 pasp, Matroska's display
 	// size) wins over the codec's, as in FFmpeg (a remux with -aspect

@@ -53,14 +53,21 @@ type Options struct {
 	Threads int    // encoder threads (0 = FFmpeg's choice)
 	GOP     int    // keyframe interval in frames (0 = the codec's default)
 
-	Width, Height   int // output size; odd sizes are cropped by one pixel for 4:2:0/4:2:2
-	FrameW, FrameH  int // size of the frames passed to Write
-	TimeBaseNum     int // time base of Frame.PTS (the input video stream's)
-	TimeBaseDen     int
-	FrameRateNum    int // average frame rate (a hint for rate control)
-	FrameRateDen    int
-	FrameDurationTB int64 // default frame duration in time-base units
-	SARNum, SARDen  int
+	Width, Height  int // output size; odd sizes are cropped by one pixel for 4:2:0/4:2:2
+	FrameW, FrameH int // size of the frames passed to Write
+	TimeBaseNum    int // time base of Frame.PTS (the input video stream's)
+	TimeBaseDen    int
+	FrameRateNum   int // average frame rate (a hint for rate control)
+	FrameRateDen   int
+	// BaseRateNum/Den: the input's base rate (decode.Info's), where every
+	// frame's time falls on a tick. AVI, which stores a rate and no
+	// timestamps, is written at it when it is a plausible video rate (up
+	// to 120 fps): a variable-rate input's frames then keep their times
+	// (its slower parts hold each picture, as empty AVI frames), where at
+	// the average rate they were pushed later and drifted off the sound.
+	BaseRateNum, BaseRateDen int
+	FrameDurationTB          int64 // default frame duration in time-base units
+	SARNum, SARDen           int
 
 	// Colour of the input; the output is converted and tagged the same.
 	FullRange           bool
@@ -143,6 +150,8 @@ type Writer struct {
 	// encoder counts frames at 1/frame rate, lastPTS is the last it got.
 	cfr      bool
 	lastPTS  int64
+	retimed  int     // cfr: frames pushed off their time (Retimed)
+	maxDrift float64 // the most seconds one was pushed
 	ignored  []string
 	offset   int64 // subtracted from video timestamps
 	durs     [64]struct{ pts, dur int64 }
@@ -197,6 +206,10 @@ func Create(opts Options) (w *Writer, err error) {
 		// per real one.
 		w.cfr, w.lastPTS = true, math.MinInt64
 		w.encTB = astiav.NewRational(opts.FrameRateDen, opts.FrameRateNum)
+		if n, d := opts.BaseRateNum, opts.BaseRateDen; n > 0 && d > 0 && float64(n) <= 120*float64(d) &&
+			float64(n)*float64(opts.FrameRateDen) > float64(d)*float64(opts.FrameRateNum) {
+			w.encTB = astiav.NewRational(d, n)
+		}
 	}
 	if err := w.openVideo(); err != nil {
 		return nil, err
@@ -551,7 +564,12 @@ func (w *Writer) drainGraph() error {
 		}
 		if w.cfr {
 			inTB := astiav.NewRational(w.opts.TimeBaseNum, w.opts.TimeBaseDen)
-			p := max(astiav.RescaleQ(w.sf.Pts(), inTB, w.encTB), w.lastPTS+1)
+			r := astiav.RescaleQ(w.sf.Pts(), inTB, w.encTB)
+			p := max(r, w.lastPTS+1)
+			if p != r { // pushed off its time by the one before
+				w.retimed++
+				w.maxDrift = max(w.maxDrift, float64(p-r)*w.encTB.Float64())
+			}
 			w.sf.SetPts(p)
 			w.lastPTS = p
 		}
@@ -664,6 +682,11 @@ func (w *Writer) Notes() []string {
 	}
 	return w.copy.notes
 }
+
+// Retimed is how many frames a container that stores a frame rate (AVI)
+// could not place at their own time, and the most seconds one was moved
+// (a variable-rate input whose base rate is no plausible video rate).
+func (w *Writer) Retimed() (int, float64) { return w.retimed, w.maxDrift }
 
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }

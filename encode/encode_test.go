@@ -46,6 +46,7 @@ func reencodeW(t *testing.T, in, out string, w, h int, mod func(*Options)) (int,
 	o := Options{Path: out, CRF: -1, Preset: "ultrafast", Width: info.DisplayWidth, Height: info.DisplayHeight,
 		FrameW: w, FrameH: h, TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
 		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen, FrameDurationTB: info.FrameDurationTB(),
+		BaseRateNum: info.BaseRateNum, BaseRateDen: info.BaseRateDen,
 		SARNum: info.SARNum, SARDen: info.SARDen, FullRange: info.FullRange, Matrix: info.Matrix,
 		Primaries: info.Primaries, Transfer: info.Transfer, Input: in}
 	if mod != nil {
@@ -135,6 +136,47 @@ func TestAVIFrameRate(t *testing.T) {
 	v := testmedia.FFprobe(t, out, true).Stream("video")
 	if v == nil || v.NbReadFrames != "12" || v.AvgFrameRate != "25/1" || !strings.HasPrefix(v.Duration, "0.48") {
 		t.Fatalf("avi video: %+v", v)
+	}
+}
+
+// A variable frame rate into AVI (a rate, no timestamps): written at the
+// input's base rate (30 here, the average being 20), every frame at its own
+// time (the slower parts hold their pictures); at the average rate frames
+// were pushed later and drifted from the sound by most of a second.
+func TestAVIVariableRate(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "vfr.mp4")
+	// 30 fps for the first half of every second, 7.5 fps for the rest.
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=64x48:r=30", "-t", "3", "-vf", "select='lt(mod(t\\,1)\\,0.5)+not(mod(n\\,4))'",
+		"-fps_mode", "vfr", "-c:v", "libx264", "-bf", "0", in)
+	info, err := decode.Probe(in)
+	if err != nil || info.BaseRateNum != 30 || info.FrameRateNum*1 >= 30*info.FrameRateDen {
+		t.Fatalf("fixture: base rate %d/%d, average %d/%d, %v", info.BaseRateNum, info.BaseRateDen, info.FrameRateNum, info.FrameRateDen, err)
+	}
+	out := filepath.Join(dir, "vfr.avi")
+	// No B-frames: AVI stores decode times only, and they are then the
+	// frames' display times.
+	n, wr := reencodeW(t, in, out, 0, 0, func(o *Options) { o.Codec, o.Preset = "", "ultrafast" })
+	if r, d := wr.Retimed(); r != 0 {
+		t.Errorf("%d frames moved off their times, by up to %.2f s", r, d)
+	}
+	// The frames that carry pictures (AVI's empty ones hold the one
+	// before) sit at the input's times.
+	want := testmedia.PacketTimes(t, in, "v:0")
+	var got []float64
+	csv, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=dts_time,size", "-of", "csv=p=0", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(csv)), "\n") {
+		var ts float64
+		var size int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(line, ",", " "), "%f %d", &ts, &size); err == nil && size > 0 {
+			got = append(got, ts)
+		}
+	}
+	if len(got) != n || !sameTimes(got, want) {
+		t.Errorf("avi frames at %v\nwant %v", got, want)
 	}
 }
 

@@ -564,6 +564,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		Width: j.ow, Height: j.oh, FrameW: fw, FrameH: j.h,
 		TimeBaseNum: info.TimeBaseNum, TimeBaseDen: info.TimeBaseDen,
 		FrameRateNum: info.FrameRateNum, FrameRateDen: info.FrameRateDen,
+		BaseRateNum: info.BaseRateNum, BaseRateDen: info.BaseRateDen,
 		FrameDurationTB: info.FrameDurationTB(),
 		SARNum:          sarN, SARDen: sarD,
 		FullRange: info.FullRange, Matrix: info.Matrix, Primaries: info.Primaries, Transfer: info.Transfer, VideoStream: info.Index,
@@ -676,6 +677,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if n, w, h := r.Resized(); n > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s changes its frame size mid-stream: %s at %dx%d (not %dx%d) were scaled to %dx%d, stretched where the aspect ratio differs\n", j.in, count(n, "frame"), w, h, info.Width, info.Height, j.w, j.h)
+	}
+	if n, d := wr.Retimed(); n > 0 && !o.quiet {
+		fmt.Fprintf(stderr, "vidnst: warning: %s has a variable frame rate and %s stores a constant one: %s moved off their times, by up to %.2f s (the picture drifts from the sound); .mkv or .mp4 keep them\n", j.in, filepath.Ext(j.out), count(n, "frame"), d)
 	}
 	if m := r.Missing(); m > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s ended after %d of the %d frames its container lists (a truncated file?)\n", j.in, r.Packets(), r.Packets()+m)
