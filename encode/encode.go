@@ -267,6 +267,15 @@ func (w *Writer) closeFile() error {
 		return fmt.Errorf("encode: close output: %w", err)
 	}
 	w.io = nil
+	// On the disk before it takes the output's name: with -y a crash
+	// after the rename must not leave a short file where the old one was.
+	if f, err := os.Open(w.tmp); err == nil {
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("encode: sync output: %w", err)
+		}
+	}
 	if err := commit(w.tmp, w.opts.Path, w.opts.Force); err != nil {
 		return err
 	}
@@ -411,6 +420,11 @@ func (w *Writer) openVideo() error {
 	}
 	if o.Preset != "" {
 		set("preset", o.Preset)
+	}
+	if o.Codec == "libsvtav1" && os.Getenv("VIDNST_FFMPEG_LOG") == "" && os.Getenv("SVT_LOG") == "" {
+		// SVT-AV1 too (15 lines of settings); its level comes from the
+		// environment, read when an encoder starts: errors only.
+		os.Setenv("SVT_LOG", "1")
 	}
 	if o.Codec == "libx265" && os.Getenv("VIDNST_FFMPEG_LOG") == "" {
 		// x265 logs through its own printf, not FFmpeg's log: 20+ lines
