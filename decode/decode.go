@@ -1257,9 +1257,17 @@ func ReadIndex(path string) (*Index, error) {
 		return x, nil
 	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
-	x := &Index{PTS: make([]int64, len(es)), Keyframe: make([]bool, len(es)), Pos: make([]int64, len(es))}
-	for i, e := range es {
-		x.PTS[i], x.Keyframe[i], x.Pos[i] = e.pts, e.key, e.pos
+	// Packets that share a timestamp (a rate finer than the container's
+	// clock: 1500 fps in Matroska's milliseconds) give one frame, as the
+	// Reader leaves the repeats out (frameTS): one entry, a keyframe if
+	// any of them is.
+	x := &Index{PTS: make([]int64, 0, len(es)), Keyframe: make([]bool, 0, len(es)), Pos: make([]int64, 0, len(es))}
+	for _, e := range es {
+		if k := len(x.PTS) - 1; k >= 0 && x.PTS[k] == e.pts {
+			x.Keyframe[k] = x.Keyframe[k] || e.key
+			continue
+		}
+		x.PTS, x.Keyframe, x.Pos = append(x.PTS, e.pts), append(x.Keyframe, e.key), append(x.Pos, e.pos)
 	}
 	return x, nil
 }

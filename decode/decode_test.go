@@ -336,6 +336,11 @@ func TestRangeSeekBFrames(t *testing.T) {
 	for name, p := range files {
 		t.Run(name, func(t *testing.T) { rangesMatchLinear(t, p, ranges...) })
 	}
+	// 1500 fps in Matroska's milliseconds: packets share timestamps, the
+	// Reader keeps one frame of each, and so does the index.
+	dup := filepath.Join(dir, "dup.mkv")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=96x64:r=1500", "-frames:v", "40", "-c:v", "libx264", "-preset", "ultrafast", dup)
+	t.Run("mkv shared timestamps", func(t *testing.T) { rangesMatchLinear(t, dup, [2]int{3, 6}, [2]int{10, 14}, [2]int{20, 27}) })
 }
 
 // midGOP writes a copy of the MPEG-TS file ts without its first 5 video
