@@ -13,20 +13,23 @@ package encode
 // // (AV_TIME_BASE units; end <= 0: no end) into out, shifted by -start.
 // // A chapter that overlaps by less than 0.1 s (one ending where the range
 // // starts, or starting where it ends, give or take a frame) is left out:
-// // it would be a chapter of no length, or two at 0:00.
+// // it would be a chapter of no length, or two at 0:00. A chapter shorter
+// // than that (a marker) is kept where it starts inside the range.
 // static int copy_chapters(AVFormatContext *in, AVFormatContext *out, int64_t start, int64_t end) {
 //     for (unsigned i = 0; i < in->nb_chapters; i++) {
 //         AVChapter *ic = in->chapters[i];
 //         int64_t off = av_rescale_q(start, AV_TIME_BASE_Q, ic->time_base);
 //         int64_t lim = end > 0 ? av_rescale_q(end, AV_TIME_BASE_Q, ic->time_base) : INT64_MAX;
 //         int64_t min = av_rescale_q(100000, AV_TIME_BASE_Q, ic->time_base);
-//         if (FFMIN(lim, ic->end) - FFMAX(off, ic->start) < min && ic->end - ic->start >= min) continue;
+//         if (ic->end < off || ic->start > lim) continue;
+//         if (ic->end - ic->start < min ? (ic->start < off || ic->start >= lim)
+//                                       : FFMIN(lim, ic->end) - FFMAX(off, ic->start) < min) continue;
 //         AVChapter *oc = av_mallocz(sizeof(AVChapter));
 //         if (!oc) return AVERROR(ENOMEM);
 //         oc->id = ic->id;
 //         oc->time_base = ic->time_base;
 //         oc->start = FFMAX(0, ic->start - off);
-//         oc->end = FFMIN(lim, ic->end) - off;
+//         oc->end = FFMAX(oc->start, FFMIN(lim, ic->end) - off);
 //         av_dict_copy(&oc->metadata, ic->metadata, 0);
 //         AVChapter **tmp = av_realloc_array(out->chapters, out->nb_chapters + 1, sizeof(*out->chapters));
 //         if (!tmp) { av_dict_free(&oc->metadata); av_free(oc); return AVERROR(ENOMEM); }
