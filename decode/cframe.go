@@ -1,8 +1,28 @@
 package decode
 
 // #cgo pkg-config: libavutil
+// #include <stdlib.h>
 // #include <libavutil/frame.h>
 // #include <libavutil/pixdesc.h>
+//
+// // frame_transparent reports whether any pixel of f is less than fully
+// // opaque (its format's last component is alpha).
+// static int frame_transparent(const AVFrame *f) {
+//     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+//     if (!d || !(d->flags & AV_PIX_FMT_FLAG_ALPHA) || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || f->width <= 0) return 0;
+//     int c = d->nb_components - 1;
+//     uint16_t *line = malloc(sizeof(uint16_t) * f->width);
+//     if (!line) return 0;
+//     int opaque = (1 << d->comp[c].depth) - 1, found = 0;
+//     for (int y = 0; y < f->height && !found; y++) {
+//         av_read_image_line2(line, (const uint8_t **)f->data, f->linesize, d, 0, y, c, f->width, 0, 2);
+//         for (int x = 0; x < f->width; x++) {
+//             if (line[x] < opaque) { found = 1; break; }
+//         }
+//     }
+//     free(line);
+//     return found;
+// }
 import "C"
 
 import (
@@ -26,6 +46,11 @@ func plane(f *astiav.Frame, i, h int) ([]byte, int) {
 // bestEffortTS is the decoder's best guess of f's presentation time.
 func bestEffortTS(f *astiav.Frame) int64 {
 	return int64((*C.AVFrame)(f.UnsafePointer()).best_effort_timestamp)
+}
+
+// transparent reports whether any pixel of f is less than fully opaque.
+func transparent(f *astiav.Frame) bool {
+	return C.frame_transparent((*C.AVFrame)(f.UnsafePointer())) != 0
 }
 
 // keyFrame reports whether the decoder marked f a keyframe, and pktPos is

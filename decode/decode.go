@@ -488,6 +488,8 @@ type Reader struct {
 	firstField   string
 	decodeErrors int
 	closed       bool
+	// transparent: the first frame has pixels less than opaque.
+	transparent bool
 	// onFrame, when set, is told of every frame the Reader will deliver,
 	// as it enters the filter graph (indexByDecoding).
 	onFrame func(ts int64, key bool, pos int64)
@@ -596,15 +598,20 @@ func (r *Reader) seek(target int64) error {
 			}
 			return start() // before the first keyframe
 		}
-		shown, ok := r.landing()
-		if !ok || shown <= target {
+		shown, found := r.landing()
+		if found && (shown == astiav.NoPtsValue || shown <= target) {
 			if err := do(t); err != nil { // read from the landing point
 				return fmt.Errorf("decode: seek: %w", err)
 			}
 			return nil
 		}
-		pos = -1 // a byte position that lands after target: by time from now on
-		t -= shown - target + margin<<min(try, 20)
+		// Landed after target, or on no keyframe at all (after the last
+		// one: an FLV without a keyframe index).
+		pos = -1 // by time from now on
+		if found {
+			t -= shown - target
+		}
+		t -= margin << min(try, 20)
 		if t <= in.info.StartPTS || try == 8 {
 			return start()
 		}
@@ -612,9 +619,10 @@ func (r *Reader) seek(target int64) error {
 }
 
 // landing reads packets from where a seek left the demuxer up to the first
-// video keyframe and returns its display time; false when it cannot tell
-// (no such packet soon, or one without a timestamp).
-func (r *Reader) landing() (int64, bool) {
+// video keyframe and returns its display time (NoPtsValue where it has
+// none: the landing cannot be checked); found is false when there is no
+// keyframe before the file's end (or for 4096 packets).
+func (r *Reader) landing() (shown int64, found bool) {
 	vi := r.in.vs.Index()
 	for range 4096 {
 		if err := r.in.fc.ReadFrame(r.pkt); err != nil {
@@ -624,7 +632,7 @@ func (r *Reader) landing() (int64, bool) {
 		video := r.pkt.StreamIndex() == vi && fl.Has(astiav.PacketFlagKey) && !fl.Has(astiav.PacketFlagDiscard)
 		r.pkt.Unref()
 		if video {
-			return pts, pts != astiav.NoPtsValue
+			return pts, true
 		}
 	}
 	return 0, false
@@ -955,6 +963,24 @@ func (r *Reader) frameTS(ts int64) (int64, bool) {
 // a different aspect ratio is stretched.
 func (r *Reader) Resized() (n, w, h int) { return r.resized, r.firstResize[0], r.firstResize[1] }
 
+// Transparent reports whether the first decoded frame has pixels that are
+// less than fully opaque (frames are delivered without their alpha).
+func (r *Reader) Transparent() bool { return r.transparent }
+
+// Transparent reports whether path's first frame has pixels less than
+// fully opaque (decoding that frame, at a tiny size).
+func Transparent(path string) (bool, error) {
+	r, err := Open(path, Options{Width: 16, Height: 16})
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	if err := r.Next(context.Background(), frame.New(16, 16)); err != nil {
+		return false, err
+	}
+	return r.transparent, nil
+}
+
 // Repeated is the number of decoded frames left out so far for a timestamp
 // at or before the one before them (see frameTS).
 func (r *Reader) Repeated() int { return r.repeated }
@@ -987,6 +1013,7 @@ func (r *Reader) filterDecoded() error {
 		r.df.SetPts(ts)
 	}
 	if r.firstField == "" {
+		r.transparent = r.in.info.Alpha && transparent(src)
 		r.firstField = "progressive"
 		if frameInterlaced(src) {
 			r.firstField = map[bool]string{true: "tt", false: "bb"}[frameTFF(src)]
@@ -1171,16 +1198,18 @@ func (x *Index) Find(pts int64) int {
 
 // indexByDecoding lists path's frames as a Reader delivers them (their
 // timestamps, keyframe flags and packet positions), decoding the whole
-// stream at a tiny size: for streams whose packets do not all carry
-// display times (AVI holds decode times only; MPEG-PS leaves some out),
-// where numbering the packets would not number the frames a decode gives.
-func indexByDecoding(path string) (*Index, error) {
+// stream at a tiny size: for streams whose packets do not carry display
+// times (AVI holds decode times only; MPEG-PS leaves the B-frames'
+// out), where numbering the packets would not number the frames a decode
+// gives. untimed marks the Index Untimed (its keyframes carry no display
+// time either, so a seek could not be checked).
+func indexByDecoding(path string, untimed bool) (*Index, error) {
 	r, err := Open(path, Options{Width: 16, Height: 16})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	x := &Index{Untimed: true}
+	x := &Index{Untimed: untimed}
 	r.onFrame = func(ts int64, key bool, pos int64) {
 		x.PTS = append(x.PTS, ts)
 		x.Keyframe = append(x.Keyframe, key || len(x.PTS) == 1)
@@ -1207,13 +1236,14 @@ func ReadIndex(path string) (*Index, error) {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	type ent struct {
-		pts, pos int64
-		key      bool
+		pts, dts, pos int64
+		key, preKey   bool // preKey: before the stream's first keyframe
 	}
 	var es []ent
-	untimed := 0 // packets with neither PTS nor DTS
-	dtsOnly := 0 // packets with a DTS only
-	keyed := false
+	untimed := 0   // packets with neither PTS nor DTS
+	dtsOnly := 0   // packets with a DTS only
+	keyNoPTS := 0  // keyframe packets with no PTS
+	keyed := false // a keyframe packet was seen
 	vi := in.vs.Index()
 	for {
 		if err := in.fc.ReadFrame(pkt); err != nil {
@@ -1221,29 +1251,38 @@ func ReadIndex(path string) (*Index, error) {
 		}
 		// Packets an edit list marks to discard (the preroll of an MP4 cut
 		// with ffmpeg -ss ... -c copy) decode into no delivered frame:
-		// they are not frames of the file; nor do the packets before the
-		// first keyframe (a capture that starts mid-GOP).
-		keyed = keyed || (pkt.StreamIndex() == vi && pkt.Flags().Has(astiav.PacketFlagKey))
-		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) && keyed {
+		// they are not frames of the file.
+		// (A discarded preroll's keyframe is decoded all the same: the
+		// frames after it are frames.)
+		key := pkt.StreamIndex() == vi && pkt.Flags().Has(astiav.PacketFlagKey)
+		keyed = keyed || key
+		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) {
 			pts := pkt.Pts()
 			if pts == astiav.NoPtsValue {
+				if key {
+					keyNoPTS++
+				}
 				pts = pkt.Dts()
 				if pts != astiav.NoPtsValue {
 					dtsOnly++
 				}
 			}
 			if pts != astiav.NoPtsValue {
-				es = append(es, ent{pts, pkt.Pos(), pkt.Flags().Has(astiav.PacketFlagKey)})
+				es = append(es, ent{pts, pkt.Dts(), pkt.Pos(), key, !keyed})
 			} else {
 				untimed++
 			}
 		}
 		pkt.Unref()
 	}
-	if dtsOnly > 0 {
+	if n := len(es) + untimed; dtsOnly > 0 && dtsOnly*10 >= n {
 		// Decode times are not display times (B-frames), and the
 		// decoder's guess from them is what the frames get: list those.
-		return indexByDecoding(path)
+		// (Where a few packets only lack a display time, the packets
+		// number the frames well enough.) Where keyframes carry no
+		// display time (AVI), a seek cannot be checked: such an index is
+		// Untimed, and its ranges decode from the start.
+		return indexByDecoding(path, keyNoPTS > 0)
 	}
 	if len(es) == 0 && untimed > 0 {
 		// A raw stream: its frames are numbered as the Reader times them
@@ -1256,18 +1295,28 @@ func ReadIndex(path string) (*Index, error) {
 		x.Keyframe[0] = true
 		return x, nil
 	}
+	// H.264 decodes nothing before the stream's first keyframe (a capture
+	// that starts mid-GOP): those packets are not frames of the file.
+	// (HEVC and MPEG-2 decoders give frames for them, which the index
+	// lists.)
+	if in.vs.CodecParameters().CodecID() == astiav.CodecIDH264 && keyed {
+		es = slices.DeleteFunc(es, func(e ent) bool { return e.preKey })
+	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
-	// Packets that share a timestamp (a rate finer than the container's
-	// clock: 1500 fps in Matroska's milliseconds) give one frame, as the
-	// Reader leaves the repeats out (frameTS): one entry, a keyframe if
-	// any of them is.
+	// Packets that share a display time and no decode time of their own
+	// (a rate finer than the container's clock: 1500 fps in Matroska's
+	// milliseconds) give one frame, as the Reader leaves the repeats out
+	// (frameTS): one entry, a keyframe if any of them is. With decode
+	// times that differ (MP4), the decoder times them apart: both listed.
 	x := &Index{PTS: make([]int64, 0, len(es)), Keyframe: make([]bool, 0, len(es)), Pos: make([]int64, 0, len(es))}
+	lastDTS := int64(astiav.NoPtsValue)
 	for _, e := range es {
-		if k := len(x.PTS) - 1; k >= 0 && x.PTS[k] == e.pts {
+		if k := len(x.PTS) - 1; k >= 0 && x.PTS[k] == e.pts && (e.dts == astiav.NoPtsValue || e.dts == lastDTS) {
 			x.Keyframe[k] = x.Keyframe[k] || e.key
 			continue
 		}
 		x.PTS, x.Keyframe, x.Pos = append(x.PTS, e.pts), append(x.Keyframe, e.key), append(x.Pos, e.pos)
+		lastDTS = e.dts
 	}
 	return x, nil
 }

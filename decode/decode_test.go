@@ -341,6 +341,9 @@ func TestRangeSeekBFrames(t *testing.T) {
 	dup := filepath.Join(dir, "dup.mkv")
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=s=96x64:r=1500", "-frames:v", "40", "-c:v", "libx264", "-preset", "ultrafast", dup)
 	t.Run("mkv shared timestamps", func(t *testing.T) { rangesMatchLinear(t, dup, [2]int{3, 6}, [2]int{10, 14}, [2]int{20, 27}) })
+	// After the last keyframe of an FLV without a keyframe index, a seek
+	// finds no keyframe ahead: it goes back.
+	t.Run("flv end", func(t *testing.T) { rangesMatchLinear(t, files["flv closed gop"], [2]int{50, 53}, [2]int{57, 60}) })
 }
 
 // midGOP writes a copy of the MPEG-TS file ts without its first 5 video
