@@ -29,6 +29,16 @@ import (
 	"github.com/vidnst/vidnst/internal/pix"
 )
 
+func init() {
+	// SVT-AV1 logs through its own printf (15 lines of settings per file),
+	// at the level the environment gives when an encoder starts: errors
+	// only, unless asked. Set here, before any thread could read the
+	// environment.
+	if os.Getenv("VIDNST_FFMPEG_LOG") == "" && os.Getenv("SVT_LOG") == "" {
+		os.Setenv("SVT_LOG", "1")
+	}
+}
+
 // Errors callers can match with errors.Is.
 var (
 	ErrExists           = errors.New("output exists (use --force to overwrite)")
@@ -62,9 +72,11 @@ type Options struct {
 	// BaseRateNum/Den: the input's base rate (decode.Info's), where every
 	// frame's time falls on a tick. AVI, which stores a rate and no
 	// timestamps, is written at it when it is a plausible video rate (up
-	// to 120 fps): a variable-rate input's frames then keep their times
-	// (its slower parts hold each picture, as empty AVI frames), where at
-	// the average rate they were pushed later and drifted off the sound.
+	// to 120 fps, and not twice or 2.5 times the average: the field rate
+	// of interlaced or telecined video): a variable-rate input's frames
+	// then keep their times (its slower parts hold each picture, as empty
+	// AVI frames), where at the average rate they were pushed later and
+	// drifted off the sound.
 	BaseRateNum, BaseRateDen int
 	FrameDurationTB          int64 // default frame duration in time-base units
 	SARNum, SARDen           int
@@ -205,11 +217,8 @@ func Create(opts Options) (w *Writer, err error) {
 		// time base, so a fine time base (1/12800) wrote 512 empty frames
 		// per real one.
 		w.cfr, w.lastPTS = true, math.MinInt64
-		w.encTB = astiav.NewRational(opts.FrameRateDen, opts.FrameRateNum)
-		if n, d := opts.BaseRateNum, opts.BaseRateDen; n > 0 && d > 0 && float64(n) <= 120*float64(d) &&
-			float64(n)*float64(opts.FrameRateDen) > float64(d)*float64(opts.FrameRateNum) {
-			w.encTB = astiav.NewRational(d, n)
-		}
+		num, den := aviRate(opts)
+		w.encTB = astiav.NewRational(den, num)
 	}
 	if err := w.openVideo(); err != nil {
 		return nil, err
@@ -272,7 +281,7 @@ func (w *Writer) closeFile() error {
 	if f, err := os.Open(w.tmp); err == nil {
 		err = f.Sync()
 		f.Close()
-		if err != nil {
+		if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) { // file systems that cannot sync
 			return fmt.Errorf("encode: sync output: %w", err)
 		}
 	}
@@ -420,11 +429,6 @@ func (w *Writer) openVideo() error {
 	}
 	if o.Preset != "" {
 		set("preset", o.Preset)
-	}
-	if o.Codec == "libsvtav1" && os.Getenv("VIDNST_FFMPEG_LOG") == "" && os.Getenv("SVT_LOG") == "" {
-		// SVT-AV1 too (15 lines of settings); its level comes from the
-		// environment, read when an encoder starts: errors only.
-		os.Setenv("SVT_LOG", "1")
 	}
 	if o.Codec == "libx265" && os.Getenv("VIDNST_FFMPEG_LOG") == "" {
 		// x265 logs through its own printf, not FFmpeg's log: 20+ lines
@@ -736,16 +740,32 @@ func (w *Writer) Finish() error {
 	return w.closeFile()
 }
 
+// aviRate is the frame rate an AVI of o's frames is written at (see
+// Options.BaseRateNum): the base rate where it is a plausible video rate
+// above the average, not the field rate of a constant-rate interlaced (2x)
+// or telecined (2.5x) stream; else the average.
+func aviRate(o Options) (num, den int) {
+	n, d := o.BaseRateNum, o.BaseRateDen
+	if n <= 0 || d <= 0 || float64(n) > 120*float64(d) {
+		return o.FrameRateNum, o.FrameRateDen
+	}
+	ratio := float64(n) * float64(o.FrameRateDen) / (float64(d) * float64(o.FrameRateNum))
+	if ratio > 1.001 && math.Abs(ratio-2) > 0.04 && math.Abs(ratio-2.5) > 0.05 {
+		return n, d
+	}
+	return o.FrameRateNum, o.FrameRateDen
+}
+
 // fileURL is path as FFmpeg must be given a local file: with the file:
 // protocol named, else a colon in the name ("take-1:2.mp4",
 // "2024-01-01T12:30.mp4") reads as a protocol ("Protocol not found").
 func fileURL(path string) string { return "file:" + path }
 
-// endEncoder ends the stream of an encoder that a render left early (an
-// error, Ctrl-C) and drops what comes out, so that freeing it cannot hang:
-// SVT-AV1 waits forever when freed before the stream's end, and sending
-// that end hangs too when it was given no frame, so it first gets a black
-// one.
+// endEncoder ends the stream of an SVT-AV1 encoder that a render left
+// early (an error, Ctrl-C) and drops what comes out, so that freeing it
+// cannot hang: it waits forever when freed before the stream's end, and
+// sending that end hangs too when it was given no frame, so it first gets
+// a black one.
 func (w *Writer) endEncoder() {
 	w.encEnded = true
 	pkt := astiav.AllocPacket()
@@ -810,8 +830,8 @@ func (w *Writer) Close() error {
 		}
 	}
 	if w.enc != nil {
-		if w.encOpen && !w.encEnded {
-			w.endEncoder()
+		if w.encOpen && !w.encEnded && w.opts.Codec == "libsvtav1" {
+			w.endEncoder() // the others free at once (a drain would wait out their lookahead)
 		}
 		w.enc.Free()
 	}

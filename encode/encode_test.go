@@ -180,6 +180,25 @@ func TestAVIVariableRate(t *testing.T) {
 	}
 }
 
+func TestAVIRate(t *testing.T) {
+	for _, c := range []struct {
+		avg, base [2]int
+		want      [2]int
+	}{
+		{[2]int{25, 1}, [2]int{25, 1}, [2]int{25, 1}},                   // constant
+		{[2]int{1680, 83}, [2]int{30, 1}, [2]int{30, 1}},                // variable: the base rate
+		{[2]int{25, 1}, [2]int{50, 1}, [2]int{25, 1}},                   // interlaced: fields
+		{[2]int{24000, 1001}, [2]int{60000, 1001}, [2]int{24000, 1001}}, // telecined
+		{[2]int{30000, 1001}, [2]int{90000, 1}, [2]int{30000, 1001}},    // no video rate
+		{[2]int{30000, 1001}, [2]int{0, 0}, [2]int{30000, 1001}},        // unknown
+	} {
+		n, d := aviRate(Options{FrameRateNum: c.avg[0], FrameRateDen: c.avg[1], BaseRateNum: c.base[0], BaseRateDen: c.base[1]})
+		if [2]int{n, d} != c.want {
+			t.Errorf("average %v, base %v: %d/%d, want %v", c.avg, c.base, n, d, c.want)
+		}
+	}
+}
+
 func TestSubtitlesKept(t *testing.T) {
 	dir := t.TempDir()
 	src := testmedia.Clip(t, dir, "src.mp4", 64, 48, 25, 25, true)
