@@ -908,11 +908,18 @@ func TestUnusualInputs(t *testing.T) {
 	if stderr, _ := render(ten, filepath.Join(dir, "ten-out.mkv")); !strings.Contains(stderr, "is 10-bit: vidnst works in 8 bits per channel") {
 		t.Errorf("10-bit input: stderr %q", stderr)
 	}
-	// Alpha: a note that transparency is not kept.
-	rgba := filepath.Join(dir, "alpha.png")
-	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "color=red@0.0:s=64x48,format=rgba", "-frames:v", "1", rgba)
-	if code, _, stderr := vidnst(t, rgba, filepath.Join(dir, "alpha-out.png"), "--style", id); code != 0 || !strings.Contains(stderr, "has an alpha channel: vidnst stylizes the colours under it") {
-		t.Errorf("input with alpha: exit %d, stderr %q", code, stderr)
+	// Alpha: a note that transparency is not kept, where there is some
+	// (an opaque RGBA picture gets none).
+	for _, c := range []struct {
+		color string
+		note  bool
+	}{{"red@0.0", true}, {"red@0.5", true}, {"red", false}} {
+		rgba := filepath.Join(dir, "alpha.png")
+		testmedia.FFmpeg(t, "-y", "-f", "lavfi", "-i", "color="+c.color+":s=64x48,format=rgba", "-frames:v", "1", rgba)
+		code, _, stderr := vidnst(t, rgba, filepath.Join(dir, "alpha-out.png"), "--style", id, "-y")
+		if code != 0 || strings.Contains(stderr, "is partly transparent: vidnst stylizes the colours under its alpha") != c.note {
+			t.Errorf("RGBA input of %s: exit %d, stderr %q (note wanted: %v)", c.color, code, stderr, c.note)
+		}
 	}
 	// Interlaced: deinterlaced and said so (frames and their count kept),
 	// or with --deinterlace off a warning and the fields as they are.

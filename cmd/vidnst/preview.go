@@ -284,6 +284,11 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 		return err
 	}
 	if !o.quiet {
+		if j.info.Alpha {
+			if t, err := decode.Transparent(j.in); err == nil && t {
+				fmt.Fprintln(stderr, transparentNote(j.in))
+			}
+		}
 		fmt.Fprintf(stdout, "vidnst: 1 frame in %s -> %s\n", time.Since(t0).Round(time.Millisecond), j.out)
 	}
 	return nil

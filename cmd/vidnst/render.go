@@ -226,6 +226,12 @@ func outSize(info *decode.Info, w, h int, outputSize string, still bool) (int, i
 	return info.DisplayWidth, info.DisplayHeight
 }
 
+// transparentNote is the note for an input whose first frame is partly
+// transparent.
+func transparentNote(in string) string {
+	return fmt.Sprintf("vidnst: note: %s is partly transparent: vidnst stylizes the colours under its alpha (also where it is fully transparent) and writes no transparency", in)
+}
+
 // inputNotes says on stderr what vidnst does not carry over from the
 // input's video as it is: HDR, more than 8 bits, interlacing (deint: the
 // frames are deinterlaced), other video streams.
@@ -236,9 +242,6 @@ func inputNotes(in string, info *decode.Info, still, deint bool, stderr io.Write
 		fmt.Fprintf(stderr, "vidnst: warning: %s is HDR (%s): the style networks are made for SDR pictures and vidnst works in 8 bits per channel, so the %s keeps the HDR tags but its colours will look off and gradients may band; convert to SDR first for an SDR result (FFmpeg's zscale and tonemap filters)\n", in, what, map[bool]string{true: "still", false: "output"}[still])
 	case info.BitDepth > 8:
 		fmt.Fprintf(stderr, "vidnst: note: %s is %d-bit: vidnst works in 8 bits per channel, so the output has 8 bits of precision (whatever --pix-fmt)\n", in, info.BitDepth)
-	}
-	if info.Alpha {
-		fmt.Fprintf(stderr, "vidnst: note: %s has an alpha channel: vidnst stylizes the colours under it (also where it is transparent) and writes no transparency\n", in)
 	}
 	if info.Interlaced() && !still {
 		top, _ := info.TopFirst()
@@ -677,6 +680,9 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 	}
 	if n, w, h := r.Resized(); n > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s changes its frame size mid-stream: %s at %dx%d (not %dx%d) were scaled to %dx%d, stretched where the aspect ratio differs\n", j.in, count(n, "frame"), w, h, info.Width, info.Height, j.w, j.h)
+	}
+	if r.Transparent() && !o.quiet {
+		fmt.Fprintln(stderr, transparentNote(j.in))
 	}
 	if n, d := wr.Retimed(); n > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "vidnst: warning: %s has a variable frame rate and %s stores a constant one: %s moved off their times, by up to %.2f s (the picture drifts from the sound); .mkv or .mp4 keep them\n", j.in, filepath.Ext(j.out), count(n, "frame"), d)
