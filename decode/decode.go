@@ -490,6 +490,11 @@ type Reader struct {
 	closed       bool
 	// transparent: the first frame has pixels less than opaque.
 	transparent bool
+	// keyFed, keyPTS: the first keyframe packet was sent to the decoder,
+	// and its display time; keyOut: a frame at or after it was delivered
+	// (startsAtKey codecs deliver nothing before).
+	keyFed, keyOut bool
+	keyPTS         int64
 	// onFrame, when set, is told of every frame the Reader will deliver,
 	// as it enters the filter graph (indexByDecoding).
 	onFrame func(ts int64, key bool, pos int64)
@@ -506,7 +511,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue, lastTS: astiav.NoPtsValue,
+	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue, lastTS: astiav.NoPtsValue, keyPTS: astiav.NoPtsValue,
 		tsDiscont: in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont)}
 	r = built
 	defer func() {
@@ -636,6 +641,13 @@ func (r *Reader) landing() (shown int64, found bool) {
 		}
 	}
 	return 0, false
+}
+
+// beforeKey reports whether a packet or frame with display time ts comes
+// before the stream's first keyframe: sent before it, or shown before it
+// (an open GOP's leading frames).
+func (r *Reader) beforeKey(ts int64) bool {
+	return !r.keyFed || (r.keyPTS != astiav.NoPtsValue && ts != astiav.NoPtsValue && ts < r.keyPTS)
 }
 
 // outside reports whether a packet's or frame's timestamp ts is outside a
@@ -990,6 +1002,18 @@ func (r *Reader) Repeated() int { return r.repeated }
 func (r *Reader) filterDecoded() error {
 	src := r.df
 	defer r.df.Unref()
+	if !r.keyOut && startsAtKey(r.in.vs.CodecParameters().CodecID()) {
+		// Before the stream's first keyframe (a capture cut mid-GOP), or
+		// shown before it (an open GOP's leading frames): what the decoder
+		// makes of those is no picture of the file.
+		if ts := bestEffortTS(r.df); r.beforeKey(ts) {
+			if !r.outside(ts) {
+				r.frames-- // not corrupt either
+			}
+			return nil
+		}
+		r.keyOut = true
+	}
 	ts, ok := r.frameTS(bestEffortTS(r.df))
 	if !ok {
 		return nil
@@ -1069,10 +1093,13 @@ func (r *Reader) feed() error {
 			r.pkt.Unref()
 			continue
 		}
+		if !r.keyFed && r.pkt.Flags().Has(astiav.PacketFlagKey) {
+			r.keyFed, r.keyPTS = true, r.pkt.Pts()
+		}
 		if r.pkt.Flags().Has(astiav.PacketFlagDiscard) { // an edit list's preroll gives no frame
 			r.discarded++
-		} else if !r.uncounted(r.pkt.Pts()) {
-			r.packets++
+		} else if !r.uncounted(r.pkt.Pts()) && !r.beforeKey(r.pkt.Pts()) {
+			r.packets++ // (what comes before the first keyframe is no frame of the file)
 		}
 		if r.tsDiscont {
 			if err := r.checkReset(); err != nil {
@@ -1196,6 +1223,14 @@ func (x *Index) Find(pts int64) int {
 	return lo
 }
 
+// startsAtKey reports whether a Reader of codec id delivers nothing before
+// the first frame the decoder marks a keyframe: HEVC and MPEG-2, whose
+// decoders give (broken) frames for a stream cut mid-GOP. (H.264's gives
+// none; its keyframe marks are not reliable enough to wait for.)
+func startsAtKey(id astiav.CodecID) bool {
+	return id == astiav.CodecIDHevc || id == astiav.CodecIDMpeg2Video
+}
+
 // indexByDecoding lists path's frames as a Reader delivers them (their
 // timestamps, keyframe flags and packet positions), decoding the whole
 // stream at a tiny size: for streams whose packets do not carry display
@@ -1240,10 +1275,11 @@ func ReadIndex(path string) (*Index, error) {
 		key, preKey   bool // preKey: before the stream's first keyframe
 	}
 	var es []ent
-	untimed := 0   // packets with neither PTS nor DTS
-	dtsOnly := 0   // packets with a DTS only
-	keyNoPTS := 0  // keyframe packets with no PTS
-	keyed := false // a keyframe packet was seen
+	untimed := 0                         // packets with neither PTS nor DTS
+	dtsOnly := 0                         // packets with a DTS only
+	keyNoPTS := 0                        // keyframe packets with no PTS
+	keyed := false                       // a keyframe packet was seen
+	firstKey := int64(astiav.NoPtsValue) // its display time
 	vi := in.vs.Index()
 	for {
 		if err := in.fc.ReadFrame(pkt); err != nil {
@@ -1255,6 +1291,9 @@ func ReadIndex(path string) (*Index, error) {
 		// (A discarded preroll's keyframe is decoded all the same: the
 		// frames after it are frames.)
 		key := pkt.StreamIndex() == vi && pkt.Flags().Has(astiav.PacketFlagKey)
+		if key && !keyed {
+			firstKey = pkt.Pts()
+		}
 		keyed = keyed || key
 		if pkt.StreamIndex() == vi && !pkt.Flags().Has(astiav.PacketFlagDiscard) {
 			pts := pkt.Pts()
@@ -1295,12 +1334,15 @@ func ReadIndex(path string) (*Index, error) {
 		x.Keyframe[0] = true
 		return x, nil
 	}
-	// H.264 decodes nothing before the stream's first keyframe (a capture
-	// that starts mid-GOP): those packets are not frames of the file.
-	// (HEVC and MPEG-2 decoders give frames for them, which the index
-	// lists.)
-	if in.vs.CodecParameters().CodecID() == astiav.CodecIDH264 && keyed {
-		es = slices.DeleteFunc(es, func(e ent) bool { return e.preKey })
+	// Nothing before the stream's first keyframe is a frame of the file (a
+	// capture that starts mid-GOP): H.264 decodes nothing of it, and the
+	// Reader delivers nothing of it where the decoder would (startsAtKey),
+	// nor the leading frames shown before that keyframe (an open GOP's,
+	// which cannot decode).
+	if id := in.vs.CodecParameters().CodecID(); keyed && (id == astiav.CodecIDH264 || startsAtKey(id)) {
+		es = slices.DeleteFunc(es, func(e ent) bool {
+			return e.preKey || (firstKey != astiav.NoPtsValue && e.pts < firstKey)
+		})
 	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
 	// Packets that share a display time and no decode time of their own

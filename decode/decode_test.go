@@ -327,8 +327,17 @@ func TestRangeSeekBFrames(t *testing.T) {
 		}(),
 		// A capture that starts mid-GOP: the packets before its first
 		// keyframe decode into nothing and are not frames of the file.
-		"ts from mid-gop": midGOP(t, testmedia.Remux(t, closed, dir, "b.ts"), dir),
+		"ts from mid-gop": midGOP(t, testmedia.Remux(t, closed, dir, "b.ts"), dir, "midgop.ts"),
 	}
+	// HEVC and MPEG-2 (open GOPs) cut mid-GOP: their decoders give frames
+	// for what comes before the first keyframe, and leading B-frames
+	// that cannot decode: the Reader starts at the first keyframe, and the
+	// index with it.
+	files["hevc ts from mid-gop"] = midGOP(t, testmedia.Remux(t, hevc, dir, "h.ts"), dir, "hmid.ts")
+	files["mpeg-2 ts from mid-gop"] = midGOP(t, testmedia.Remux(t, files["mpeg-ps mpeg-2"], dir, "m2.ts"), dir, "m2mid.ts")
+	ots := filepath.Join(dir, "o.ts") // headers before every keyframe, as broadcast repeats them
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0:repeat-headers=1", ots)...)
+	files["h.264 open gop ts from mid-gop"] = midGOP(t, ots, dir, "omid.ts")
 	var ranges [][2]int
 	for s := 8; s <= 26; s++ {
 		ranges = append(ranges, [2]int{s, s + 3})
@@ -346,10 +355,10 @@ func TestRangeSeekBFrames(t *testing.T) {
 	t.Run("flv end", func(t *testing.T) { rangesMatchLinear(t, files["flv closed gop"], [2]int{50, 53}, [2]int{57, 60}) })
 }
 
-// midGOP writes a copy of the MPEG-TS file ts without its first 5 video
-// frames' worth of bytes (cut on a 188-byte packet boundary), as a
-// capture that started mid-GOP.
-func midGOP(t *testing.T, ts, dir string) string {
+// midGOP writes dir/name, a copy of the MPEG-TS file ts without its first
+// 5 video frames' worth of bytes (cut on a 188-byte packet boundary), as
+// a capture that started mid-GOP.
+func midGOP(t *testing.T, ts, dir, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(ts)
 	if err != nil {
@@ -360,7 +369,7 @@ func midGOP(t *testing.T, ts, dir string) string {
 		t.Fatal(err)
 	}
 	cut := x.Pos[5] / 188 * 188
-	p := filepath.Join(dir, "midgop.ts")
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b[cut:], 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +384,10 @@ func rangesMatchLinear(t *testing.T, p string, ranges ...[2]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := decodeAll(t, p, Options{})
+	all, whole := decodeAll(t, p, Options{})
+	if d := whole.Dropped(); d != 0 { // nor what comes before a capture's first keyframe
+		t.Errorf("a whole decode counts %d frames as corrupt", d)
+	}
 	if len(x.PTS) != len(all) {
 		t.Fatalf("the index lists %d frames, a decode gives %d", len(x.PTS), len(all))
 	}
