@@ -491,8 +491,10 @@ type Reader struct {
 	// transparent: the first frame has pixels less than opaque.
 	transparent bool
 	// keyFed, keyPTS: the first keyframe packet was sent to the decoder,
-	// and its display time; keyOut: a frame at or after it was delivered
-	// (startsAtKey codecs deliver nothing before).
+	// and its display time; keyOut: a frame was delivered (startsAtKey
+	// codecs deliver nothing before that keyframe). Until then packets
+	// before it are not counted (Dropped); after, timestamps that jump
+	// back do not matter here.
 	keyFed, keyOut bool
 	keyPTS         int64
 	// onFrame, when set, is told of every frame the Reader will deliver,
@@ -1018,6 +1020,7 @@ func (r *Reader) filterDecoded() error {
 	if !ok {
 		return nil
 	}
+	r.keyOut = true // (for the other codecs too: the start is behind)
 	if r.onFrame != nil {
 		r.onFrame(ts, keyFrame(r.df), pktPos(r.df))
 	}
@@ -1098,7 +1101,7 @@ func (r *Reader) feed() error {
 		}
 		if r.pkt.Flags().Has(astiav.PacketFlagDiscard) { // an edit list's preroll gives no frame
 			r.discarded++
-		} else if !r.uncounted(r.pkt.Pts()) && !r.beforeKey(r.pkt.Pts()) {
+		} else if !r.uncounted(r.pkt.Pts()) && (r.keyOut || !r.beforeKey(r.pkt.Pts())) {
 			r.packets++ // (what comes before the first keyframe is no frame of the file)
 		}
 		if r.tsDiscont {
