@@ -1008,7 +1008,11 @@ func (r *Reader) filterDecoded() error {
 		// Before the stream's first keyframe (a capture cut mid-GOP), or
 		// shown before it (an open GOP's leading frames): what the decoder
 		// makes of those is no picture of the file.
-		if ts := bestEffortTS(r.df); r.beforeKey(ts) {
+		ts := bestEffortTS(r.df)
+		if !r.keyFed && keyFrame(r.df) { // a container that flags no packet: the decoder's word
+			r.keyFed, r.keyPTS = true, ts
+		}
+		if r.beforeKey(ts) {
 			if !r.outside(ts) {
 				r.frames-- // not corrupt either
 			}
