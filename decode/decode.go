@@ -490,13 +490,13 @@ type Reader struct {
 	closed       bool
 	// transparent: the first frame has pixels less than opaque.
 	transparent bool
-	// keyFed, keyPTS: the first keyframe packet was sent to the decoder,
-	// and its display time; keyOut: a frame was delivered (startsAtKey
-	// codecs deliver nothing before that keyframe). Until then packets
-	// before it are not counted (Dropped); after, timestamps that jump
-	// back do not matter here.
+	// keyFed, keyPTS, keyPos: the first keyframe packet was sent to the
+	// decoder, its display time and byte position; keyOut: a frame was
+	// delivered (startsAtKey codecs deliver nothing sent before that
+	// keyframe). Until then packets before it or shown before it are not
+	// counted (Dropped); after, timestamps that jump back do not matter.
 	keyFed, keyOut bool
-	keyPTS         int64
+	keyPTS, keyPos int64
 	// onFrame, when set, is told of every frame the Reader will deliver,
 	// as it enters the filter graph (indexByDecoding).
 	onFrame func(ts int64, key bool, pos int64)
@@ -513,7 +513,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue, lastTS: astiav.NoPtsValue, keyPTS: astiav.NoPtsValue,
+	built := &Reader{in: in, opts: opts, lastDTS: astiav.NoPtsValue, lastTS: astiav.NoPtsValue, keyPTS: astiav.NoPtsValue, keyPos: -1,
 		tsDiscont: in.fc.InputFormat().Flags().Has(astiav.IOFormatFlagTsDiscont)}
 	r = built
 	defer func() {
@@ -1005,26 +1005,31 @@ func (r *Reader) filterDecoded() error {
 	src := r.df
 	defer r.df.Unref()
 	if !r.keyOut && startsAtKey(r.in.vs.CodecParameters().CodecID()) {
-		// Before the stream's first keyframe (a capture cut mid-GOP), or
-		// shown before it (an open GOP's leading frames): what the decoder
-		// makes of those is no picture of the file.
-		ts := bestEffortTS(r.df)
+		// Sent before the stream's first keyframe (a capture cut
+		// mid-GOP): what the decoder makes of it is no picture of the
+		// file. (Leading frames sent after it and shown before it are the
+		// decoder's to give or drop: it drops those that cannot decode.)
+		// (A frame's packet position travels with it through the
+		// decoder's reordering; its packet decode time does not.)
+		ts, pos := bestEffortTS(r.df), pktPos(r.df)
 		if !r.keyFed && keyFrame(r.df) { // a container that flags no packet: the decoder's word
-			r.keyFed, r.keyPTS = true, ts
+			r.keyFed, r.keyPTS, r.keyPos = true, ts, pos
 		}
-		if r.beforeKey(ts) {
+		if !r.keyFed || (r.keyPos >= 0 && pos >= 0 && pos < r.keyPos) {
 			if !r.outside(ts) {
 				r.frames-- // not corrupt either
 			}
 			return nil
 		}
-		r.keyOut = true
 	}
 	ts, ok := r.frameTS(bestEffortTS(r.df))
 	if !ok {
 		return nil
 	}
-	r.keyOut = true // (for the other codecs too: the start is behind)
+	if !r.keyOut && r.keyPTS != astiav.NoPtsValue && ts < r.keyPTS && !r.outside(ts) {
+		r.packets++ // a leading frame that decoded: its packet went uncounted (feed)
+	}
+	r.keyOut = true // (for every codec: the start is behind)
 	if r.onFrame != nil {
 		r.onFrame(ts, keyFrame(r.df), pktPos(r.df))
 	}
@@ -1101,7 +1106,7 @@ func (r *Reader) feed() error {
 			continue
 		}
 		if !r.keyFed && r.pkt.Flags().Has(astiav.PacketFlagKey) {
-			r.keyFed, r.keyPTS = true, r.pkt.Pts()
+			r.keyFed, r.keyPTS, r.keyPos = true, r.pkt.Pts(), r.pkt.Pos()
 		}
 		if r.pkt.Flags().Has(astiav.PacketFlagDiscard) { // an edit list's preroll gives no frame
 			r.discarded++
@@ -1230,6 +1235,33 @@ func (x *Index) Find(pts int64) int {
 	return lo
 }
 
+// leadingFrames decodes path from its start up to its first frame shown
+// at or after first (the first keyframe's display time) and returns the
+// display times of the frames before it that a Reader delivers.
+func leadingFrames(path string, first int64) (map[int64]bool, error) {
+	r, err := Open(path, Options{Width: 16, Height: 16})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	given := map[int64]bool{}
+	f := frame.New(16, 16)
+	for range 1024 {
+		err := r.Next(context.Background(), f)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.PTS >= first {
+			break
+		}
+		given[f.PTS] = true
+	}
+	return given, nil
+}
+
 // startsAtKey reports whether a Reader of codec id delivers nothing before
 // the first frame the decoder marks a keyframe: HEVC and MPEG-2, whose
 // decoders give (broken) frames for a stream cut mid-GOP. (H.264's gives
@@ -1347,9 +1379,18 @@ func ReadIndex(path string) (*Index, error) {
 	// nor the leading frames shown before that keyframe (an open GOP's,
 	// which cannot decode).
 	if id := in.vs.CodecParameters().CodecID(); keyed && (id == astiav.CodecIDH264 || startsAtKey(id)) {
-		es = slices.DeleteFunc(es, func(e ent) bool {
-			return e.preKey || (firstKey != astiav.NoPtsValue && e.pts < firstKey)
-		})
+		es = slices.DeleteFunc(es, func(e ent) bool { return e.preKey })
+		// Leading frames (sent after the first keyframe, shown before it)
+		// decode or not as the decoder finds (an open GOP's cannot; HEVC's
+		// RADL and MPEG-2's closed-GOP ones can): the start is decoded
+		// to see which it gives.
+		if firstKey != astiav.NoPtsValue && slices.ContainsFunc(es, func(e ent) bool { return e.pts < firstKey }) {
+			given, err := leadingFrames(path, firstKey)
+			if err != nil {
+				return nil, err
+			}
+			es = slices.DeleteFunc(es, func(e ent) bool { return e.pts < firstKey && !given[e.pts] })
+		}
 	}
 	slices.SortStableFunc(es, func(a, b ent) int { return cmp.Compare(a.pts, b.pts) })
 	// Packets that share a display time and no decode time of their own

@@ -338,6 +338,25 @@ func TestRangeSeekBFrames(t *testing.T) {
 	ots := filepath.Join(dir, "o.ts") // headers before every keyframe, as broadcast repeats them
 	testmedia.FFmpeg(t, append(src, "-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0:repeat-headers=1", ots)...)
 	files["h.264 open gop ts from mid-gop"] = midGOP(t, ots, dir, "omid.ts")
+	// HEVC's RADL leading frames decode (sent after the keyframe, shown
+	// before it): kept, where an open GOP's (RASL) are not.
+	radl := filepath.Join(dir, "radl.ts")
+	testmedia.FFmpeg(t, append(src, "-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:scenecut=0:bframes=3:radl=2:open-gop=0", radl)...)
+	files["hevc radl ts from a keyframe"] = midGOP(t, radl, dir, "radlmid.ts")
+	t.Run("radl frames kept", func(t *testing.T) {
+		p := files["hevc radl ts from a keyframe"]
+		all, _ := decodeAll(t, p, Options{})
+		x, err := ReadIndex(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := slices.Index(x.Keyframe, true)
+		// The first frames delivered are the first keyframe's two RADL
+		// frames, shown before it.
+		if k != 2 || len(all) < 3 || all[0].PTS != x.PTS[0] || all[2].PTS != x.PTS[k] {
+			t.Errorf("first keyframe at index %d; first frames %v", k, []int64{all[0].PTS, all[1].PTS, all[2].PTS})
+		}
+	})
 	var ranges [][2]int
 	for s := 8; s <= 26; s++ {
 		ranges = append(ranges, [2]int{s, s + 3})
