@@ -74,14 +74,14 @@ func primariesName(p astiav.ColorPrimaries) string {
 	return ""
 }
 
-// pixFmtDepth is the bits per sample of a pixel format's first component
-// (8 for yuv420p, 10 for yuv420p10le), 0 when unknown.
 // pixFmtAlpha reports whether pixel format p carries an alpha channel.
 func pixFmtAlpha(p astiav.PixelFormat) bool {
 	d := C.av_pix_fmt_desc_get(int32(p))
 	return d != nil && d.flags&C.AV_PIX_FMT_FLAG_ALPHA != 0
 }
 
+// pixFmtDepth is the bits per sample of a pixel format's first component
+// (8 for yuv420p, 10 for yuv420p10le), 0 when unknown.
 func pixFmtDepth(p astiav.PixelFormat) int {
 	d := C.av_pix_fmt_desc_get(int32(p))
 	if d == nil {

@@ -410,12 +410,10 @@ func Probe(path string) (*Info, error) {
 	if info.FieldOrder == "" && !still {
 		// The stream does not say (DV in AVI or raw): its first frame
 		// does, by its flags.
-		if r, err := Open(path, Options{Width: 16, Height: 16}); err == nil {
-			if r.Next(context.Background(), frame.New(16, 16)) == nil {
-				info.FieldOrder = r.firstField
-			}
-			r.Close()
-		}
+		_ = scan(path, nil, func(r *Reader, _ *frame.Frame) bool {
+			info.FieldOrder = r.firstField
+			return false
+		})
 	}
 	return &info, nil
 }
@@ -662,13 +660,18 @@ func (r *Reader) outside(ts int64) bool {
 	return o.Ranged && ts != astiav.NoPtsValue && (ts < o.StartPTS || (o.EndPTS > 0 && ts >= o.EndPTS))
 }
 
+// part reports whether the Reader reads a part of the stream (a range
+// that does not start at its start or ends before its end).
+func (r *Reader) part() bool {
+	o := r.opts
+	return o.Ranged && (o.StartPTS > r.in.info.StartPTS || o.EndPTS > 0)
+}
+
 // uncounted reports whether Dropped leaves a packet with display time ts
 // out: one outside the range, and in a part of the stream one without a
 // display time (it may be anywhere: AVI, MPEG-PS).
 func (r *Reader) uncounted(ts int64) bool {
-	o := r.opts
-	part := o.Ranged && (o.StartPTS > r.in.info.StartPTS || o.EndPTS > 0)
-	return r.outside(ts) || (part && ts == astiav.NoPtsValue)
+	return r.outside(ts) || (r.part() && ts == astiav.NoPtsValue)
 }
 
 // keyframePos is the byte position to seek to for pts: that of the last
@@ -726,7 +729,7 @@ func (r *Reader) drain() {
 // that were there: a truncated file. 0 when the container gives no count,
 // for ranges, and within a small tolerance (edit lists).
 func (r *Reader) Missing() int {
-	if !r.eofDemux || (r.opts.Ranged && (r.opts.StartPTS > r.in.info.StartPTS || r.opts.EndPTS > 0)) {
+	if !r.eofDemux || r.part() {
 		return 0
 	}
 	n := r.in.vs.NbFrames() - r.discarded // the container counts the preroll too
@@ -981,18 +984,32 @@ func (r *Reader) Resized() (n, w, h int) { return r.resized, r.firstResize[0], r
 // less than fully opaque (frames are delivered without their alpha).
 func (r *Reader) Transparent() bool { return r.transparent }
 
-// Transparent reports whether path's first frame has pixels less than
-// fully opaque (decoding that frame, at a tiny size).
-func Transparent(path string) (bool, error) {
+// scan decodes path at a tiny size (the pictures are not wanted, what the
+// Reader learns of them is) and calls each after every frame delivered,
+// until it returns false or the stream ends. setup, when not nil, gets the
+// Reader before the first frame.
+func scan(path string, setup func(*Reader), each func(*Reader, *frame.Frame) bool) error {
 	r, err := Open(path, Options{Width: 16, Height: 16})
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer r.Close()
-	if err := r.Next(context.Background(), frame.New(16, 16)); err != nil {
-		return false, err
+	if setup != nil {
+		setup(r)
 	}
-	return r.transparent, nil
+	f := frame.New(16, 16)
+	for {
+		err := r.Next(context.Background(), f)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !each(r, f) {
+			return nil
+		}
+	}
 }
 
 // Repeated is the number of decoded frames left out so far for a timestamp
@@ -1239,27 +1256,15 @@ func (x *Index) Find(pts int64) int {
 // at or after first (the first keyframe's display time) and returns the
 // display times of the frames before it that a Reader delivers.
 func leadingFrames(path string, first int64) (map[int64]bool, error) {
-	r, err := Open(path, Options{Width: 16, Height: 16})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
 	given := map[int64]bool{}
-	f := frame.New(16, 16)
-	for range 1024 {
-		err := r.Next(context.Background(), f)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := scan(path, nil, func(_ *Reader, f *frame.Frame) bool {
 		if f.PTS >= first {
-			break
+			return false
 		}
 		given[f.PTS] = true
-	}
-	return given, nil
+		return len(given) < 1024
+	})
+	return given, err
 }
 
 // startsAtKey reports whether a Reader of codec id delivers nothing before
@@ -1278,25 +1283,18 @@ func startsAtKey(id astiav.CodecID) bool {
 // gives. untimed marks the Index Untimed (its keyframes carry no display
 // time either, so a seek could not be checked).
 func indexByDecoding(path string, untimed bool) (*Index, error) {
-	r, err := Open(path, Options{Width: 16, Height: 16})
+	x := &Index{Untimed: untimed}
+	err := scan(path, func(r *Reader) {
+		r.onFrame = func(ts int64, key bool, pos int64) {
+			x.PTS = append(x.PTS, ts)
+			x.Keyframe = append(x.Keyframe, key || len(x.PTS) == 1)
+			x.Pos = append(x.Pos, pos)
+		}
+	}, func(*Reader, *frame.Frame) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	x := &Index{Untimed: untimed}
-	r.onFrame = func(ts int64, key bool, pos int64) {
-		x.PTS = append(x.PTS, ts)
-		x.Keyframe = append(x.Keyframe, key || len(x.PTS) == 1)
-		x.Pos = append(x.Pos, pos)
-	}
-	f := frame.New(16, 16)
-	for {
-		if err := r.Next(context.Background(), f); errors.Is(err, io.EOF) {
-			return x, nil
-		} else if err != nil {
-			return nil, err
-		}
-	}
+	return x, nil
 }
 
 // ReadIndex scans path's video packets (and, where they do not all carry

@@ -25,35 +25,37 @@ import (
 )
 
 // grabFrame decodes the first frame at or after sec (seconds from the
-// start) at the processing size (deinterlaced where deint).
-func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w, h int, deint bool) (*frame.Frame, error) {
+// start) at the processing size (deinterlaced where deint); transparent as
+// grabFrameAt.
+func grabFrame(ctx context.Context, in string, info *decode.Info, sec float64, w, h int, deint bool) (f *frame.Frame, transparent bool, err error) {
 	x, err := decode.ReadIndex(in)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	i := frameAt(x, info, sec)
 	if i >= len(x.PTS) {
-		return nil, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
+		return nil, false, fmt.Errorf("%s: no frame at %.3fs (the video is %.3fs long): %w", in, sec, info.Duration, decode.ErrOutOfRange)
 	}
 	return grabFrameAt(ctx, in, x, i, w, h, deint)
 }
 
 // grabFrameAt decodes frame i of x, the index of in, at the processing size
-// (deinterlaced where deint).
-func grabFrameAt(ctx context.Context, in string, x *decode.Index, i, w, h int, deint bool) (*frame.Frame, error) {
+// (deinterlaced where deint). transparent: the first frame decoded was
+// partly transparent (decode.Reader.Transparent), its alpha dropped.
+func grabFrameAt(ctx context.Context, in string, x *decode.Index, i, w, h int, deint bool) (f *frame.Frame, transparent bool, err error) {
 	r, err := decode.Open(in, decode.Options{Width: w, Height: h, Ranged: true, StartPTS: x.PTS[i], Index: x, Deinterlace: deint})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer r.Close()
-	f := frame.New(w, h)
+	f = frame.New(w, h)
 	if err := r.Next(ctx, f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: no frame %d", in, i)
+			return nil, false, fmt.Errorf("%s: no frame %d", in, i)
 		}
-		return nil, err
+		return nil, false, err
 	}
-	return f, nil
+	return f, r.Transparent(), nil
 }
 
 func fmtTS(sec float64) string {
@@ -169,7 +171,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		}
 		seen[k] = true
 		sec := info.Seconds(x.PTS[k] - info.StartPTS) // the caption shows the frame's own time
-		f, err := grabFrameAt(ctx, in, x, k, w, h, ro.deinterlaces(info))
+		f, _, err := grabFrameAt(ctx, in, x, k, w, h, ro.deinterlaces(info))
 		if err != nil {
 			return err
 		}
@@ -266,10 +268,11 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 	// A video's frame at --start (or --frames A), from the range's index;
 	// else its first.
 	var f *frame.Frame
+	var transparent bool
 	if j.rng.set {
-		f, err = grabFrameAt(ctx, j.in, j.rng.index, j.rng.first, j.w, j.h, j.deint)
+		f, transparent, err = grabFrameAt(ctx, j.in, j.rng.index, j.rng.first, j.w, j.h, j.deint)
 	} else {
-		f, err = grabFrame(ctx, j.in, j.info, 0, j.w, j.h, j.deint)
+		f, transparent, err = grabFrame(ctx, j.in, j.info, 0, j.w, j.h, j.deint)
 	}
 	if err != nil {
 		return err
@@ -284,10 +287,8 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 		return err
 	}
 	if !o.quiet {
-		if j.info.Alpha {
-			if t, err := decode.Transparent(j.in); err == nil && t {
-				fmt.Fprintln(stderr, transparentNote(j.in))
-			}
+		if transparent {
+			fmt.Fprintln(stderr, transparentNote(j.in))
 		}
 		fmt.Fprintf(stdout, "vidnst: 1 frame in %s -> %s\n", time.Since(t0).Round(time.Millisecond), j.out)
 	}
@@ -441,7 +442,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			w, h, err = ro.size(info)
 		}
 		if err == nil {
-			fr, err = grabFrame(ctx, f, info, 0, w, h, ro.deinterlaces(info))
+			fr, _, err = grabFrame(ctx, f, info, 0, w, h, ro.deinterlaces(info))
 		}
 		if ctx.Err() != nil {
 			return interrupted(ctx.Err(), wrote)
