@@ -74,6 +74,10 @@ func primariesName(p astiav.ColorPrimaries) string {
 	return ""
 }
 
+// videoDelay is how many frames the stream's decoder holds back to
+// reorder them (its B-frames' depth; 0: decode order is display order).
+func videoDelay(cp *astiav.CodecParameters) int { return int(cParams(cp).video_delay) }
+
 // pixFmtAlpha reports whether pixel format p carries an alpha channel.
 func pixFmtAlpha(p astiav.PixelFormat) bool {
 	d := C.av_pix_fmt_desc_get(int32(p))

@@ -1351,13 +1351,14 @@ func ReadIndex(path string) (*Index, error) {
 		}
 		pkt.Unref()
 	}
-	if n := len(es) + untimed; dtsOnly > 0 && dtsOnly*10 >= n {
+	if n := len(es) + untimed; dtsOnly > 0 && dtsOnly*10 >= n && videoDelay(in.vs.CodecParameters()) > 0 {
 		// Decode times are not display times (B-frames), and the
 		// decoder's guess from them is what the frames get: list those.
 		// (Where a few packets only lack a display time, the packets
-		// number the frames well enough.) Where keyframes carry no
-		// display time (AVI), a seek cannot be checked: such an index is
-		// Untimed, and its ranges decode from the start.
+		// number the frames well enough; without B-frames decode times
+		// are display times.) Where keyframes carry no display time
+		// (AVI), a seek cannot be checked: such an index is Untimed, and
+		// its ranges decode from the start.
 		return indexByDecoding(path, keyNoPTS > 0)
 	}
 	if len(es) == 0 && untimed > 0 {

@@ -277,6 +277,13 @@ func TestRangeSeekMatchesLinearDecode(t *testing.T) {
 			}
 		}
 	}
+	// In AVI (decode times only) without B-frames, decode times are
+	// display times: indexed from its packets, ranges seek.
+	avi := testmedia.Remux(t, p, filepath.Dir(p), "gop.avi")
+	if x, err := ReadIndex(avi); err != nil || x.Untimed {
+		t.Errorf("AVI without B-frames: index untimed %v (%v), want one from its packets", x != nil && x.Untimed, err)
+	}
+	rangesMatchLinear(t, avi)
 }
 
 // MPEG-TS: its timestamp seek can land on a P-frame; with the index the
