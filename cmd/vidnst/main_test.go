@@ -761,7 +761,7 @@ func TestEvalFrom(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		note bool
-	}{{nil, true}, {[]string{"--from", "20"}, false}, {[]string{"--frames", "10"}, false}} {
+	}{{nil, true}, {[]string{"--from", "20"}, false}, {[]string{"--from", "0"}, false}, {[]string{"--frames", "10"}, false}} {
 		code, _, stderr := vidnst(t, append([]string{"eval", "temporal", in, out}, tc.args...)...)
 		if has := strings.Contains(stderr, "its 10 frames were compared with "+in+"'s first; for a render of --frames A-B give --from A"); code != 0 || has != tc.note {
 			t.Errorf("eval temporal %v: exit %d, %q (note wanted: %v)", tc.args, code, stderr, tc.note)

@@ -212,7 +212,7 @@ INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 				return err
 			}
 			fmt.Fprintf(stdout, "E_warp %.6f  gradient %.6f  pairs %d  size %dx%d\n", res.ewarp, res.grad, res.pairs, res.w, res.h)
-			if res.shortOut {
+			if res.shortOut && !cmd.Flags().Changed("from") { // --from 0 says where OUTPUT starts too
 				fmt.Fprintf(stderr, "vidnst: note: %s ends before %s: its %s were compared with %s's first; for a render of --frames A-B give --from A\n", args[1], args[0], count(res.pairs+1, "frame"), args[0])
 			}
 			return nil
