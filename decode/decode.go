@@ -157,9 +157,21 @@ func (i *Info) Seconds(pts int64) float64 {
 	return float64(pts) * float64(i.TimeBaseNum) / float64(i.TimeBaseDen)
 }
 
-// PTS converts seconds to a timestamp of the video stream.
+// PTS converts seconds to a timestamp of the video stream. Times beyond
+// ±2^62 ticks (hundreds of years in any time base; a user's --start 1e20)
+// saturate there instead of wrapping around, and NaN gives 0.
 func (i *Info) PTS(sec float64) int64 {
-	return int64(math.Round(sec * float64(i.TimeBaseDen) / float64(i.TimeBaseNum)))
+	const limit = 1 << 62
+	t := math.Round(sec * float64(i.TimeBaseDen) / float64(i.TimeBaseNum))
+	switch {
+	case t != t:
+		return 0
+	case t > limit:
+		return limit
+	case t < -limit:
+		return -limit
+	}
+	return int64(t)
 }
 
 // input is an opened demuxer with its video stream found.

@@ -890,3 +890,27 @@ func TestProbeFieldOrderFromFrames(t *testing.T) {
 		}
 	}
 }
+
+// Info.PTS saturates instead of wrapping: --start 1e20 wrapped to a
+// negative timestamp and rendered from frame 0 on some inputs.
+func TestInfoPTSSaturates(t *testing.T) {
+	const limit = int64(1) << 62
+	for _, tc := range []struct {
+		num, den int
+		sec      float64
+		want     int64
+	}{
+		{1, 1000, 1.5, 1500},
+		{1, 12800, 0.04, 512},
+		{1, 1000, 1e20, limit},
+		{1, 90000, 1e300, limit},
+		{1, 1000, -1e20, -limit},
+		{1, 1000, math.Inf(1), limit},
+		{1, 1000, math.NaN(), 0},
+	} {
+		i := &Info{TimeBaseNum: tc.num, TimeBaseDen: tc.den}
+		if got := i.PTS(tc.sec); got != tc.want {
+			t.Errorf("PTS(%g) in 1/%d: %d, want %d", tc.sec, tc.den, got, tc.want)
+		}
+	}
+}

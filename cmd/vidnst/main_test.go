@@ -231,6 +231,9 @@ func TestBadInputs(t *testing.T) {
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},
 		{"bad range", []string{good, out, "--style", id, "--frames", "9-3"}, "--frames"},
 		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
+		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "range starts at frame"}, // it wrapped to frame 0 and rendered
+		{"start not a number", []string{good, out, "--style", id, "--start", "nan"}, `--start "nan": want seconds`},
+		{"start infinite", []string{good, out, "--style", id, "--start", "infinity"}, `--start "infinity": want seconds`},
 		{"huge width", []string{good, out, "--style", id, "--width", "100000"}, "--width 100000: want 1..8192"},
 		{"negative max-side", []string{good, out, "--style", id, "--max-side", "-1"}, "--max-side -1"},
 		{"max-side with width", []string{good, out, "--style", id, "--max-side", "32", "--width", "40"}, "give --max-side or --width/--height, not both"},

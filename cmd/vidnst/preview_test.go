@@ -55,6 +55,9 @@ func TestExactFrameRanges(t *testing.T) {
 		// the first frame (1.52), just as --end does.
 		{"start between frames + duration", []string{"--start", "1.5", "--duration", "0.3"}, 38, 7},
 		{"start between frames + end", []string{"--start", "1.5", "--end", "1.8"}, 38, 7},
+		// A duration far past the end (1e300 s overflowed the timestamp
+		// and gave "empty range") runs to the end.
+		{"start + huge duration", []string{"--start", "1.5", "--duration", "1e300"}, 38, 62},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".mp4")
