@@ -43,13 +43,21 @@ func ReadFlo(r io.Reader) (u, v []float32, w, h int, err error) {
 		return nil, nil, 0, 0, fmt.Errorf("temporal: .flo size %dx%d out of range", hdr.W, hdr.H)
 	}
 	w, h = int(hdr.W), int(hdr.H)
-	buf := make([]float32, 2*w*h)
-	if err := binary.Read(bufio.NewReader(r), binary.LittleEndian, buf); err != nil {
-		return nil, nil, 0, 0, fmt.Errorf("temporal: reading .flo data: %w", err)
-	}
-	u, v = make([]float32, w*h), make([]float32, w*h)
-	for i := range u {
-		u[i], v[i] = buf[2*i], buf[2*i+1]
+	// In blocks, the slices growing with what the file really holds: a
+	// header that claims a huge size over a few bytes of data costs
+	// little memory before it fails.
+	br := bufio.NewReader(r)
+	n := w * h
+	blk := make([]float32, 2*min(n, 4096))
+	u, v = make([]float32, 0, min(n, 1<<20)), make([]float32, 0, min(n, 1<<20))
+	for len(u) < n {
+		b := blk[:2*min(n-len(u), len(blk)/2)]
+		if err := binary.Read(br, binary.LittleEndian, b); err != nil {
+			return nil, nil, 0, 0, fmt.Errorf("temporal: reading .flo data (%d of %d vectors read): %w", len(u), n, err)
+		}
+		for i := 0; i < len(b); i += 2 {
+			u, v = append(u, b[i]), append(v, b[i+1])
+		}
 	}
 	return u, v, w, h, nil
 }

@@ -2,9 +2,12 @@ package temporal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,6 +240,40 @@ func TestFloRoundTripAndEPE(t *testing.T) {
 	}
 	if _, _, _, _, err := ReadFlo(bytes.NewReader([]byte("not a flo file"))); err == nil {
 		t.Error("ReadFlo accepted garbage")
+	}
+	// More vectors than one read block (4096), and a file cut short.
+	bw, bh := 97, 61
+	bu, bv := make([]float32, bw*bh), make([]float32, bw*bh)
+	for i := range bu {
+		bu[i], bv[i] = float32(i), -float32(i)/3
+	}
+	buf.Reset()
+	if err := WriteFlo(&buf, bu, bv, bw, bh); err != nil {
+		t.Fatal(err)
+	}
+	whole := bytes.Clone(buf.Bytes())
+	if u2, v2, _, _, err := ReadFlo(bytes.NewReader(whole)); err != nil || !slices.Equal(u2, bu) || !slices.Equal(v2, bv) {
+		t.Fatalf("ReadFlo of %dx%d: %v", bw, bh, err)
+	}
+	if _, _, _, _, err := ReadFlo(bytes.NewReader(whole[:len(whole)-4])); err == nil || !strings.Contains(err.Error(), "of 5917 vectors read") {
+		t.Errorf("ReadFlo of a cut file: %v", err)
+	}
+	// A header claiming 16384x16384 over 8 bytes of data fails without
+	// allocating the 2 GiB it claims.
+	hdr := binary.LittleEndian.AppendUint32(nil, math.Float32bits(floMagic))
+	hdr = binary.LittleEndian.AppendUint32(hdr, 16384)
+	hdr = binary.LittleEndian.AppendUint32(hdr, 16384)
+	hdr = append(hdr, make([]byte, 8)...)
+	var err2 error
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, _, _, err2 = ReadFlo(bytes.NewReader(hdr))
+	runtime.ReadMemStats(&after)
+	if err2 == nil {
+		t.Error("ReadFlo accepted a header over 8 bytes of data")
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("ReadFlo of a lying header allocated %d MiB", grew>>20)
 	}
 	img := FlowImage(u, v, w, h, 0)
 	if img.Bounds().Dx() != w || img.NRGBAAt(4%w, 4/w).R != 0 {
