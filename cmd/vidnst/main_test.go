@@ -234,6 +234,7 @@ func TestBadInputs(t *testing.T) {
 		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "range starts at frame"}, // it wrapped to frame 0 and rendered
 		{"start not a number", []string{good, out, "--style", id, "--start", "nan"}, `--start "nan": want seconds`},
 		{"start infinite", []string{good, out, "--style", id, "--start", "infinity"}, `--start "infinity": want seconds`},
+		{"threads too many", []string{good, out, "--style", id, "--threads", "100000"}, "--threads 100000: want 0 (all cores) to 1024"}, // ONNX Runtime aborted making them
 		{"huge width", []string{good, out, "--style", id, "--width", "100000"}, "--width 100000: want 1..8192"},
 		{"negative max-side", []string{good, out, "--style", id, "--max-side", "-1"}, "--max-side -1"},
 		{"max-side with width", []string{good, out, "--style", id, "--max-side", "32", "--width", "40"}, "give --max-side or --width/--height, not both"},

@@ -296,6 +296,10 @@ const (
 	maxProcessingSide = 8192
 	maxOutputSide     = 16384
 	maxBatch          = 64 // beyond 8 nothing got faster on an H100/H200
+	// maxThreads: ONNX Runtime makes that many threads at once, and one
+	// it cannot make aborts the process from C++ (--threads 100000 hung
+	// after "terminate called"); 1024 covers the largest servers.
+	maxThreads = 1024
 	// bigOnCPU: above this many pixels a CPU render at the input's size
 	// gets a note on --max-side (1080p and up).
 	bigOnCPU = 1920 * 1000
@@ -323,8 +327,8 @@ func (o *renderOpts) check(out string) error {
 		return usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	case o.batch < 0 || o.batch > maxBatch:
 		return usagef("--batch %d: want 0 (automatic) to %d", o.batch, maxBatch)
-	case o.threads < 0:
-		return usagef("--threads %d: want 0 (all cores) or more", o.threads)
+	case o.threads < 0 || o.threads > maxThreads:
+		return usagef("--threads %d: want 0 (all cores) to %d", o.threads, maxThreads)
 	case o.hwaccel != "" && o.hwaccel != "none" && o.hwaccel != "cuda":
 		return usagef("--hwaccel %q: want cuda or none", o.hwaccel)
 	case o.deinterlace != "auto" && o.deinterlace != "on" && o.deinterlace != "off":
