@@ -2,6 +2,7 @@ package decode
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -913,4 +914,46 @@ func TestInfoPTSSaturates(t *testing.T) {
 			t.Errorf("PTS(%g) in 1/%d: %d, want %d", tc.sec, tc.den, got, tc.want)
 		}
 	}
+}
+
+// FuzzEXIFOrientation: the EXIF reader takes any bytes a JPEG's APP1
+// segment holds without panicking (`go test ./decode -run '^$' -fuzz
+// FuzzEXIFOrientation`).
+func FuzzEXIFOrientation(f *testing.F) {
+	ifd := func(order string, tag, typ, val uint16) []byte {
+		var bo binary.AppendByteOrder = binary.LittleEndian
+		if order == "MM" {
+			bo = binary.BigEndian
+		}
+		b := []byte(order)
+		b = bo.AppendUint16(b, 42)
+		b = bo.AppendUint32(b, 8)
+		b = bo.AppendUint16(b, 1)
+		b = bo.AppendUint16(b, tag)
+		b = bo.AppendUint16(b, typ)
+		b = bo.AppendUint32(b, 1)
+		b = bo.AppendUint16(b, val)
+		return append(b, 0, 0, 0, 0, 0, 0)
+	}
+	f.Add(ifd("II", 0x0112, 3, 6))
+	f.Add(ifd("MM", 0x0112, 3, 8))
+	f.Add(ifd("II", 0x0110, 2, 1))
+	f.Add([]byte("II*\x00\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tiffOrientation(b)
+		p := filepath.Join(t.TempDir(), "x.jpg")
+		seg := append([]byte("Exif\x00\x00"), b...)
+		if len(seg)+2 > 0xffff {
+			return
+		}
+		jpg := []byte{0xff, 0xd8, 0xff, 0xe1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}
+		if err := os.WriteFile(p, append(append(jpg, seg...), 0xff, 0xda), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		switch r := exifRotation(p); r {
+		case 0, 90, 180, 270:
+		default:
+			t.Fatalf("exifRotation: %d", r)
+		}
+	})
 }
