@@ -80,6 +80,17 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		return fail("graph optimization", err)
 	}
+	// On the CPU, ORT's memory pattern (one block planned for all of a
+	// run's intermediate tensors, per input shape) holds 38% more memory
+	// at 1080p (6.5 vs 4.0 GB peak with two frames at once) and was no
+	// faster at 384x216 or 1080p (BENCHMARKS.md, "Memory");
+	// VIDNST_ORT_MEMPATTERN=1 keeps it for A/B runs. CUDA sessions keep
+	// ORT's default.
+	if !dev.cuda && os.Getenv("VIDNST_ORT_MEMPATTERN") != "1" {
+		if err := so.SetMemPattern(false); err != nil {
+			return fail("memory pattern", err)
+		}
+	}
 	// VIDNST_ORT_PROFILE=PREFIX writes ONNX Runtime's per-node profile
 	// (PREFIX_<date>.json, when the session is closed): for diagnosis.
 	if p := os.Getenv("VIDNST_ORT_PROFILE"); p != "" {
