@@ -171,6 +171,10 @@ first pass, where a GPU tunes its convolutions) is printed on its own line.`,
 	return c
 }
 
+// benchMemory bounds the frames bench holds (--bench-frames x the
+// frame's size): 4 GB, e.g. 2009 frames of 384x216 or 80 of 1920x1080.
+const benchMemory = 4e9
+
 func parseSize(s string) (int, int, error) {
 	a, b, ok := strings.Cut(strings.ToLower(s), "x")
 	w, err1 := strconv.Atoi(a)
@@ -196,6 +200,16 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 	}
 	var frames []*frame.Frame
+	// The frames are held for the whole benchmark: at most benchMemory
+	// bytes of them (--bench-frames 100000 filled 22 GB and was killed).
+	// INPUT may have fewer frames than asked for.
+	holds := func(n, w, h int) error {
+		per := int64(2 * 3 * 4 * w * h) // In and Out, float32 RGB
+		if int64(n)*per > benchMemory {
+			return usagef("--bench-frames %d: that many frames of %dx%d take %.1f GB; at most %d at this size", n, w, h, float64(int64(n)*per)/1e9, benchMemory/per)
+		}
+		return nil
+	}
 	if in != "" {
 		info, err := decode.Probe(in)
 		if err != nil {
@@ -210,11 +224,22 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 			// end-to-end runs use this session: time both at that size.
 			w, h = pipeline.ProcessingSize(w, h, 0, w, h)
 		}
+		// Refused before decoding where the container's frame count says
+		// that many frames will come; counted as they come besides.
+		if c := info.FrameCount; c > 0 {
+			if err := holds(int(min(c, int64(n))), w, h); err != nil {
+				return nil, holds(n, w, h)
+			}
+		}
 		r, err := decode.Open(in, decode.Options{Width: w, Height: h, Deinterlace: ro.deinterlaces(info)})
 		if err != nil {
 			return nil, err
 		}
 		for len(frames) < n {
+			if err := holds(len(frames)+1, w, h); err != nil {
+				r.Close()
+				return nil, holds(n, w, h)
+			}
 			f := frame.New(w, h)
 			if err := r.Next(ctx, f); err != nil {
 				if errors.Is(err, io.EOF) {
@@ -227,7 +252,13 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 		r.Close()
 	} else {
+		if err := holds(n, w, h); err != nil {
+			return nil, err
+		}
 		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			f := frame.New(w, h)
 			for k := range f.In {
 				f.In[k] = float32((k*7 + i*13) % 256)

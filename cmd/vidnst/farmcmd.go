@@ -254,6 +254,9 @@ func newPlanCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 			} else {
 				cs = farm.SplitSeconds(len(x.PTS), x.Keyframes(), id.FrameRate, chunkSec)
+				if len(cs) == len(x.PTS) && len(cs) > 1 && chunkSec*id.FrameRate.Float() < 1 && !ro.quiet {
+					fmt.Fprintf(stderr, "vidnst: note: --chunk-seconds %g is shorter than a frame, so the plan has %d chunks of one frame\n", chunkSec, len(cs))
+				}
 			}
 			for i := range cs {
 				// Named after the plan, so that two plans in one folder

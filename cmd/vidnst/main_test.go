@@ -234,6 +234,7 @@ func TestBadInputs(t *testing.T) {
 		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "range starts at frame"}, // it wrapped to frame 0 and rendered
 		{"start not a number", []string{good, out, "--style", id, "--start", "nan"}, `--start "nan": want seconds`},
 		{"start infinite", []string{good, out, "--style", id, "--start", "infinity"}, `--start "infinity": want seconds`},
+		{"negative clock time", []string{good, out, "--style", id, "--end", "-0:00.5"}, `--end "-0:00.5": want seconds`},                // -0 passed v < 0
 		{"threads too many", []string{good, out, "--style", id, "--threads", "100000"}, "--threads 100000: want 0 (all cores) to 1024"}, // ONNX Runtime aborted making them
 		{"huge width", []string{good, out, "--style", id, "--width", "100000"}, "--width 100000: want 1..8192"},
 		{"negative max-side", []string{good, out, "--style", id, "--max-side", "-1"}, "--max-side -1"},
@@ -679,6 +680,7 @@ func TestUsageErrors(t *testing.T) {
 	id, _ := tinyModels(t, dir)
 	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 5, false)
 	longer := testmedia.Clip(t, dir, "longer.mp4", 64, 48, 25, 9, false)
+	many := testmedia.Clip(t, dir, "many.mp4", 64, 48, 25, 100, false)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -698,6 +700,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", in, "--style", id, "-o", filepath.Join(dir, "p0.json")}, 2, "give --chunks N or --chunk-seconds S"},
 		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "nope", "p.json")}, 2, "output folder " + filepath.Join(dir, "nope") + " does not exist"},
 		{[]string{"bench", in, "--style", id, "--bench-frames", "0"}, 2, "--bench-frames 0: want 1 or more"},
+		// The frames bench holds are bounded (100000 filled 22 GB).
+		{[]string{"bench", "--style", id, "--bench-frames", "100000"}, 2, "--bench-frames 100000: that many frames of 384x216 take 199.1 GB; at most 2009 at this size"},
+		{[]string{"bench", many, "--style", id, "--size", "1920x1080", "--bench-frames", "100"}, 2, "at most 80 at this size"},
 		{[]string{"bench", "--style", id, "--width", "100"}, 2, "--width does not apply: without INPUT, bench times frames of --size"},
 		{[]string{"bench", in, "--style", id, "--size", "64x64", "--max-side", "128"}, 2, "--max-side does not apply: --size gives the size"},
 		{[]string{in, filepath.Join(dir, "t.mp4"), "--style", id, "--temporal", "off", "--flow-preset", "bogus"}, 2, `--flow-preset "bogus": want fast or medium`},

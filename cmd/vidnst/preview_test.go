@@ -58,6 +58,7 @@ func TestExactFrameRanges(t *testing.T) {
 		// A duration far past the end (1e300 s overflowed the timestamp
 		// and gave "empty range") runs to the end.
 		{"start + huge duration", []string{"--start", "1.5", "--duration", "1e300"}, 38, 62},
+		{"start + most frames", []string{"--start", "90f", "--duration", "9223372036854775807f"}, 90, 10}, // overflowed: "empty range"
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".mp4")

@@ -62,7 +62,7 @@ func parseTimeSpec(flag, s string) (timeSpec, error) {
 	sec := 0.0
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(p, "xXpP") || v < 0 || (i > 0 && v >= 60) || (i < len(parts)-1 && strings.Contains(p, ".")) {
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(p, "xXpP") || v < 0 || math.Signbit(v) || (i > 0 && v >= 60) || (i < len(parts)-1 && strings.Contains(p, ".")) {
 			return timeSpec{}, bad
 		}
 		sec = sec*60 + v
@@ -136,7 +136,7 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		case en.set:
 			r.last = frameAt(en.sec) - 1
 		case du.set && du.frames:
-			r.last = r.first + du.n - 1
+			r.last = r.first + min(du.n, n) - 1 // du.n may be MaxInt
 		case du.set && st.set && !st.frames:
 			r.last = frameAt(st.sec+du.sec) - 1 // [start, start+duration), as --end
 		case du.set:

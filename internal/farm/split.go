@@ -92,7 +92,8 @@ func SplitSeconds(frameCount int, keyframes []int, frameRate Rational, seconds f
 	if frameCount <= 0 || !(seconds > 0) || !(fps > 0) || math.IsInf(seconds, 0) {
 		return nil
 	}
-	per := seconds * fps
-	n := int(math.Ceil(float64(frameCount)/per - 1e-9))
-	return Split(frameCount, keyframes, max(n, 1))
+	// In float until bounded: a chunk far shorter than a frame (1e-19 s)
+	// overflowed the int and gave one chunk.
+	n := min(math.Ceil(float64(frameCount)/(seconds*fps)-1e-9), float64(frameCount))
+	return Split(frameCount, keyframes, max(int(n), 1))
 }

@@ -88,6 +88,9 @@ func TestSplitSeconds(t *testing.T) {
 		{"round up", 301, Rational{30, 1}, 2, 6},
 		{"ntsc", 1800, Rational{30000, 1001}, 10, 7}, // 60.06 s
 		{"longer than clip", 30, Rational{30, 1}, 60, 1},
+		{"shorter than a frame", 30, Rational{30, 1}, 0.01, 30},
+		{"far shorter than a frame", 30, Rational{30, 1}, 1e-19, 30}, // overflowed to 1 chunk
+		{"smallest float", 30, Rational{30, 1}, 5e-324, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := SplitSeconds(tc.frames, nil, tc.rate, tc.seconds)
