@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vidnst/vidnst/decode"
 	"github.com/vidnst/vidnst/encode"
@@ -233,5 +234,43 @@ the input's audio, timing, orientation and colour.`,
 	addChunkFlags(renderSub)
 	root.AddCommand(renderSub, newModelsCmd(stdout, stderr))
 	addExtraCommands(root, stdout, stderr)
+	decimalInts(root)
 	return root
+}
+
+// decimalInts makes every integer flag of cmd and its subcommands read
+// base 10, leading zeros and all: pflag reads 0100 as octal (--max-side
+// 0100 ran at 64) and 0x10 as hexadecimal.
+func decimalInts(cmd *cobra.Command) {
+	fix := func(f *pflag.Flag) {
+		switch f.Value.Type() {
+		case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+			if _, done := f.Value.(decimalValue); !done {
+				f.Value = decimalValue{f.Value}
+			}
+		}
+	}
+	cmd.Flags().VisitAll(fix)
+	cmd.PersistentFlags().VisitAll(fix)
+	for _, c := range cmd.Commands() {
+		decimalInts(c)
+	}
+}
+
+// decimalValue is an integer flag that takes only decimal digits, with an
+// optional sign, and hands the number to its own Set without leading zeros.
+type decimalValue struct{ pflag.Value }
+
+func (d decimalValue) Set(s string) error {
+	t, sign := strings.TrimSpace(s), ""
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		sign, t = t[:1], t[1:]
+	}
+	if t == "" || strings.Trim(t, "0123456789") != "" {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if t = strings.TrimLeft(t, "0"); t == "" {
+		t = "0"
+	}
+	return d.Value.Set(sign + t)
 }

@@ -698,6 +698,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", in, "--style", id, "--chunks", "0", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunks 0: want 1 or more"},
 		{[]string{"plan", in, "--style", id, "--chunk-seconds", "-5", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunk-seconds -5: want more than 0"},
 		{[]string{"plan", in, "--style", id, "-o", filepath.Join(dir, "p0.json")}, 2, "give --chunks N or --chunk-seconds S"},
+		// Integers are decimal: pflag read 0x10 as 16 and 010 as 8.
+		{[]string{"plan", in, "--style", id, "--chunks", "0x10", "-o", filepath.Join(dir, "p0.json")}, 2, `invalid argument "0x10" for "--chunks" flag: "0x10" is not a whole number`},
 		{[]string{"plan", in, "--style", id, "--chunks", "2", "-o", filepath.Join(dir, "nope", "p.json")}, 2, "output folder " + filepath.Join(dir, "nope") + " does not exist"},
 		{[]string{"bench", in, "--style", id, "--bench-frames", "0"}, 2, "--bench-frames 0: want 1 or more"},
 		// The frames bench holds are bounded (100000 filled 22 GB).
@@ -719,6 +721,12 @@ func TestUsageErrors(t *testing.T) {
 	// plan's help gives the plan's own temporal defaults.
 	if code, stdout, _ := vidnst(t, "plan", "--help"); code != 0 || !strings.Contains(stdout, `(default "blend")`) || !strings.Contains(stdout, "(default 0.8)") {
 		t.Errorf("plan --help: exit %d, temporal defaults not blend and 0.8: %s", code, stdout)
+	}
+	if code, stdout, _ := vidnst(t, "plan", longer, "--style", id, "--chunks", "03", "-o", filepath.Join(dir, "p03.json")); code != 0 || !strings.Contains(stdout, "plan of 3 chunks") {
+		t.Errorf("--chunks 03: exit %d, %q", code, stdout)
+	}
+	if code, stdout, _ := vidnst(t, "plan", many, "--style", id, "--chunks", "010", "-o", filepath.Join(dir, "p010.json")); code != 0 || !strings.Contains(stdout, "plan of 10 chunks") {
+		t.Errorf("--chunks 010 (octal 8 before): exit %d, %q", code, stdout)
 	}
 	// More chunks than frames: said, and one frame a chunk.
 	code, stdout, stderr := vidnst(t, "plan", in, "--style", id, "--chunks", "9", "-o", filepath.Join(dir, "p9.json"))
