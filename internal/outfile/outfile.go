@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -96,6 +97,9 @@ func Check(path string, force bool, inputs ...string) error {
 	}
 	st, err := os.Stat(path)
 	switch {
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		// Found now, not when the finished output is renamed into place.
+		return &checkError{msg: fmt.Sprintf("output %s: file name too long (%d bytes; the file system allows 255)", path, len(filepath.Base(path)))}
 	case err != nil:
 		dir := filepath.Dir(path)
 		if d, err := os.Stat(dir); err != nil {

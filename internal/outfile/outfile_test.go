@@ -34,6 +34,9 @@ func TestCheck(t *testing.T) {
 		{filepath.Join(dir, "nodir", "x.mp4"), true, "output folder " + filepath.Join(dir, "nodir") + " does not exist"},
 		{filepath.Join(in, "x.mp4"), true, "output folder " + in + " is not a folder"},
 		{in, false, "is the input"},
+		// Found before the work, not at the final rename.
+		{filepath.Join(dir, strings.Repeat("a", 252)+".mp4"), false, "file name too long (256 bytes; the file system allows 255)"},
+		{filepath.Join(dir, strings.Repeat("a", 251)+".mp4"), false, ""},
 	} {
 		err := Check(tc.path, tc.force, in)
 		if err != nil && !errors.Is(err, ErrOutput) {
