@@ -92,10 +92,25 @@ func DefaultLibraryPath() string {
 // An explicit choice (1 or 2) is never replaced by a later candidate: if it
 // is wrong, loading fails and says so.
 func ResolveLibrary(flag string) (path string, tried []string) {
+	// A bare name of a file in the working folder means that file (the
+	// dynamic loader would look for it in the library path instead);
+	// a bare name of no file here is left to the loader.
+	here := func(p string) string {
+		if !strings.ContainsRune(p, filepath.Separator) {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				if abs, err := filepath.Abs(p); err == nil {
+					return abs
+				}
+			}
+		}
+		return p
+	}
 	if flag != "" {
+		flag = here(flag)
 		return flag, []string{flag}
 	}
 	if env := os.Getenv(EnvLibrary); env != "" {
+		env = here(env)
 		return env, []string{env}
 	}
 	var cands []string

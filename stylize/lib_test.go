@@ -40,6 +40,19 @@ func TestResolveLibrary(t *testing.T) {
 	if p, _ := ResolveLibrary(""); p != def {
 		t.Errorf("default: %q, want %q", p, def)
 	}
+	// A bare name: the file of that name in the working folder if there
+	// is one (the loader looked only in its library path), else the name.
+	t.Chdir(filepath.Dir(def))
+	if p, _ := ResolveLibrary(LibName); p != def {
+		t.Errorf("bare name of a file here: %q, want %q", p, def)
+	}
+	t.Setenv(EnvLibrary, LibName)
+	if p, _ := ResolveLibrary(""); p != def {
+		t.Errorf("bare name in $%s: %q, want %q", EnvLibrary, p, def)
+	}
+	if p, _ := ResolveLibrary("libnothere.so"); p != "libnothere.so" {
+		t.Errorf("bare name of no file: %q", p)
+	}
 }
 
 // Init's failure message, in a fresh process (Init is process-wide).

@@ -226,6 +226,7 @@ func TestBadInputs(t *testing.T) {
 		{"wrong rank", []string{good, out, "--style", rank}, "not image to image"},
 		{"unknown style", []string{good, out, "--style", "nosuchstyle", "--models-dir", dir}, "styles found: fake, identity"},
 		{"style not downloaded", []string{good, out, "--style", "udnie", "--models-dir", dir}, "vidnst models fetch udnie downloads it"},
+		{"models-dir missing", []string{good, out, "--style", "candy", "--models-dir", filepath.Join(dir, "nope")}, "--models-dir " + filepath.Join(dir, "nope") + " is not a folder"},
 		{"output exists", []string{good, exists, "--style", id}, "exists"},
 		{"output is input", []string{good, good, "--style", id, "-y"}, "is the input"},
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},

@@ -387,6 +387,11 @@ func (o *renderOpts) size(info *decode.Info) (w, h int, err error) {
 // --fp16 (saying on stderr when that does nothing or nothing useful).
 func resolveStyle(o *renderOpts, style string, stderr io.Writer) (string, error) {
 	model, err := models.Resolve(style, models.Dirs(o.modelsDir))
+	if err != nil && o.modelsDir != "" && !models.IsPath(style) {
+		if st, serr := os.Stat(o.modelsDir); serr != nil || !st.IsDir() {
+			return "", usagef("--models-dir %s is not a folder", o.modelsDir) // the reason the name was not found
+		}
+	}
 	if err != nil || !o.fp16 {
 		return model, err
 	}
