@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -424,13 +425,25 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		}
 		first[base] = f
 		var todo []string
+		long := false
 		for _, p := range paths {
-			if _, err := os.Stat(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format)); err == nil && !ro.force {
+			name := base + "-" + models.StyleName(p) + "." + format
+			_, err := os.Stat(filepath.Join(outDir, name))
+			switch {
+			case errors.Is(err, syscall.ENAMETOOLONG): // this image's name, not the command: skip it
+				fmt.Fprintf(stderr, "vidnst: skipping %s: its output name %s is too long (%d bytes; the file system allows 255)\n", f, name, len(name))
+				long = true
+				pass(1)
+				continue
+			case err == nil && !ro.force:
 				skipped++
 				pass(1)
 				continue
 			}
 			todo = append(todo, p)
+		}
+		if long {
+			failed++
 		}
 		if len(todo) == 0 {
 			continue
@@ -501,6 +514,10 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			skippedNote = fmt.Sprintf(", %s skipped (see above)", count(failed, "input"))
 		}
 		fmt.Fprintf(stdout, "vidnst: %s written, %d already done%s -> %s\n", count(wrote, "image"), skipped, skippedNote, outDir)
+	}
+	if wrote == 0 && skipped == 0 && failed > 0 {
+		// Nothing done at all: a failure, as for a render (see above).
+		return fmt.Errorf("no image written: every input was skipped")
 	}
 	return nil
 }

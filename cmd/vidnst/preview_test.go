@@ -428,6 +428,20 @@ func TestImagesTooSmallSkipped(t *testing.T) {
 	if got := listDir(t, outDir); strings.Join(got, " ") != "c-reflect.png" {
 		t.Fatalf("outputs %v", got)
 	}
+	// An output name longer than the file system allows skips that image
+	// (it stopped the run there); none written at all is a failure.
+	long := filepath.Join(imgs, strings.Repeat("b", 248)+".png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", long)
+	code, stdout, stderr = vidnst(t, "images", imgs, "--style", reflect, "-o", outDir, "--progress", "none")
+	if code != 0 || !strings.Contains(stderr, "skipping "+long+": its output name "+strings.Repeat("b", 248)+"-reflect.png is too long (260 bytes") || !strings.Contains(stdout, "0 images written, 1 already done, 2 inputs skipped") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	os.Remove(filepath.Join(imgs, "c.png"))
+	os.Remove(long)
+	code, stdout, stderr = vidnst(t, "images", imgs, "--style", reflect, "-o", outDir, "--progress", "none")
+	if code != 1 || !strings.HasSuffix(stderr, "vidnst: no image written: every input was skipped\n") {
+		t.Fatalf("every image skipped: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // images interrupted keeps what it finished, whole, and says how many.
