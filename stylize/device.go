@@ -22,6 +22,14 @@ func (d device) String() string {
 	return "cpu"
 }
 
+// CheckDevice says whether s names a device Options.Device takes (not
+// whether it is there): for checking a setting that is used later, such as
+// a farm's render arguments.
+func CheckDevice(s string) error {
+	_, err := parseDevice(s)
+	return err
+}
+
 // parseDevice turns Options.Device into the devices to try, in order:
 // "" and "cpu" -> cpu; "cuda" -> cuda:0; "cuda:N" -> cuda:N; "auto" ->
 // cuda:0 then cpu.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/vidnst/vidnst/stylize"
 )
 
 type chunkFlags struct {
@@ -38,7 +39,9 @@ var chunkFlagsAllowed = map[string]bool{"plan": true, "chunk": true, "out-dir": 
 // read as render will read them.
 func checkRenderArgs(args []string) error {
 	c := &cobra.Command{}
-	defaultRenderOpts().addFlags(c)
+	ro := defaultRenderOpts()
+	ro.addFlags(c)
+	decimalInts(c)
 	fs := c.Flags()
 	fs.String("plan", "", "")
 	fs.Int("chunk", 0, "")
@@ -58,7 +61,18 @@ func checkRenderArgs(args []string) error {
 	if bad == nil && fs.NArg() > 0 {
 		bad = refuse(fs.Arg(0))
 	}
-	return bad
+	if bad != nil {
+		return bad
+	}
+	// The values too, as every chunk would check them (--threads 5000
+	// was written into the script and failed each task).
+	if err := ro.check(""); err != nil {
+		return usagef("--render-arg %s", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+	}
+	if err := stylize.CheckDevice(ro.device); err != nil {
+		return usagef("--render-arg --%s", strings.TrimPrefix(err.Error(), stylize.ErrOptions.Error()+": "))
+	}
+	return nil
 }
 
 func renderSubCmd(cmd *cobra.Command, ro *renderOpts, args []string, stdout, stderr io.Writer) error {

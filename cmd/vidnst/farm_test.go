@@ -487,14 +487,22 @@ func TestCheckRenderArgs(t *testing.T) {
 		{[]string{"--threads=2", "-y", "-qy"}, true},
 		{[]string{"--device", "cuda:1", "--batch", "8"}, true},
 		{[]string{"--ort-lib", "-odd-name.so"}, true}, // a value that looks like a flag
-		{[]string{"--threads", "-1"}, true},           // the render says what is wrong with -1
+		// Values are checked as the chunk's render would (they were
+		// written into the scripts and failed every task).
+		{[]string{"--threads", "-1"}, false},
+		{[]string{"--threads=5000"}, false},
+		{[]string{"--batch", "65"}, false},
+		{[]string{"--device", "bogus"}, false},
+		{[]string{"--device=tensorrt"}, false},
+		{[]string{"--hwaccel", "vaapi"}, false},
+		{[]string{"--threads", "010"}, true}, // decimal, as the render reads it
 		{[]string{"--strength", "0.5"}, false},
 		{[]string{"--chunk=0"}, false}, // would win over the script's own
 		{[]string{"--out-dir", "/x"}, false},
 		{[]string{"-qs", "candy"}, false},
 		{[]string{"--plan=b.json"}, false},
 	} {
-		if err := checkRenderArgs(tc.args); (err == nil) != tc.ok {
+		if err := checkRenderArgs(tc.args); (err == nil) != tc.ok || err != nil && (strings.Count(err.Error(), "usage") != 1 || !strings.Contains(err.Error(), ": --render-arg ")) {
 			t.Errorf("%q: %v", tc.args, err)
 		}
 	}
