@@ -135,6 +135,11 @@ func Defaults(path string, o *Options) {
 	}
 	if o.PixFmt == "" {
 		o.PixFmt = "yuv420p"
+		if o.Codec == "mjpeg" {
+			// FFmpeg's MJPEG encoder takes limited-range 4:2:0 only with
+			// -strict unofficial; JPEG's own is full range.
+			o.PixFmt = "yuvj420p"
+		}
 	}
 	if o.Audio == "" {
 		o.Audio = "copy"

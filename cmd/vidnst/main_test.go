@@ -244,6 +244,8 @@ func TestBadInputs(t *testing.T) {
 		{"crf negative", []string{good, out, "--style", id, "--crf", "-5"}, "--crf -5"},
 		{"crf too high for vp9", []string{good, filepath.Join(dir, "o.webm"), "--style", id, "--crf", "64"}, "0..63 for libvpx-vp9"},
 		{"unknown preset", []string{good, out, "--style", id, "--preset", "bogus"}, `--preset "bogus"`},
+		{"named preset for svt-av1", []string{good, filepath.Join(dir, "o.mkv"), "--style", id, "--codec", "libsvtav1", "--preset", "medium"}, `--preset "medium": want -1 (the encoder's default) to 13 for libsvtav1`},
+		{"svt-av1 preset too high", []string{good, filepath.Join(dir, "o.mkv"), "--style", id, "--codec", "libsvtav1", "--preset", "14"}, `--preset "14": want -1`},
 		{"strength nan", []string{good, out, "--style", id, "--strength", "nan"}, "--strength NaN"},
 		{"negative threads", []string{good, out, "--style", id, "--threads", "-3"}, "--threads -3"},
 		{"pixel format the encoder refuses", []string{good, out, "--style", id, "--pix-fmt", "rgb24"}, "libx264 does not take pixel format rgb24"},
@@ -1115,4 +1117,17 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// --codec mjpeg works with its defaults: JPEG's full-range 4:2:0, tagged
+// so (yuv420p made FFmpeg's encoder fail to open with "Invalid argument").
+func TestMJPEGDefaults(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 3, false)
+	out := filepath.Join(dir, "o.avi")
+	mustRun(t, in, out, "--style", id, "--codec", "mjpeg", "--progress", "none")
+	if s := testmedia.FFprobe(t, out, false).Stream("video"); s == nil || s.CodecName != "mjpeg" || s.PixFmt != "yuvj420p" || s.ColorRange != "pc" {
+		t.Fatalf("mjpeg output: %+v", s)
+	}
 }

@@ -366,6 +366,13 @@ func (o *renderOpts) check(out string) error {
 	if (codec == "libx264" || codec == "libx265") && o.preset != "" && !x264Presets[o.preset] {
 		return usagef("--preset %q: want ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow or placebo for %s", o.preset, codec)
 	}
+	if codec == "libsvtav1" && o.preset != "" {
+		// SVT-AV1's presets are numbers (FFmpeg refused a name only when
+		// the encoder opened, with "Invalid argument").
+		if p, err := strconv.Atoi(o.preset); err != nil || p < -1 || p > 13 {
+			return usagef("--preset %q: want -1 (the encoder's default) to 13 for libsvtav1 (0 slowest and best, 13 fastest)", o.preset)
+		}
+	}
 	return nil
 }
 
