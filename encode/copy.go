@@ -121,6 +121,12 @@ func newCopier(w *Writer, o Options) (c *copier, err error) {
 		if mt == astiav.MediaTypeAudio && o.Audio == "none" {
 			continue
 		}
+		if videoOnly[w.out.OutputFormat().Name()] && (mt == astiav.MediaTypeSubtitle || o.Audio == "copy") {
+			// Raw streams hold the video alone: "copy" keeps what the
+			// container can hold, and says what it could not.
+			c.left = append(c.left, fmt.Sprintf("%s stream %d (%s)", mt, s.Index(), cp.CodecID()))
+			continue
+		}
 		cs := &copyStream{in: s, shift: astiav.RescaleQ(int64(c.shiftSec*1e6), astiav.NewRational(1, 1000000), s.TimeBase()), lastDTS: astiav.NoPtsValue}
 		transcode := mt == astiav.MediaTypeAudio && (o.Audio == "aac" || o.Audio == "opus")
 		accepts := audioAccepted
@@ -446,6 +452,9 @@ func movFamily(out *astiav.FormatContext) bool {
 // audioAccepted is containerAccepts for audio copied as it is: FFmpeg
 // 5.1's mov muxer lists FLAC but writes it only as an experiment, and
 // drops a copied FLAC track whose frame size it does not know.
+// videoOnly are the muxers that write one video stream and nothing else.
+var videoOnly = map[string]bool{"yuv4mpegpipe": true, "ivf": true, "h264": true, "hevc": true, "rawvideo": true, "gif": true, "apng": true}
+
 func audioAccepted(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	if id == astiav.CodecIDFlac && movFamily(fc) {
 		return false

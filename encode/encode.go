@@ -111,13 +111,20 @@ type Options struct {
 
 // Defaults fills the codec settings the README documents for an output
 // extension: libx264 crf 18 preset medium yuv420p for .mp4/.mkv/.mov (and
-// anything else), libvpx-vp9 crf 32 + opus audio for .webm.
+// anything else), libvpx-vp9 crf 32 + opus audio for .webm, and for the
+// raw streams that hold one codec: libvpx-vp9 for .ivf, libx265 for
+// .hevc/.h265, uncompressed frames for .y4m.
 func Defaults(path string, o *Options) {
-	webm := strings.EqualFold(filepath.Ext(path), ".webm")
 	if o.Codec == "" {
-		o.Codec = "libx264"
-		if webm {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".webm", ".ivf":
 			o.Codec = "libvpx-vp9"
+		case ".hevc", ".h265":
+			o.Codec = "libx265"
+		case ".y4m":
+			o.Codec = "wrapped_avframe" // what FFmpeg's YUV4MPEG muxer takes
+		default:
+			o.Codec = "libx264"
 		}
 	}
 	if o.CRF < 0 {
@@ -258,7 +265,8 @@ func (w *Writer) openFile() (err error) {
 		}
 		err = fmt.Errorf("encode: the %s container refused the streams (%s): write header: %w; .mkv takes them all, or change --codec or --audio", filepath.Ext(w.opts.Path), streams, err)
 		var ae astiav.Error
-		if errors.As(err, &ae) && (ae == astiav.Error(-int(syscall.EINVAL)) || ae == astiav.ErrInvaliddata) {
+		// EPERM: AVI's answer to an Opus stream.
+		if errors.As(err, &ae) && (ae == astiav.Error(-int(syscall.EINVAL)) || ae == astiav.Error(-int(syscall.EPERM)) || ae == astiav.ErrInvaliddata) {
 			err = refusedError{err} // not an I/O error: the streams do not fit
 		}
 		return err
@@ -337,6 +345,24 @@ func Validate(path, codec, pixFmt string) error {
 	defer out.Free()
 	_, _, err = videoCodec(out, &o)
 	return err
+}
+
+// ValidateAudio refuses an audio transcode (audio "aac" or "opus") into a
+// container that holds video only (.y4m, .ivf, .h264, ...): the file's
+// header would fail. "copy" leaves the audio out there (Writer.LeftOut).
+func ValidateAudio(path, audio string) error {
+	if audio != "aac" && audio != "opus" {
+		return nil
+	}
+	out, err := astiav.AllocOutputFormatContext(nil, "", path)
+	if err != nil || out == nil {
+		return nil // Validate names the container
+	}
+	defer out.Free()
+	if videoOnly[out.OutputFormat().Name()] {
+		return fmt.Errorf("encode: %s: %w %s (it holds video only: --audio none, or .mkv keeps the audio)", filepath.Ext(path), ErrCodecContainer, audio)
+	}
+	return nil
 }
 
 // videoCodec finds o's encoder and pixel format and checks that they go

@@ -135,6 +135,9 @@ func count(n int, noun string) string {
 // checkEncoder is encode.Validate for an output path, a usage error when
 // the user chose the codec or pixel format that fails.
 func checkEncoder(o *renderOpts, out string) error {
+	if err := encode.ValidateAudio(out, o.audio); err != nil {
+		return err
+	}
 	err := encode.Validate(out, o.codec, o.pixFmt)
 	codecGiven := o.codec != "" && err != nil
 	pixFmtGiven := o.pixFmt != defaultRenderOpts().pixFmt && errors.Is(err, encode.ErrPixFmt)

@@ -1131,3 +1131,34 @@ func TestMJPEGDefaults(t *testing.T) {
 		t.Fatalf("mjpeg output: %+v", s)
 	}
 }
+
+// Raw-stream outputs work with their defaults: the codec they hold, and
+// the input's audio left out with a warning under --audio copy (the
+// header failed); asking for an audio transcode into one is refused
+// before the work, as is Opus in AVI.
+func TestVideoOnlyOutputs(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 3, true)
+	for _, tc := range []struct{ ext, codec string }{{".y4m", "rawvideo"}, {".ivf", "vp9"}, {".h264", "h264"}, {".hevc", "hevc"}} {
+		out := filepath.Join(dir, "o"+tc.ext)
+		code, _, stderr := vidnst(t, in, out, "--style", id, "--progress", "none")
+		p := testmedia.FFprobe(t, out, false)
+		if code != 0 || !strings.Contains(stderr, "audio stream 1 (aac) left out: "+tc.ext+" cannot hold it") || len(p.Streams) != 1 || p.Streams[0].CodecName != tc.codec {
+			t.Errorf("%s: exit %d, %q, streams %+v", tc.ext, code, stderr, p.Streams)
+		}
+	}
+	for _, tc := range []struct{ out, audio, want string }{
+		{"a.y4m", "aac", ".y4m: container cannot hold this codec aac (it holds video only"},
+		{"a.ivf", "opus", ".ivf: container cannot hold this codec opus"},
+		{"a.avi", "opus", "the .avi container refused the streams (h264 video, opus audio from aac)"},
+	} {
+		code, _, stderr := vidnst(t, in, filepath.Join(dir, tc.out), "--style", id, "--audio", tc.audio, "--progress", "none")
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s --audio %s: exit %d, %q", tc.out, tc.audio, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, tc.out)); err == nil {
+			t.Errorf("%s written", tc.out)
+		}
+	}
+}
