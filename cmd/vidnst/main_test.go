@@ -232,7 +232,7 @@ func TestBadInputs(t *testing.T) {
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},
 		{"bad range", []string{good, out, "--style", id, "--frames", "9-3"}, "--frames"},
 		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
-		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "range starts at frame"}, // it wrapped to frame 0 and rendered
+		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "--start 1e20 is past the end of " + good}, // it wrapped to frame 0 and rendered
 		{"start not a number", []string{good, out, "--style", id, "--start", "nan"}, `--start "nan": want seconds`},
 		{"start infinite", []string{good, out, "--style", id, "--start", "infinity"}, `--start "infinity": want seconds`},
 		{"negative clock time", []string{good, out, "--style", id, "--end", "-0:00.5"}, `--end "-0:00.5": want seconds`},                // -0 passed v < 0
@@ -698,6 +698,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"render", "--chunk", "-1", in, filepath.Join(dir, "o.mp4"), "--style", id}, 2, "--chunk and --out-dir go with --plan"},
 		{[]string{in, filepath.Join(dir, "o.mp4")}, 2, "no style given"},
 		{[]string{"eval", "temporal", in, longer}, 1, "not a render of it"},
+		{[]string{"eval", "temporal", in, in, "--frames", "-1"}, 2, "--frames -1: want 2 or more (0: all)"},
+		{[]string{"eval", "temporal", in, in, "--frames", "1"}, 2, "--frames 1: want 2 or more"},
+		{[]string{"eval", "temporal", in, in, "--from", "5"}, 2, "eval: --from 5: " + in + " has 5 frames: range outside the video"}, // exit 1 at exactly the end
 		{[]string{"plan", in, "--style", id, "--chunks", "0", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunks 0: want 1 or more"},
 		{[]string{"plan", in, "--style", id, "--chunk-seconds", "-5", "-o", filepath.Join(dir, "p0.json")}, 2, "--chunk-seconds -5: want more than 0"},
 		{[]string{"plan", in, "--style", id, "-o", filepath.Join(dir, "p0.json")}, 2, "give --chunks N or --chunk-seconds S"},

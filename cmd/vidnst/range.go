@@ -144,6 +144,9 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 		}
 	}
 	if r.first >= n {
+		if st.set && !st.frames && o.frames == "" { // a time: say it, not the frame it was clamped to
+			return r, fmt.Errorf("--start %s is past the end of %s (%s, %.3fs): %w", o.start, in, count(n, "frame"), info.Seconds(x.PTS[n-1]-info.StartPTS)+info.Seconds(info.FrameDurationTB()), decode.ErrOutOfRange)
+		}
 		return r, fmt.Errorf("range starts at frame %d but %s has %s: %w", r.first, in, count(n, "frame"), decode.ErrOutOfRange)
 	}
 	if (en.set || du.set) && r.last < r.first { // last -1 would read "to the end"

@@ -207,6 +207,9 @@ INPUT's frame --from + i: give --from A for a render of --frames A-B.`,
 			if from < 0 {
 				return usagef("--from %d: want 0 or more", from)
 			}
+			if frames < 0 || frames == 1 {
+				return usagef("--frames %d: want 2 or more (0: all)", frames)
+			}
 			res, err := evalTemporal(cmd.Context(), args[0], args[1], size, frames, from)
 			if err != nil {
 				return err
@@ -293,6 +296,10 @@ func evalTemporal(ctx context.Context, in, out, size string, n, from int) (*eval
 		e1, e2 := ri.Next(ctx, cur), ro.Next(ctx, &frame.Frame{W: w, H: h, In: cur.Out})
 		// The output may be a range from the input's start; an output
 		// that goes on after the input ends is not a render of it.
+		if errors.Is(e1, io.EOF) && k == 0 && from > 0 {
+			// --from at the very end: no frame left to compare.
+			return nil, fmt.Errorf("eval: --from %d: %s has %s: %w", from, in, count(from, "frame"), decode.ErrOutOfRange)
+		}
 		if errors.Is(e1, io.EOF) && !errors.Is(e2, io.EOF) && n <= 0 {
 			return nil, fmt.Errorf("eval: %s ends after %d frames and %s goes on: not a render of it (give --frames N to compare the first N)", in, k, out)
 		}
