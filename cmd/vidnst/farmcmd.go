@@ -450,6 +450,9 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Join the rendered chunks without re-encoding and mux the input's audio",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if wait < 0 {
+				return usagef("%s %v: want 0 or more", farm.MergeWaitFlag, wait)
+			}
 			p, err := farm.Load(args[0])
 			if err != nil {
 				return err
@@ -623,8 +626,10 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			if scriptDir == "" {
 				scriptDir = p.Dir
 			}
-			if st, err := os.Stat(scriptDir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(scriptDir); err != nil {
 				return usagef("script folder %s does not exist", scriptDir)
+			} else if !st.IsDir() {
+				return usagef("script folder %s is not a folder", scriptDir)
 			}
 			ap, mp := filepath.Join(scriptDir, "vidnst-render.sbatch"), filepath.Join(scriptDir, "vidnst-merge.sbatch")
 			for _, p := range []string{ap, mp} {

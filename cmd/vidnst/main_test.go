@@ -693,6 +693,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"modles", "list"}, 2, `unknown command "modles" (did you mean models?)`},
 		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "nope", "o.mp4")}, 1, "plan " + filepath.Join(dir, "p.json") + " does not exist"},
 		{[]string{"models"}, 2, "models needs a command"},
+		{[]string{"merge", filepath.Join(dir, "p.json"), filepath.Join(dir, "m.mp4"), "--wait-chunks", "-1s"}, 2, "--wait-chunks -1s: want 0 or more"},
 		{[]string{"farm", "nope"}, 2, "unknown command"},
 		{[]string{"render", "--plan", filepath.Join(dir, "p.json")}, 2, "needs --chunk"},
 		{[]string{"render", "--chunk", "-1", in, filepath.Join(dir, "o.mp4"), "--style", id}, 2, "--chunk and --out-dir go with --plan"},

@@ -332,6 +332,9 @@ func (r K8sResources) requirements() (corev1.ResourceRequirements, error) {
 		if err != nil {
 			return optionErrorf("farm: k8s: %s quantity %q: %v", name, q, err)
 		}
+		if v.Sign() <= 0 { // Kubernetes refuses a negative one, and a pod cannot run on none
+			return optionErrorf("farm: k8s: %s quantity %q: want more than 0", name, q)
+		}
 		if req.Limits == nil {
 			req.Limits = corev1.ResourceList{}
 		}

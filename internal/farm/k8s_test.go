@@ -120,6 +120,8 @@ func TestK8sManifestsPaths(t *testing.T) {
 		{"relative mount", func(p *Plan, o *K8sOptions) { o.MountPath = "work" }, "not absolute"},
 		{"long name", func(p *Plan, o *K8sOptions) { o.Name = strings.Repeat("a", 60) }, "pod host name"},
 		{"bad cpu", func(p *Plan, o *K8sOptions) { o.Resources.CPU = "lots" }, "cpu quantity"},
+		{"negative cpu", func(p *Plan, o *K8sOptions) { o.Resources.CPU = "-1" }, `cpu quantity "-1": want more than 0`},
+		{"no memory", func(p *Plan, o *K8sOptions) { o.Resources.Memory = "0Gi" }, `memory quantity "0Gi": want more than 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := *p
