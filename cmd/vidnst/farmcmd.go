@@ -545,6 +545,9 @@ func planFiles(p *farm.Plan, planPath string) []string {
 // the chunks' packets with their timestamps into .mp4, .m4v, .mov or .mkv
 // (.avi cannot store them; .webm and others refuse the chunks' codecs).
 func checkMergeOutput(out string) error {
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return usagef("output %s is a folder", out)
+	}
 	switch ext := strings.ToLower(filepath.Ext(out)); ext {
 	case ".mp4", ".m4v", ".mov", ".mkv":
 		return nil
