@@ -58,9 +58,6 @@ var ErrChecksum = errors.New("checksum mismatch")
 func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, progress func(done, total int64)) (string, error) {
 	dst := filepath.Join(dir, u.Name+".onnx")
 	byHand := fmt.Sprintf("download %s by hand and put it at %s (or set $%s to a folder that has %s.onnx)", u.URL, dst, EnvDir, u.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("models: %w", err)
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
 	if err != nil {
 		return "", fmt.Errorf("models: %w", err)
@@ -80,6 +77,11 @@ func Fetch(ctx context.Context, client *http.Client, u Upstream, dir string, pro
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("models: download of %s failed (%s): %s", u.Name, resp.Status, byHand)
+	}
+	// Made once there is something to put in it: a failed (offline)
+	// fetch leaves no new empty folders behind.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("models: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+u.Name+".onnx.*.part")
 	if err != nil {

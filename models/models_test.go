@@ -96,6 +96,17 @@ func TestFetch(t *testing.T) {
 	if es, _ := os.ReadDir(dir); len(es) != 1 {
 		t.Fatalf("left behind: %v", es)
 	}
+	// A folder to make: not made when the download fails.
+	sub := filepath.Join(dir, "new", "models")
+	if _, err := Fetch(context.Background(), nil, Upstream{Name: "candy", URL: "http://127.0.0.1:1/candy-9.onnx"}, sub, nil); err == nil {
+		t.Fatal("offline fetch into a new folder: no error")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
+		t.Fatal("failed fetch left new folders behind")
+	}
+	if _, err := Fetch(context.Background(), nil, Upstream{Name: "good", URL: srv.URL + "/good.onnx"}, sub, nil); err != nil {
+		t.Fatalf("fetch into a new folder: %v", err)
+	}
 }
 
 // A catalogue style found nowhere points at models fetch.
