@@ -498,12 +498,16 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 	if single && batch == 0 {
 		batch = 1 // one frame: a batch of 4 on CUDA would run it padded, 4x the work and memory
 	}
-	s, err := stylize.New(model, stylize.Options{Width: w, Height: h, Batch: batch, Threads: o.threads, Device: o.device, Parallel: par})
+	opts := stylize.Options{Width: w, Height: h, Batch: batch, Threads: o.threads, Device: o.device, Parallel: par}
+	s, err := stylize.New(model, opts)
 	if err != nil {
 		return nil, err
 	}
 	sayDevice(o, s, stderr)
-	return s, nil
+	return fitMemory(o, s, func() (*stylize.Session, error) {
+		opts.Parallel = 1
+		return stylize.New(model, opts)
+	}, w, h, stderr)
 }
 
 // sayDevice tells, for --device auto, which device a session runs on and
