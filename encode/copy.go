@@ -449,12 +449,12 @@ func movFamily(out *astiav.FormatContext) bool {
 	return false
 }
 
-// audioAccepted is containerAccepts for audio copied as it is: FFmpeg
-// 5.1's mov muxer lists FLAC but writes it only as an experiment, and
-// drops a copied FLAC track whose frame size it does not know.
 // videoOnly are the muxers that write one video stream and nothing else.
 var videoOnly = map[string]bool{"yuv4mpegpipe": true, "ivf": true, "h264": true, "hevc": true, "rawvideo": true, "gif": true, "apng": true}
 
+// audioAccepted is containerAccepts for audio copied as it is: FFmpeg
+// 5.1's mov muxer lists FLAC but writes it only as an experiment, and
+// drops a copied FLAC track whose frame size it does not know.
 func audioAccepted(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	if id == astiav.CodecIDFlac && movFamily(fc) {
 		return false

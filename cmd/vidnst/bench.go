@@ -205,8 +205,8 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	// INPUT may have fewer frames than asked for.
 	holds := func(n, w, h int) error {
 		per := int64(2 * 3 * 4 * w * h) // In and Out, float32 RGB
-		if int64(n)*per > benchMemory {
-			return usagef("--bench-frames %d: that many frames of %dx%d take %.1f GB; at most %d at this size", n, w, h, float64(int64(n)*per)/1e9, benchMemory/per)
+		if int64(n) > benchMemory/per { // not n*per: that can wrap around
+			return usagef("--bench-frames %d: that many frames of %dx%d take %.1f GB; at most %d at this size", n, w, h, float64(n)*float64(per)/1e9, benchMemory/per)
 		}
 		return nil
 	}

@@ -232,7 +232,7 @@ func TestBadInputs(t *testing.T) {
 		{"output is input via symlink", []string{good, link, "--style", id, "-y"}, "is the input"},
 		{"bad range", []string{good, out, "--style", id, "--frames", "9-3"}, "--frames"},
 		{"range past end", []string{good, out, "--style", id, "--start", "50f"}, "range"},
-		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "--start 1e20 is past the end of " + good}, // it wrapped to frame 0 and rendered
+		{"start far past end", []string{good, out, "--style", id, "--start", "1e20"}, "no frame of " + good + " starts at or after --start 1e20"}, // it wrapped to frame 0 and rendered
 		{"start not a number", []string{good, out, "--style", id, "--start", "nan"}, `--start "nan": want seconds`},
 		{"start infinite", []string{good, out, "--style", id, "--start", "infinity"}, `--start "infinity": want seconds`},
 		{"negative clock time", []string{good, out, "--style", id, "--end", "-0:00.5"}, `--end "-0:00.5": want seconds`},                // -0 passed v < 0
@@ -711,6 +711,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", in, "--style", id, "--bench-frames", "0"}, 2, "--bench-frames 0: want 1 or more"},
 		// The frames bench holds are bounded (100000 filled 22 GB).
 		{[]string{"bench", "--style", id, "--bench-frames", "100000"}, 2, "--bench-frames 100000: that many frames of 384x216 take 199.1 GB; at most 2009 at this size"},
+		{[]string{"bench", "--style", id, "--bench-frames", "9223372036854775807"}, 2, "--bench-frames 9223372036854775807: that many"}, // n*per wrapped around
+		{[]string{"bench", many, "--style", id, "--size", "8192x8192", "--bench-frames", "9223372036854775807"}, 2, "at most 2 at this size"},
 		{[]string{"bench", many, "--style", id, "--size", "1920x1080", "--bench-frames", "100"}, 2, "at most 80 at this size"},
 		{[]string{"bench", "--style", id, "--width", "100"}, 2, "--width does not apply: without INPUT, bench times frames of --size"},
 		{[]string{"bench", in, "--style", id, "--size", "64x64", "--max-side", "128"}, 2, "--max-side does not apply: --size gives the size"},

@@ -56,8 +56,12 @@ func meminfoAvailable() int64 {
 // under their limits (v2: memory.max - memory.current; v1:
 // memory.limit_in_bytes - memory.usage_in_bytes), the least of them; 0
 // when none has a limit or nothing can be read.
-func cgroupLeft() int64 {
-	b, err := os.ReadFile("/proc/self/cgroup")
+func cgroupLeft() int64 { return cgroupLeftAt("/proc/self/cgroup", "/sys/fs/cgroup") }
+
+// cgroupLeftAt is cgroupLeft with the process's cgroup file and the
+// cgroup file systems' mount point given (for tests).
+func cgroupLeftAt(self, mount string) int64 {
+	b, err := os.ReadFile(self)
 	if err != nil {
 		return 0
 	}
@@ -75,25 +79,44 @@ func cgroupLeft() int64 {
 		if len(parts) != 3 {
 			continue
 		}
-		var root, limitFile, usedFile string
+		var root, limitFile, usedFile, cacheKey string
 		switch {
 		case parts[0] == "0" && parts[1] == "":
-			root, limitFile, usedFile = "/sys/fs/cgroup", "memory.max", "memory.current"
+			root, limitFile, usedFile, cacheKey = mount, "memory.max", "memory.current", "inactive_file"
 		case strings.Contains(","+parts[1]+",", ",memory,"):
-			root, limitFile, usedFile = "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+			root, limitFile, usedFile, cacheKey = filepath.Join(mount, "memory"), "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"
 		default:
 			continue
 		}
 		// The process's own group and each one above it; in a container
 		// the path may not be there (its own root is mounted instead).
+		// Used memory counts the file cache, which the kernel gives back
+		// under pressure: its inactive part is left out, as the kubelet's
+		// working set does.
 		for p := filepath.Join(root, parts[2]); strings.HasPrefix(p, root); p = filepath.Dir(p) {
-			note(readInt(filepath.Join(p, limitFile)), readInt(filepath.Join(p, usedFile)))
+			used := readInt(filepath.Join(p, usedFile)) - statValue(filepath.Join(p, "memory.stat"), cacheKey)
+			note(readInt(filepath.Join(p, limitFile)), max(used, 0))
 			if p == root {
 				break
 			}
 		}
 	}
 	return left
+}
+
+// statValue is the value of key in a memory.stat file (0 if absent).
+func statValue(path, key string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // readInt reads a file holding one integer ("max" and errors: 0).
@@ -138,7 +161,11 @@ func fitMemory(o *renderOpts, s *stylize.Session, reopen func() (*stylize.Sessio
 			return nil, err
 		}
 		if !o.quiet {
-			fmt.Fprintf(stderr, "vidnst: note: the network runs one frame at a time: two at %dx%d would need about %s of memory and %s is left\n", w, h, gb(renderMemory(w, h, par, one.Batch())), gb(avail))
+			what := "one frame at a time: two"
+			if b := one.Batch(); b > 1 {
+				what = fmt.Sprintf("one batch of %d at a time: two", b)
+			}
+			fmt.Fprintf(stderr, "vidnst: note: the network runs %s at %dx%d would need about %s of memory and %s is left\n", what, w, h, gb(renderMemory(w, h, par, one.Batch())), gb(avail))
 		}
 		s = one
 	}
@@ -146,8 +173,11 @@ func fitMemory(o *renderOpts, s *stylize.Session, reopen func() (*stylize.Sessio
 		hint := ""
 		for _, side := range []int{2560, 1920, 1280, 960, 640, 384} {
 			sw, sh := pipeline.ProcessingSize(w, h, side, 0, 0)
-			if sw*sh < w*h && renderMemory(sw, sh, 1, 1) <= avail {
-				hint = fmt.Sprintf("; --max-side %d (%dx%d) would need about %s", side, sw, sh, gb(renderMemory(sw, sh, 1, 1)))
+			if need := renderMemory(sw, sh, 1, s.Batch()); sw*sh < w*h && need <= avail {
+				hint = fmt.Sprintf("; --max-side %d (%dx%d) would need about %s", side, sw, sh, gb(need))
+				if s.Batch() > 1 {
+					hint += fmt.Sprintf(" at --batch %d", s.Batch())
+				}
 				break
 			}
 		}

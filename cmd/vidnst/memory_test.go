@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,5 +63,51 @@ func TestMemoryAvailable(t *testing.T) {
 	t.Setenv(envMemory, "12345")
 	if got := memoryAvailable(); got != 12345 {
 		t.Errorf("%s=12345: %d", envMemory, got)
+	}
+}
+
+// A cgroup's limit less what it uses, its inactive file cache not counted
+// (the kernel gives that back), the least over the group and its parents;
+// v1 and v2, and no limit.
+func TestCgroupLeft(t *testing.T) {
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	self := filepath.Join(dir, "self")
+	// v2: the job's group has 8 GB, uses 5 GB of which 3 GB inactive
+	// cache; its parent has no limit.
+	write(self, "0::/job/step\n")
+	write(filepath.Join(dir, "fs", "job", "step", "memory.max"), "8000000000\n")
+	write(filepath.Join(dir, "fs", "job", "step", "memory.current"), "5000000000\n")
+	write(filepath.Join(dir, "fs", "job", "step", "memory.stat"), "anon 2000000000\ninactive_file 3000000000\nactive_file 1\n")
+	write(filepath.Join(dir, "fs", "job", "memory.max"), "max\n")
+	if got := cgroupLeftAt(self, filepath.Join(dir, "fs")); got != 6000000000 {
+		t.Errorf("v2: %d left, want 6000000000", got)
+	}
+	// A parent with less left wins.
+	write(filepath.Join(dir, "fs", "job", "memory.max"), "3000000000\n")
+	write(filepath.Join(dir, "fs", "job", "memory.current"), "2000000000\n")
+	if got := cgroupLeftAt(self, filepath.Join(dir, "fs")); got != 1000000000 {
+		t.Errorf("v2 parent: %d left, want 1000000000", got)
+	}
+	// v1, its "no limit" value.
+	write(self, "4:memory:/pod\n3:cpu:/\n")
+	write(filepath.Join(dir, "fs", "memory", "pod", "memory.limit_in_bytes"), "4000000000\n")
+	write(filepath.Join(dir, "fs", "memory", "pod", "memory.usage_in_bytes"), "3500000000\n")
+	write(filepath.Join(dir, "fs", "memory", "pod", "memory.stat"), "cache 3000000000\ntotal_inactive_file 2500000000\n")
+	write(filepath.Join(dir, "fs", "memory", "memory.limit_in_bytes"), "9223372036854771712\n")
+	if got := cgroupLeftAt(self, filepath.Join(dir, "fs")); got != 3000000000 {
+		t.Errorf("v1: %d left, want 3000000000", got)
+	}
+	write(filepath.Join(dir, "fs", "memory", "pod", "memory.limit_in_bytes"), "9223372036854771712\n")
+	if got := cgroupLeftAt(self, filepath.Join(dir, "fs")); got != 0 {
+		t.Errorf("v1 without a limit: %d, want 0", got)
 	}
 }

@@ -430,8 +430,8 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			name := base + "-" + models.StyleName(p) + "." + format
 			_, err := os.Stat(filepath.Join(outDir, name))
 			switch {
-			case errors.Is(err, syscall.ENAMETOOLONG): // this image's name, not the command: skip it
-				fmt.Fprintf(stderr, "vidnst: skipping %s: its output name %s is too long (%d bytes; the file system allows 255)\n", f, name, len(name))
+			case errors.Is(err, syscall.ENAMETOOLONG) && len(name) > 255: // this image's name, not the command: skip it
+				fmt.Fprintf(stderr, "vidnst: skipping %s: its output name %s is too long (%d bytes; file systems allow 255)\n", f, name, len(name))
 				long = true
 				pass(1)
 				continue

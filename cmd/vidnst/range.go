@@ -145,7 +145,7 @@ func resolveRange(o *renderOpts, in string, info *decode.Info) (frameRange, erro
 	}
 	if r.first >= n {
 		if st.set && !st.frames && o.frames == "" { // a time: say it, not the frame it was clamped to
-			return r, fmt.Errorf("--start %s is past the end of %s (%s, %.3fs): %w", o.start, in, count(n, "frame"), info.Seconds(x.PTS[n-1]-info.StartPTS)+info.Seconds(info.FrameDurationTB()), decode.ErrOutOfRange)
+			return r, fmt.Errorf("no frame of %s starts at or after --start %s (%s; the last starts at %.3fs): %w", in, o.start, count(n, "frame"), info.Seconds(x.PTS[n-1]-info.StartPTS), decode.ErrOutOfRange)
 		}
 		return r, fmt.Errorf("range starts at frame %d but %s has %s: %w", r.first, in, count(n, "frame"), decode.ErrOutOfRange)
 	}

@@ -35,7 +35,8 @@ func TestCheck(t *testing.T) {
 		{filepath.Join(in, "x.mp4"), true, "output folder " + in + " is not a folder"},
 		{in, false, "is the input"},
 		// Found before the work, not at the final rename.
-		{filepath.Join(dir, strings.Repeat("a", 252)+".mp4"), false, "file name too long (256 bytes; the file system allows 255)"},
+		{filepath.Join(dir, strings.Repeat("a", 252)+".mp4"), false, "file name too long (256 bytes; file systems allow 255)"},
+		{filepath.Join(dir, strings.Repeat("d", 300), "o.mp4"), false, "path too long (a folder name of more than 255 bytes"},
 		{filepath.Join(dir, strings.Repeat("a", 251)+".mp4"), false, ""},
 	} {
 		err := Check(tc.path, tc.force, in)
