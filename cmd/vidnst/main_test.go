@@ -540,6 +540,51 @@ func TestInterruptDuringInference(t *testing.T) {
 	}
 }
 
+// A still, a contact sheet and an images run stop within a second of
+// SIGINT while their frame is in the network, and write nothing (the
+// frame used to finish, and the still be written, after the signal).
+func TestInterruptStillInference(t *testing.T) {
+	candy := testmedia.Model(t, "candy")
+	dir := t.TempDir()
+	imgs := filepath.Join(dir, "imgs")
+	os.Mkdir(imgs, 0o755)
+	photo := filepath.Join(imgs, "photo.png")
+	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=1920x1080", "-frames:v", "1", photo)
+	outs := filepath.Join(dir, "outs")
+	os.Mkdir(outs, 0o755)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"still", []string{photo, filepath.Join(outs, "s.png"), "--style", candy}},
+		{"sheet", []string{"preview", photo, "--style", candy, "--at", "0", "--max-side", "1920", "-o", filepath.Join(outs, "sheet.png")}},
+		{"images", []string{"images", imgs, "--style", candy, "-o", outs}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, append(tc.args, "--progress", "none"), io.Discard, io.Discard) }()
+			time.Sleep(1500 * time.Millisecond) // model loaded, the frame in the network (3 s on 2 cores)
+			t0 := time.Now()
+			cancel()
+			select {
+			case code := <-done:
+				if code != 130 {
+					t.Fatalf("exit %d", code)
+				}
+				if d := time.Since(t0); d > time.Second {
+					t.Fatalf("took %v to stop", d)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("did not stop")
+			}
+			if n := listDir(t, outs); len(n) > 0 {
+				t.Fatalf("left behind: %v", n)
+			}
+		})
+	}
+}
+
 // TestTemporalLowersWarpingError: the default temporal mode makes a real
 // style on a real clip steadier than per-frame stylization, without
 // washing out its detail.

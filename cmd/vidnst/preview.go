@@ -194,7 +194,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 			sayDevice(ro, s, stderr)
 		}
 		for r, f := range frames {
-			if err := s.Run([][]float32{f.In}, [][]float32{f.Out}); err != nil {
+			if err := runFrame(ctx, s, f); err != nil {
 				s.Close()
 				return err
 			}
@@ -278,7 +278,7 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	if err := sess.Run([][]float32{f.In}, [][]float32{f.Out}); err != nil {
+	if err := runFrame(ctx, sess, f); err != nil {
 		return err
 	}
 	if o.strength < 1 || o.preserveColor {
@@ -294,6 +294,19 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 		fmt.Fprintf(stdout, "vidnst: 1 frame in %s -> %s\n", time.Since(t0).Round(time.Millisecond), j.out)
 	}
 	return nil
+}
+
+// runFrame stylizes f (f.In into f.Out) with s, one frame, and stops the
+// network mid-frame when ctx ends (SIGINT, SIGTERM), returning ctx's
+// error: a 12 MP still takes half a minute on two cores, and it used to
+// finish, and be written, after the signal. After that s runs nothing.
+func runFrame(ctx context.Context, s *stylize.Session, f *frame.Frame) error {
+	stop := context.AfterFunc(ctx, s.Cancel)
+	err := s.Run([][]float32{f.In}, [][]float32{f.Out})
+	if !stop() || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // stillImage is the stylized planar frame out (w x h) as an image of
@@ -479,7 +492,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				}
 				sessions[k] = s
 			}
-			if err := s.Run([][]float32{fr.In}, [][]float32{fr.Out}); errors.Is(err, stylize.ErrTooSmall) {
+			if err := runFrame(ctx, s, fr); errors.Is(err, stylize.ErrTooSmall) {
 				// This image's size, not the command: skip it, as an
 				// unreadable one.
 				fmt.Fprintf(stderr, "vidnst: skipping %s: %dx%d is too small for %s\n", f, w, h, models.StyleName(p))
@@ -487,6 +500,9 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				pass(1)
 				continue
 			} else if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(err, wrote)
+				}
 				return err
 			}
 			if ro.strength < 1 || ro.preserveColor {
