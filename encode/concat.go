@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -37,8 +38,10 @@ type ConcatOptions struct {
 // Concat joins the video of chunk files without re-encoding: packets are
 // copied with their timestamps (chunks keep the input's timeline), and the
 // input's other streams are muxed once. The result is written to a
-// temporary file and renamed, like Create/Finish.
-func Concat(o ConcatOptions) (frames int, err error) {
+// temporary file and renamed, like Create/Finish; when ctx ends (a
+// signal) it stops between packets, puts nothing in place and returns
+// ctx's error.
+func Concat(ctx context.Context, o ConcatOptions) (frames int, err error) {
 	if len(o.Chunks) == 0 {
 		return 0, errors.New("encode: concat: no chunks")
 	}
@@ -102,7 +105,7 @@ func Concat(o ConcatOptions) (frames int, err error) {
 		if o.Starts != nil {
 			place.start, place.startTB, place.aligned = o.Starts[i], astiav.NewRational(o.StartsTBNum, o.StartsTBDen), true
 		}
-		n, err := copyChunk(w, c, pkt, outTB, place, &lastDTS)
+		n, err := copyChunk(ctx, w, c, pkt, outTB, place, &lastDTS)
 		if err != nil {
 			return frames, err
 		}
@@ -118,6 +121,9 @@ func Concat(o ConcatOptions) (frames int, err error) {
 	}
 	if o.DroppedAudio != nil {
 		*o.DroppedAudio = w.DroppedAudio()
+	}
+	if err := ctx.Err(); err != nil {
+		return frames, err
 	}
 	return frames, w.closeFile()
 }
@@ -186,7 +192,7 @@ func firstPTS(path string, pkt *astiav.Packet) (first int64, tb astiav.Rational,
 	return first, tb, nil
 }
 
-func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, place chunkPlace, lastDTS *int64) (int, error) {
+func copyChunk(ctx context.Context, w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational, place chunkPlace, lastDTS *int64) (int, error) {
 	var move int64 // added to every timestamp, in the chunk's time base
 	if place.aligned {
 		first, tb, err := firstPTS(path, pkt)
@@ -203,6 +209,9 @@ func copyChunk(w *Writer, path string, pkt *astiav.Packet, outTB astiav.Rational
 	shift := place.shift
 	n := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		if err := in.ReadFrame(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				return n, nil

@@ -11,6 +11,7 @@
 package encode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -182,6 +183,9 @@ type Writer struct {
 	frames   int
 	finished bool
 	closed   bool
+	// finishCtx is Finish's context while it runs (nil otherwise): its
+	// flush stops between packets when it ends.
+	finishCtx context.Context
 	// encOpen: the encoder was opened; encEnded: it was sent the end of
 	// the stream (Finish, or Close before freeing it: SVT-AV1 waits for
 	// that end forever when freed without it).
@@ -636,6 +640,9 @@ func (w *Writer) drainGraph() error {
 
 func (w *Writer) drainEncoder() error {
 	for {
+		if c := w.finishCtx; c != nil && c.Err() != nil {
+			return c.Err() // Finish's flush, stopped
+		}
 		err := w.enc.ReceivePacket(w.pkt)
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
 			return nil
@@ -743,10 +750,16 @@ func (w *Writer) Frames() int { return w.frames }
 // Finish flushes the encoder, writes the rest of the copied streams and the
 // trailer, and renames the temporary file to the output path. Without
 // Force, an output that appeared meanwhile is not replaced.
-func (w *Writer) Finish() error {
+//
+// When ctx ends meanwhile (SIGINT during a slow preset's flush, which took
+// 15 s at veryslow), Finish stops between packets and before the file is
+// put in place, and returns ctx's error; Close then removes what it wrote.
+func (w *Writer) Finish(ctx context.Context) error {
 	if w.finished || w.closed {
 		return errors.New("encode: writer already finished")
 	}
+	w.finishCtx = ctx
+	defer func() { w.finishCtx = nil }()
 	if err := w.src.BuffersrcAddFrame(nil, astiav.NewBuffersrcFlags()); err != nil {
 		return fmt.Errorf("encode: flush filter: %w", err)
 	}
@@ -767,6 +780,9 @@ func (w *Writer) Finish() error {
 		if err := w.copy.flush(); err != nil {
 			return err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return w.closeFile()
 }

@@ -73,7 +73,7 @@ func reencodeW(t *testing.T, in, out string, w, h int, mod func(*Options)) (int,
 		}
 		n++
 	}
-	if err := wr.Finish(); err != nil {
+	if err := wr.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return n, wr
@@ -558,11 +558,61 @@ func TestForceKeepsMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Finish(); err != nil {
+	if err := w.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 || st.Size() < 100 {
 		t.Fatalf("replaced output: %v %v", st.Mode(), err)
+	}
+}
+
+// Finish stops when its context ends (a signal during a slow preset's
+// flush): it returns the context's error, puts nothing in place, and Close
+// leaves no temporary file.
+func TestFinishCanceled(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.mp4")
+	w, err := Create(Options{Path: out, Width: 64, Height: 48, FrameW: 64, FrameH: 48, TimeBaseNum: 1, TimeBaseDen: 25, CRF: -1, Preset: "veryslow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := frame.New(64, 48)
+	for i := range 30 { // x264 holds these back (lookahead) until the flush
+		f.PTS = int64(i)
+		if err := w.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Finish(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Finish after cancel: %v", err)
+	}
+	w.Close()
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Fatalf("left behind: %v", es)
+	}
+}
+
+// Concat (merge) stops when its context ends: nothing put in place, no
+// temporary file; with a live context the same chunks join.
+func TestConcatCanceled(t *testing.T) {
+	dir := t.TempDir()
+	a := testmedia.Clip(t, dir, "a.mp4", 64, 48, 25, 10, false)
+	b := testmedia.Clip(t, dir, "b.mp4", 64, 48, 25, 10, false)
+	out := filepath.Join(t.TempDir(), "joined.mp4")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Concat(ctx, ConcatOptions{Path: out, Chunks: []string{a, b}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Concat after cancel: %v", err)
+	}
+	if es, _ := os.ReadDir(filepath.Dir(out)); len(es) != 0 {
+		t.Fatalf("left behind: %v", es)
+	}
+	// The second chunk's first frame belongs after the first's ten
+	// (the clips' time base is 1/12800 at 25 fps).
+	if n, err := Concat(context.Background(), ConcatOptions{Path: out, Chunks: []string{a, b}, Starts: []int64{0, 10 * 512}, StartsTBNum: 1, StartsTBDen: 12800}); err != nil || n != 20 {
+		t.Fatalf("Concat: %d frames, %v", n, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -48,7 +49,13 @@ func IsImagePath(path string) bool {
 // SaveImage writes img as PNG or JPEG (by extension) through a temporary
 // file and a rename (internal/outfile); without force it refuses to
 // replace a file.
-func SaveImage(path string, img image.Image, force bool) error {
+//
+// When ctx ends (a signal) while the image is being encoded, the encoding
+// stops, nothing is put in place, and ctx's error is returned.
+func SaveImage(ctx context.Context, path string, img image.Image, force bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := outfile.Check(path, force); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
@@ -57,15 +64,39 @@ func SaveImage(path string, img image.Image, force bool) error {
 		return fmt.Errorf("pipeline: %s: images are written as .png or .jpg", path)
 	}
 	err := outfile.Write(path, force, func(w io.Writer) error {
+		w = ctxWriter{ctx, w}
+		var err error
 		if ext == ".png" {
-			return png.Encode(w, img)
+			err = png.Encode(w, img)
+		} else {
+			err = jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
 		}
-		return jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
+		if err == nil {
+			err = ctx.Err() // ended after the last write: not put in place
+		}
+		return err
 	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("pipeline: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// ctxWriter fails its writes once ctx has ended, so an encoder writing
+// through it stops.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // Sheet lays out labelled tiles in a grid: rows x cols tiles of tw x th,

@@ -275,9 +275,20 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		return nil, err
 	}
 	defer sess.Close()
+	// A signal stops the network mid-pass (a pass over 60 frames took
+	// 10 s to notice one): the pass fails, and so does bench.
+	defer context.AfterFunc(ctx, sess.Cancel)()
 	openDur := time.Since(t0)
 	b := sess.Batch()
-	runAll := func() error { return inferAll(sess, frames) }
+	runAll := func() error {
+		if err := inferAll(sess, frames); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		return ctx.Err()
+	}
 	t0 = time.Now()
 	if err := runAll(); err != nil { // warm-up (on CUDA: cuDNN's tuning, the arena)
 		return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -624,4 +625,42 @@ func TestPlanRecordsDecisions(t *testing.T) {
 		t.Errorf("plan settings: %v; want deinterlace on, no fp16", e)
 	}
 	mustRun(t, "render", "--plan", plan, "--chunk", "1", "--progress", "none")
+}
+
+// farm slurm --submit --wait interrupted: the jobs are the cluster's and
+// keep running, and the message names them (it said "nothing was
+// written"); interrupted between the two sbatch calls, it names the render
+// array that was submitted without its merge. A fake sbatch and squeue.
+func TestFarmSlurmInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := tinyModels(t, dir)
+	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 10, false)
+	plan := filepath.Join(dir, "p.json")
+	mustRun(t, "plan", in, "--style", id, "--chunks", "2", "-o", plan)
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	// sbatch: job 101, then 102 (after a pause when SLOW is set); squeue:
+	// everything runs for ever.
+	sbatch := "#!/bin/sh\ncat >/dev/null\nif [ -e " + filepath.Join(dir, "n") + " ]; then [ -n \"$SLOW\" ] && exec sleep 5; echo 102; else touch " + filepath.Join(dir, "n") + "; echo 101; fi\n"
+	squeue := "#!/bin/sh\necho \"$6|$6|N/A|RUNNING|None\"\n"
+	os.WriteFile(filepath.Join(bin, "sbatch"), []byte(sbatch), 0o755)
+	os.WriteFile(filepath.Join(bin, "squeue"), []byte(squeue), 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	for _, tc := range []struct {
+		slow string
+		want string
+	}{
+		{"", "vidnst: interrupted; render array 101 and merge 102 keep running (scancel 101 102 stops them)\n"},
+		{"1", "vidnst: interrupted; render array 101 was submitted and keeps running, its merge job was not (scancel 101 stops it;"},
+	} {
+		os.Remove(filepath.Join(dir, "n"))
+		t.Setenv("SLOW", tc.slow)
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		var o, e bytes.Buffer
+		code := run(ctx, []string{"farm", "slurm", "--plan", plan, "--output", filepath.Join(dir, "out.mp4"), "--script-dir", dir, "--submit", "--wait", "-y"}, &o, &e)
+		cancel()
+		if code != 130 || !strings.HasPrefix(e.String(), tc.want) {
+			t.Errorf("SLOW=%q: exit %d, %q", tc.slow, code, e.String())
+		}
+	}
 }

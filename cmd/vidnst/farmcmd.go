@@ -509,7 +509,7 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				co.StartsTBNum, co.StartsTBDen = int(tb.Num), int(tb.Den)
 			}
-			n, err := encode.Concat(co)
+			n, err := encode.Concat(cmd.Context(), co)
 			if err != nil {
 				return err
 			}
@@ -657,8 +657,13 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !submit {
 				return nil
 			}
-			aid, mid, err := farm.Submit(cmd.Context(), arr, mrg)
+			ctx := cmd.Context()
+			aid, mid, err := farm.Submit(ctx, arr, mrg)
 			if err != nil {
+				if ctx.Err() != nil && aid != "" {
+					// Between the two sbatch calls: say what runs.
+					return &keptError{err: ctx.Err(), kept: fmt.Sprintf("render array %s was submitted and keeps running, its merge job was not (scancel %s stops it; farm slurm --submit again renders what is missing and merges)", aid, aid)}
+				}
 				return err
 			}
 			fmt.Fprintf(stdout, "vidnst: submitted render array %s (%d tasks) and merge %s\n", aid, len(p.Chunks), mid)
@@ -666,7 +671,11 @@ func newFarmCmd(stdout, stderr io.Writer) *cobra.Command {
 				return nil
 			}
 			t0 := time.Now()
-			if err := farm.Wait(cmd.Context(), aid, mid); err != nil {
+			if err := farm.Wait(ctx, aid, mid); err != nil {
+				if ctx.Err() != nil {
+					// Only the waiting ends: the jobs are the cluster's.
+					return &keptError{err: ctx.Err(), kept: fmt.Sprintf("render array %s and merge %s keep running (scancel %s %s stops them)", aid, mid, aid, mid)}
+				}
 				var je *farm.JobsError
 				if errors.As(err, &je) && len(je.FailedTasks()) > 0 {
 					return fmt.Errorf("%w; run the same farm slurm --submit again: it renders chunks %s (done ones are skipped) and merges after them", err, intList(je.FailedTasks()))

@@ -205,7 +205,7 @@ func sheetCmd(ctx context.Context, ro *renderOpts, in string, styles, ats []stri
 		}
 		s.Close()
 	}
-	if err := pipeline.SaveImage(out, sheet.Img, ro.force); err != nil {
+	if err := pipeline.SaveImage(ctx, out, sheet.Img, ro.force); err != nil {
 		return err
 	}
 	if !ro.quiet {
@@ -284,7 +284,7 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 	if o.strength < 1 || o.preserveColor {
 		applyControls(f.In, f.Out, j.w*j.h, float32(o.strength), o.preserveColor)
 	}
-	if err := pipeline.SaveImage(j.out, stillImage(f.Out, j.w, j.h, j.ow, j.oh), o.force); err != nil {
+	if err := pipeline.SaveImage(ctx, j.out, stillImage(f.Out, j.w, j.h, j.ow, j.oh), o.force); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -397,8 +397,15 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	// write the same outputs: the first (in name order) gets them, the
 	// others are reported and skipped.
 	first := map[string]string{}
+	made := false // OUTDIR made here: removed again if nothing goes in it
+	if _, err := os.Stat(outDir); err != nil {
+		made = true
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("images: %w", err)
+	}
+	if made {
+		defer os.Remove(outDir) // only when empty
 	}
 	if err := stylize.Init(ro.ortLib); err != nil {
 		return err
@@ -509,7 +516,10 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
 			}
 			ow, oh := outSize(info, w, h, ro.outputSize, true)
-			if err := pipeline.SaveImage(filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
+			if err := pipeline.SaveImage(ctx, filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx.Err(), wrote) // this one was not written
+				}
 				return err
 			}
 			wrote++

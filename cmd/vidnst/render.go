@@ -677,7 +677,7 @@ func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
 		}
 	}
 	if err == nil {
-		err = wr.Finish()
+		err = wr.Finish(ctx)
 	}
 	if err != nil {
 		rep.Finish()

@@ -140,12 +140,25 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 			defer est.Close()
 			u, v := make([]float32, w*h), make([]float32, w*h)
 			est.Compute(a.In[:w*h], b.In[:w*h], u, v)
+			ctx := cmd.Context()
+			if err := ctx.Err(); err != nil { // a signal while the flow was computed
+				return err
+			}
 			err = outfile.Write(out, force, func(f io.Writer) error {
+				var err error
 				if ext == ".flo" {
-					return temporal.WriteFlo(f, u, v, w, h)
+					err = temporal.WriteFlo(f, u, v, w, h)
+				} else {
+					err = png.Encode(f, temporal.FlowImage(u, v, w, h, 0))
 				}
-				return png.Encode(f, temporal.FlowImage(u, v, w, h, 0))
+				if err == nil {
+					err = ctx.Err() // not put in place after a signal
+				}
+				return err
 			})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err != nil {
 				return fmt.Errorf("flow: write %s: %w", out, err)
 			}

@@ -1,0 +1,38 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"image"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SaveImage writes the image whole, or, when its context ends before or
+// while it encodes (a signal), nothing: no file, no temporary file.
+func TestSaveImageCanceled(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7) // not all one colour: several writes
+	}
+	if err := SaveImage(context.Background(), filepath.Join(dir, "a.png"), img, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, name := range []string{"b.png", "b.jpg"} {
+		if err := SaveImage(ctx, filepath.Join(dir, name), img, false); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s after cancel: %v", name, err)
+		}
+	}
+	// Canceled while encoding: the writes fail from the first one on.
+	w := ctxWriter{ctx, nil}
+	if n, err := w.Write([]byte("x")); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("ctxWriter after cancel: %d, %v", n, err)
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 || es[0].Name() != "a.png" {
+		t.Fatalf("files: %v", es)
+	}
+}
