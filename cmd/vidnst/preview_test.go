@@ -453,11 +453,14 @@ func TestImagesInterruptedKeeps(t *testing.T) {
 	testmedia.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "80", filepath.Join(imgs, "i%03d.png"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { // interrupt once the first output is there
+	go func() { // interrupt once the first output is in place (not its temporary file)
 		for ctx.Err() == nil {
-			if es, _ := os.ReadDir(outDir); len(es) > 0 {
-				cancel()
-				return
+			es, _ := os.ReadDir(outDir)
+			for _, e := range es {
+				if !strings.HasPrefix(e.Name(), ".") {
+					cancel()
+					return
+				}
 			}
 			time.Sleep(time.Millisecond)
 		}
