@@ -76,8 +76,8 @@ func SaveImage(ctx context.Context, path string, img image.Image, force bool) er
 		}
 		return err
 	})
-	if ctx.Err() != nil {
-		return ctx.Err()
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // stopped: nothing put in place
 	}
 	if err != nil {
 		return fmt.Errorf("pipeline: write %s: %w", path, err)

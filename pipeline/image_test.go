@@ -35,4 +35,23 @@ func TestSaveImageCanceled(t *testing.T) {
 	if es, _ := os.ReadDir(dir); len(es) != 1 || es[0].Name() != "a.png" {
 		t.Fatalf("files: %v", es)
 	}
+	// A signal just after the file is in place: it was written, and says so
+	// (it said canceled, and the command "nothing was written").
+	c := afterFile{context.Background(), filepath.Join(dir, "c.png")}
+	if err := SaveImage(c, c.path, img, false); err != nil {
+		t.Fatalf("canceled after the write: %v", err)
+	}
+}
+
+// afterFile is a context that ends once path exists.
+type afterFile struct {
+	context.Context
+	path string
+}
+
+func (c afterFile) Err() error {
+	if _, err := os.Stat(c.path); err == nil {
+		return context.Canceled
+	}
+	return nil
 }

@@ -564,7 +564,7 @@ func TestInterruptStillInference(t *testing.T) {
 	}{
 		{"still", []string{photo, filepath.Join(outs, "s.png"), "--style", candy}},
 		{"sheet", []string{"preview", photo, "--style", candy, "--at", "0", "--max-side", "1920", "-o", filepath.Join(outs, "sheet.png")}},
-		{"images", []string{"images", imgs, "--style", candy, "-o", outs}},
+		{"images", []string{"images", imgs, "--style", candy, "-o", filepath.Join(outs, "new", "folders")}}, // made, and removed again
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			interruptRun(t, append(tc.args, "--progress", "none")) // the frame takes 3 s on 2 cores

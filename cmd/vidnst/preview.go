@@ -397,16 +397,24 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 	// write the same outputs: the first (in name order) gets them, the
 	// others are reported and skipped.
 	first := map[string]string{}
-	made := false // OUTDIR made here: removed again if nothing goes in it
-	if _, err := os.Stat(outDir); err != nil {
-		made = true
+	// The folders made here are removed again if nothing goes in them.
+	var made []string // deepest first
+	for d := filepath.Clean(outDir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	if made {
-		defer os.Remove(outDir) // only when empty
-	}
+	defer func() {
+		for _, d := range made {
+			if os.Remove(d) != nil { // not empty
+				return
+			}
+		}
+	}()
 	if err := stylize.Init(ro.ortLib); err != nil {
 		return err
 	}

@@ -156,8 +156,8 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				return err
 			})
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if err != nil && ctx.Err() != nil {
+				return ctx.Err() // stopped: nothing put in place
 			}
 			if err != nil {
 				return fmt.Errorf("flow: write %s: %w", out, err)
