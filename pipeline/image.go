@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -63,40 +64,19 @@ func SaveImage(ctx context.Context, path string, img image.Image, force bool) er
 	if ext != ".png" && ext != ".jpg" && ext != ".jpeg" {
 		return fmt.Errorf("pipeline: %s: images are written as .png or .jpg", path)
 	}
-	err := outfile.Write(path, force, func(w io.Writer) error {
-		w = ctxWriter{ctx, w}
-		var err error
+	err := outfile.WriteContext(ctx, path, force, func(w io.Writer) error {
 		if ext == ".png" {
-			err = png.Encode(w, img)
-		} else {
-			err = jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
+			return png.Encode(w, img)
 		}
-		if err == nil {
-			err = ctx.Err() // ended after the last write: not put in place
-		}
-		return err
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
 	})
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // stopped: nothing put in place
+	if err != nil && errors.Is(err, ctx.Err()) {
+		return err // stopped: nothing put in place
 	}
 	if err != nil {
 		return fmt.Errorf("pipeline: write %s: %w", path, err)
 	}
 	return nil
-}
-
-// ctxWriter fails its writes once ctx has ended, so an encoder writing
-// through it stops.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // Sheet lays out labelled tiles in a grid: rows x cols tiles of tw x th,

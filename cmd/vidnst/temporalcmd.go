@@ -144,20 +144,14 @@ func newFlowCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := ctx.Err(); err != nil { // a signal while the flow was computed
 				return err
 			}
-			err = outfile.Write(out, force, func(f io.Writer) error {
-				var err error
+			err = outfile.WriteContext(ctx, out, force, func(f io.Writer) error {
 				if ext == ".flo" {
-					err = temporal.WriteFlo(f, u, v, w, h)
-				} else {
-					err = png.Encode(f, temporal.FlowImage(u, v, w, h, 0))
+					return temporal.WriteFlo(f, u, v, w, h)
 				}
-				if err == nil {
-					err = ctx.Err() // not put in place after a signal
-				}
-				return err
+				return png.Encode(f, temporal.FlowImage(u, v, w, h, 0))
 			})
-			if err != nil && ctx.Err() != nil {
-				return ctx.Err() // stopped: nothing put in place
+			if err != nil && errors.Is(err, ctx.Err()) {
+				return err // stopped: nothing put in place
 			}
 			if err != nil {
 				return fmt.Errorf("flow: write %s: %w", out, err)

@@ -6,6 +6,7 @@
 package outfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -188,6 +189,36 @@ func Commit(tmp, path string, force bool) error {
 // all that write wrote, or is left as it was.
 func Write(path string, force bool, write func(w io.Writer) error) error {
 	return WriteMode(path, 0o666, force, write)
+}
+
+// WriteContext is Write stopped by ctx (a signal): write's writes fail
+// once ctx has ended, nothing is put in place after that, and ctx's error
+// is returned. A file put in place before ctx ended counts as written.
+func WriteContext(ctx context.Context, path string, force bool, write func(w io.Writer) error) error {
+	err := Write(path, force, func(w io.Writer) error {
+		if err := write(ctxWriter{ctx, w}); err != nil {
+			return err
+		}
+		return ctx.Err() // ended after the last write: not put in place
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// ctxWriter fails its writes once ctx has ended, so an encoder writing
+// through it stops.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // WriteMode is Write with perm (less the umask) for a new file, e.g. 0777

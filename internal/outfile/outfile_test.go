@@ -1,6 +1,7 @@
 package outfile
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -146,5 +147,46 @@ func TestTempNameLength(t *testing.T) {
 		if err := WriteMode(f, 0o644, false, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err }); err != nil {
 			t.Errorf("WriteMode of a %d-byte name: %v", len(base), err)
 		}
+	}
+}
+
+// WriteContext: a write stopped by its context puts nothing in place and
+// returns the context's error; one finished before it ended is in place.
+func TestWriteContext(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := filepath.Join(dir, "a.txt")
+	err := WriteContext(ctx, p, false, func(w io.Writer) error {
+		if _, err := w.Write([]byte("first")); err != nil {
+			return err
+		}
+		cancel() // a signal mid-write
+		_, err := w.Write([]byte("second"))
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped write: %v", err)
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Fatalf("left behind: %v", es)
+	}
+	// Canceled after the last write: not put in place either.
+	ctx, cancel = context.WithCancel(context.Background())
+	err = WriteContext(ctx, p, false, func(w io.Writer) error {
+		_, err := w.Write([]byte("all"))
+		cancel()
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled after the last write: %v", err)
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Fatalf("left behind: %v", es)
+	}
+	if err := WriteContext(context.Background(), p, false, func(w io.Writer) error { _, err := w.Write([]byte("all")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "all" {
+		t.Fatalf("content %q", b)
 	}
 }
