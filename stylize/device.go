@@ -58,7 +58,7 @@ func parseDevice(s string) ([]device, error) {
 
 // sessionOptions builds the ORT session options for dev. The caller owns
 // the result and must Destroy it. On error nothing is left allocated.
-func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
+func sessionOptions(threads int, dev device, lowMemory bool) (*ort.SessionOptions, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("%w: session options: %s", ErrModel, oneLine(err.Error()))
@@ -97,6 +97,11 @@ func sessionOptions(threads int, dev device) (*ort.SessionOptions, error) {
 	if !dev.cuda && os.Getenv("VIDNST_ORT_MEMPATTERN") != "1" {
 		if err := so.SetMemPattern(false); err != nil {
 			return fail("memory pattern", err)
+		}
+	}
+	if !dev.cuda && lowMemory { // Options.LowMemory
+		if err := so.SetCpuMemArena(false); err != nil {
+			return fail("memory arena", err)
 		}
 	}
 	// VIDNST_ORT_PROFILE=PREFIX writes ONNX Runtime's per-node profile

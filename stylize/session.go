@@ -47,6 +47,11 @@ type Options struct {
 	// once for A/B runs: each on its own CUDA stream where ONNX Runtime
 	// allows concurrent runs).
 	Parallel int
+	// LowMemory, on the CPU, turns ONNX Runtime's memory arena off: a
+	// 12 MP frame took 6.4 GB instead of 10.7 but 1.37x the time, 1080p
+	// video one frame at a time 1.6 GB instead of 2.2 in 1.6x
+	// (BENCHMARKS.md, "Memory"), for when memory is short.
+	LowMemory bool
 }
 
 // DefaultCUDABatch is the batch size on CUDA when Options.Batch is 0: on
@@ -105,6 +110,7 @@ type Session struct {
 	sess           *ort.DynamicAdvancedSession
 	crun           *capiRun // runs sess; owns the C names
 	parallel       int      // slots that may Exec at once
+	lowMemory      bool     // Options.LowMemory, on the CPU
 	slots          []*slot
 	fixedBatch     bool
 	freed          string  // the input shape the file fixes, when New freed its dims
@@ -373,7 +379,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 				par = 2
 			}
 		}
-		so, err := sessionOptions(max(1, opts.Threads/par), dev)
+		so, err := sessionOptions(max(1, opts.Threads/par), dev, opts.LowMemory)
 		if err != nil {
 			if auto && errors.Is(err, ErrNoCUDA) {
 				s.fb = err
@@ -412,6 +418,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 			return nil, err
 		}
 		s.so, s.sess, s.device, s.parallel = so, sess, dev, par
+		s.lowMemory = opts.LowMemory && !dev.cuda
 		break
 	}
 	if s.sess == nil { // unreachable: the last device returns its error
@@ -527,6 +534,10 @@ func (s *Session) Slots() int { return len(s.slots) }
 
 // Parallel is how many slots may Exec at once (Options.Parallel).
 func (s *Session) Parallel() int { return s.parallel }
+
+// LowMemory says whether the session runs with ONNX Runtime's memory arena
+// off (Options.LowMemory on the CPU).
+func (s *Session) LowMemory() bool { return s.lowMemory }
 
 // slot checks i and the frames' sizes.
 func (s *Session) slot(i int, frames [][]float32, what string) (*slot, error) {

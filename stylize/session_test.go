@@ -503,7 +503,37 @@ func TestOutputSizeDiffers(t *testing.T) {
 func TestCUDAAPIChecked(t *testing.T) {
 	needORT(t)
 	t.Setenv("VIDNST_CUDA_API", "bogus")
-	if _, err := sessionOptions(1, device{cuda: true}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "VIDNST_CUDA_API") {
+	if _, err := sessionOptions(1, device{cuda: true}, false); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "VIDNST_CUDA_API") {
 		t.Fatalf("VIDNST_CUDA_API=bogus: %v", err)
+	}
+}
+
+// LowMemory (ONNX Runtime's arena off) changes where the memory comes
+// from, not the pixels; it is a CPU setting only.
+func TestLowMemorySameOutput(t *testing.T) {
+	needORT(t)
+	candy := sharedModel(t, "candy.onnx")
+	const w, h = 64, 48
+	in := make([]float32, 3*w*h)
+	for i := range in {
+		in[i] = float32(i * 37 % 256)
+	}
+	var outs [2][]float32
+	for i, low := range []bool{false, true} {
+		s, err := New(candy, Options{Width: w, Height: h, Batch: 1, Threads: 1, LowMemory: low})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.LowMemory() != low {
+			t.Errorf("LowMemory() = %v, want %v", s.LowMemory(), low)
+		}
+		outs[i] = make([]float32, 3*w*h)
+		if err := s.Run([][]float32{in}, [][]float32{outs[i]}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Fatal("output differs with LowMemory")
 	}
 }

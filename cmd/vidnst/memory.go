@@ -145,10 +145,12 @@ func renderMemory(w, h, par, batch int) int64 {
 
 // fitMemory runs the CPU session s with one frame at a time instead of two
 // where two would not fit in the memory left (reopening it: about half the
-// memory for about 10% of the speed; the caller gets the session to use,
-// and s is closed if replaced), and warns when even one would not, with
-// the --max-side that would. VIDNST_PARALLEL set by hand is left alone.
-func fitMemory(o *renderOpts, s *stylize.Session, reopen func() (*stylize.Session, error), w, h int, stderr io.Writer) (*stylize.Session, error) {
+// memory for about 10% of the speed; VIDNST_PARALLEL set by hand is left
+// alone), then, where one would not fit either, with ONNX Runtime's arena
+// off (Options.LowMemory), and warns when even that would not, with the
+// --max-side that would. The caller gets the session to use; s is closed
+// if replaced.
+func fitMemory(o *renderOpts, s *stylize.Session, reopen func(parallel int, lowMemory bool) (*stylize.Session, error), w, h int, stderr io.Writer) (*stylize.Session, error) {
 	avail := memoryAvailable()
 	if s.Device() != "cpu" || avail <= 0 {
 		return s, nil
@@ -156,7 +158,7 @@ func fitMemory(o *renderOpts, s *stylize.Session, reopen func() (*stylize.Sessio
 	gb := func(n int64) string { return fmt.Sprintf("%.1f GB", float64(n)/1e9) }
 	if par := s.Parallel(); par > 1 && os.Getenv("VIDNST_PARALLEL") == "" && renderMemory(w, h, par, s.Batch()) > avail {
 		s.Close()
-		one, err := reopen()
+		one, err := reopen(1, false)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +171,23 @@ func fitMemory(o *renderOpts, s *stylize.Session, reopen func() (*stylize.Sessio
 		}
 		s = one
 	}
-	if need := renderMemory(w, h, s.Parallel(), s.Batch()); need > avail && !o.quiet {
+	need := renderMemory(w, h, s.Parallel(), s.Batch())
+	if need > avail {
+		// Last: ONNX Runtime's arena off, 0.6-0.75x the memory for
+		// 1.4-1.6x the time (BENCHMARKS.md, "Memory").
+		par := s.Parallel()
+		s.Close()
+		low, err := reopen(par, true)
+		if err != nil {
+			return nil, err
+		}
+		s = low
+		if !o.quiet {
+			fmt.Fprintf(stderr, "vidnst: note: the network runs with less memory, and slower (1.4-1.6x the time): it would need about %s and %s is left\n", gb(need), gb(avail))
+		}
+		need = need * 3 / 4
+	}
+	if need > avail && !o.quiet {
 		hint := ""
 		for _, side := range []int{2560, 1920, 1280, 960, 640, 384} {
 			sw, sh := pipeline.ProcessingSize(w, h, side, 0, 0)

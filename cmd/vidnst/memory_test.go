@@ -19,21 +19,23 @@ func TestMemoryFit(t *testing.T) {
 	in := testmedia.Clip(t, dir, "in.mp4", 64, 48, 25, 4, false)
 	two, one := renderMemory(64, 48, 2, 1), renderMemory(64, 48, 1, 1)
 	for _, tc := range []struct {
-		name          string
-		avail         int64
-		runners       string
-		note, warning bool
+		name              string
+		avail             int64
+		runners           string
+		one, low, warning bool
 	}{
-		{"plenty", two + 1, "(2 runners)", false, false},
-		{"one fits", one + 1, "(1 runners)", true, false},
-		{"none fits", one / 2, "(1 runners)", true, true},
+		{"plenty", two + 1, "(2 runners)", false, false, false},
+		{"one fits", one + 1, "(1 runners)", true, false, false},
+		{"one fits with less memory", one - 1, "(1 runners)", true, true, false},
+		{"none fits", one / 2, "(1 runners)", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(envMemory, strconv.FormatInt(tc.avail, 10))
 			code, stdout, stderr := vidnst(t, "bench", in, "--style", id, "--threads", "2", "--bench-frames", "4", "--repeats", "1")
-			note := strings.Contains(stderr, "vidnst: note: the network runs one frame at a time: two at 64x48 would need about 0.2 GB of memory")
+			oneNote := strings.Contains(stderr, "vidnst: note: the network runs one frame at a time: two at 64x48 would need about 0.2 GB of memory")
+			lowNote := strings.Contains(stderr, "vidnst: note: the network runs with less memory, and slower (1.4-1.6x the time): it would need about 0.2 GB")
 			warning := strings.Contains(stderr, "vidnst: warning: the network at 64x48 on the CPU needs about 0.2 GB of memory and 0.1 GB is left: the system may stop it\n")
-			if code != 0 || !strings.Contains(stdout, tc.runners) || note != tc.note || warning != tc.warning {
+			if code != 0 || !strings.Contains(stdout, tc.runners) || oneNote != tc.one || lowNote != tc.low || warning != tc.warning {
 				t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 			}
 		})
@@ -41,7 +43,7 @@ func TestMemoryFit(t *testing.T) {
 	// VIDNST_PARALLEL by hand is kept.
 	t.Setenv(envMemory, strconv.FormatInt(one+1, 10))
 	t.Setenv("VIDNST_PARALLEL", "2")
-	if _, stdout, stderr := vidnst(t, "bench", in, "--style", id, "--threads", "2", "--bench-frames", "4", "--repeats", "1"); !strings.Contains(stdout, "(2 runners)") || strings.Contains(stderr, "one frame at a time") {
+	if _, stdout, stderr := vidnst(t, "bench", in, "--style", id, "--threads", "2", "--bench-frames", "4", "--repeats", "1"); !strings.Contains(stdout, "(2 runners)") || strings.Contains(stderr, "one frame at a time") || !strings.Contains(stderr, "runs with less memory") {
 		t.Errorf("VIDNST_PARALLEL=2 with little memory:\n%s%s", stdout, stderr)
 	}
 }

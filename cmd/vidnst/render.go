@@ -504,8 +504,8 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 		return nil, err
 	}
 	sayDevice(o, s, stderr)
-	return fitMemory(o, s, func() (*stylize.Session, error) {
-		opts.Parallel = 1
+	return fitMemory(o, s, func(parallel int, lowMemory bool) (*stylize.Session, error) {
+		opts.Parallel, opts.LowMemory = parallel, lowMemory
 		return stylize.New(model, opts)
 	}, w, h, stderr)
 }
