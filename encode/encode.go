@@ -183,9 +183,6 @@ type Writer struct {
 	frames   int
 	finished bool
 	closed   bool
-	// finishCtx is Finish's context while it runs (nil otherwise): its
-	// flush stops between packets when it ends.
-	finishCtx context.Context
 	// encOpen: the encoder was opened; encEnded: it was sent the end of
 	// the stream (Finish, or Close before freeing it: SVT-AV1 waits for
 	// that end forever when freed without it).
@@ -603,10 +600,13 @@ func (w *Writer) Write(f *frame.Frame) error {
 	if err := w.src.BuffersrcAddFrame(w.ef, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
 		return fmt.Errorf("encode: filter input: %w", err)
 	}
-	return w.drainGraph()
+	return w.drainGraph(context.Background())
 }
 
-func (w *Writer) drainGraph() error {
+// drainGraph and drainEncoder pass on what the filter graph and the
+// encoder have ready; they stop between packets when ctx ends (Finish's
+// flush after a signal).
+func (w *Writer) drainGraph(ctx context.Context) error {
 	for {
 		err := w.sink.BuffersinkGetFrame(w.sf, astiav.NewBuffersinkFlags())
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
@@ -632,16 +632,16 @@ func (w *Writer) drainGraph() error {
 		if err != nil {
 			return fmt.Errorf("encode: encoder: %w", err)
 		}
-		if err := w.drainEncoder(); err != nil {
+		if err := w.drainEncoder(ctx); err != nil {
 			return err
 		}
 	}
 }
 
-func (w *Writer) drainEncoder() error {
+func (w *Writer) drainEncoder(ctx context.Context) error {
 	for {
-		if c := w.finishCtx; c != nil && c.Err() != nil {
-			return c.Err() // Finish's flush, stopped
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		err := w.enc.ReceivePacket(w.pkt)
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
@@ -758,19 +758,17 @@ func (w *Writer) Finish(ctx context.Context) error {
 	if w.finished || w.closed {
 		return errors.New("encode: writer already finished")
 	}
-	w.finishCtx = ctx
-	defer func() { w.finishCtx = nil }()
 	if err := w.src.BuffersrcAddFrame(nil, astiav.NewBuffersrcFlags()); err != nil {
 		return fmt.Errorf("encode: flush filter: %w", err)
 	}
-	if err := w.drainGraph(); err != nil {
+	if err := w.drainGraph(ctx); err != nil {
 		return err
 	}
 	w.encEnded = true
 	if err := w.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return fmt.Errorf("encode: flush encoder: %w", err)
 	}
-	if err := w.drainEncoder(); err != nil {
+	if err := w.drainEncoder(ctx); err != nil {
 		return err
 	}
 	if w.copy != nil {
