@@ -203,12 +203,9 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 	// The frames are held for the whole benchmark: at most benchMemory
 	// bytes of them (--bench-frames 100000 filled 22 GB and was killed).
 	// INPUT may have fewer frames than asked for.
-	holds := func(n, w, h int) error {
-		per := int64(2 * 3 * 4 * w * h) // In and Out, float32 RGB
-		if int64(n) > benchMemory/per { // not n*per: that can wrap around
-			return usagef("--bench-frames %d: that many frames of %dx%d take %.1f GB; at most %d at this size", n, w, h, float64(n)*float64(per)/1e9, benchMemory/per)
-		}
-		return nil
+	per := func() int64 { return int64(2 * 3 * 4 * w * h) } // In and Out, float32 RGB
+	tooMany := func() error {
+		return usagef("--bench-frames %d: that many frames of %dx%d take %.1f GB; at most %d at this size", n, w, h, float64(n)*float64(per())/1e9, benchMemory/per())
 	}
 	if in != "" {
 		info, err := decode.Probe(in)
@@ -226,19 +223,18 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 		// Refused before decoding where the container's frame count says
 		// that many frames will come; counted as they come besides.
-		if c := info.FrameCount; c > 0 {
-			if err := holds(int(min(c, int64(n))), w, h); err != nil {
-				return nil, holds(n, w, h)
-			}
+		limit := benchMemory / per() // not n*per: that can wrap around
+		if c := info.FrameCount; c > 0 && min(c, int64(n)) > limit {
+			return nil, tooMany()
 		}
 		r, err := decode.Open(in, decode.Options{Width: w, Height: h, Deinterlace: ro.deinterlaces(info)})
 		if err != nil {
 			return nil, err
 		}
 		for len(frames) < n {
-			if err := holds(len(frames)+1, w, h); err != nil {
+			if int64(len(frames)) >= limit {
 				r.Close()
-				return nil, holds(n, w, h)
+				return nil, tooMany()
 			}
 			f := frame.New(w, h)
 			if err := r.Next(ctx, f); err != nil {
@@ -252,8 +248,8 @@ func bench(ctx context.Context, ro *renderOpts, in, size string, n, repeats int,
 		}
 		r.Close()
 	} else {
-		if err := holds(n, w, h); err != nil {
-			return nil, err
+		if int64(n) > benchMemory/per() {
+			return nil, tooMany()
 		}
 		for i := 0; i < n; i++ {
 			if err := ctx.Err(); err != nil {
