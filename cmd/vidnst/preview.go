@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -456,14 +455,13 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 		long := false
 		for _, p := range paths {
 			name := base + "-" + models.StyleName(p) + "." + format
-			_, err := os.Stat(filepath.Join(outDir, name))
-			switch {
-			case errors.Is(err, syscall.ENAMETOOLONG) && len(name) > 255: // this image's name, not the command: skip it
-				fmt.Fprintf(stderr, "vidnst: skipping %s: its output name %s is too long (%d bytes; file systems allow 255)\n", f, name, len(name))
+			if len(name) > outfile.MaxName { // this image's name, not the command: skip it
+				fmt.Fprintf(stderr, "vidnst: skipping %s: its output name %s is too long (%d bytes; file systems allow %d)\n", f, name, len(name), outfile.MaxName)
 				long = true
 				pass(1)
 				continue
-			case err == nil && !ro.force:
+			}
+			if _, err := os.Stat(filepath.Join(outDir, name)); err == nil && !ro.force {
 				skipped++
 				pass(1)
 				continue

@@ -100,10 +100,10 @@ func Check(path string, force bool, inputs ...string) error {
 	switch {
 	case errors.Is(err, syscall.ENAMETOOLONG):
 		// Found now, not when the finished output is renamed into place.
-		if n := len(filepath.Base(path)); n > maxName {
-			return &checkError{msg: fmt.Sprintf("output %s: file name too long (%d bytes; file systems allow %d)", path, n, maxName)}
+		if n := len(filepath.Base(path)); n > MaxName {
+			return &checkError{msg: fmt.Sprintf("output %s: file name too long (%d bytes; file systems allow %d)", path, n, MaxName)}
 		}
-		return &checkError{msg: fmt.Sprintf("output %s: path too long (a folder name of more than %d bytes, or %d bytes in all)", path, maxName, len(path))}
+		return &checkError{msg: fmt.Sprintf("output %s: path too long (a folder name of more than %d bytes, or %d bytes in all)", path, MaxName, len(path))}
 	case err != nil:
 		dir := filepath.Dir(path)
 		if d, err := os.Stat(dir); err != nil {
@@ -120,15 +120,15 @@ func Check(path string, force bool, inputs ...string) error {
 	return nil
 }
 
-// maxName is the longest file name Linux's file systems take (NAME_MAX).
-const maxName = 255
+// MaxName is the longest file name Linux's file systems take (NAME_MAX).
+const MaxName = 255
 
 // TempName is a fresh name for a temporary file in dir for an output
 // named base: hidden, with a random part and a ".part" suffix. base is cut
 // short (at a UTF-8 boundary) so the name stays within the 255 bytes a
 // file system allows, where a long but legal base would pass it.
 func TempName(dir, base string) string {
-	const room = maxName - len(".") - len(".vidnst-12345678.part")
+	const room = MaxName - len(".") - len(".vidnst-12345678.part")
 	if len(base) > room {
 		cut := room
 		for cut > 0 && !utf8.RuneStart(base[cut]) {
