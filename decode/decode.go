@@ -164,7 +164,7 @@ func (i *Info) PTS(sec float64) int64 {
 	const limit = 1 << 62
 	t := math.Round(sec * float64(i.TimeBaseDen) / float64(i.TimeBaseNum))
 	switch {
-	case t != t:
+	case math.IsNaN(t):
 		return 0
 	case t > limit:
 		return limit
