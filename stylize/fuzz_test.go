@@ -62,7 +62,7 @@ func FuzzModelRewrites(f *testing.F) {
 		check("setImageDims", out, err)
 		out, err = freeImageDims(data, "input1", "output1")
 		check("freeImageDims", out, err)
-		for _, mend := range []string{"", "keep", "fold", "scale"} {
+		for _, mend := range []string{"", "keep", "fold", "float32", "scale"} {
 			out, _, err = mendNorms(data, mend, 2, DefaultConvention(), "input1")
 			check("mendNorms "+mend, out, err)
 		}

@@ -360,7 +360,7 @@ func TestHalfIOAfterMends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, mend := range []string{"", "keep", "fold", "scale"} {
+		for _, mend := range []string{"", "keep", "fold", "float32", "scale"} {
 			data, what, err := mendNorms(raw, mend, 4, info.Convention, info.Input.Name)
 			if err != nil {
 				t.Fatal(err)

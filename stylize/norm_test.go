@@ -310,7 +310,7 @@ func TestFP16NormsSwitchChecked(t *testing.T) {
 	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "VIDNST_FP16_NORMS") {
 		t.Errorf("VIDNST_FP16_NORMS=flod: %v", err)
 	}
-	for _, v := range []string{"keep", "fold", "scale"} {
+	for _, v := range []string{"keep", "fold", "float32", "scale"} {
 		t.Setenv("VIDNST_FP16_NORMS", v)
 		newSession(t, p, Options{Width: 8, Height: 8, Threads: 1})
 	}

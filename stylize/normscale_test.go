@@ -572,7 +572,8 @@ func TestMendNorms(t *testing.T) {
 		conv Convention
 		want string
 	}{
-		{"", DefaultConvention(), "fp16 norms: float32 (15)"},
+		{"", DefaultConvention(), "fp16 norms: fold (15)"},
+		{"float32", DefaultConvention(), "fp16 norms: float32 (15)"},
 		{"keep", DefaultConvention(), ""},
 		{"fold", DefaultConvention(), "fp16 norms: fold (15)"},
 		{"scale", DefaultConvention(), "fp16 norms: scale (1)"},
@@ -586,7 +587,7 @@ func TestMendNorms(t *testing.T) {
 	}
 	// A model without float16 norms comes back as it is under every mend.
 	id := readModel(t, model(t, "id", onnxgen.Identity))
-	for _, m := range []string{"", "fold", "scale"} {
+	for _, m := range []string{"", "fold", "float32", "scale"} {
 		if out, what, err := mendNorms(id, m, 4, DefaultConvention(), "input1"); err != nil || what != "" || !bytes.Equal(out, id) {
 			t.Errorf("identity model, mend %q: %q, %v", m, what, err)
 		}

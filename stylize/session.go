@@ -43,9 +43,10 @@ type Options struct {
 	// Threads/Parallel intra-op threads. 0 means 2 on the CPU when Threads
 	// is 2 or more (two frames on one thread each ran 15-19% faster than
 	// one frame on two threads on a 2-core machine: no per-layer
-	// barriers) and 1 on CUDA (where VIDNST_PARALLEL=2 runs two batches at
-	// once for A/B runs: each on its own CUDA stream where ONNX Runtime
-	// allows concurrent runs).
+	// barriers) and 2 on CUDA too: two batches at once, each on its own
+	// CUDA stream, ran 1080p fp16 at 73 frames/s against 62 one at a time
+	// at batch 1 on an H100, 81 against 77 at batch 4 (BENCHMARKS.md).
+	// VIDNST_PARALLEL=N sets it for A/B runs.
 	Parallel int
 	// LowMemory, on the CPU, turns ONNX Runtime's memory arena off: a
 	// 12 MP frame took 6.4 GB instead of 10.7 but 1.37x the time, 1080p
@@ -55,8 +56,9 @@ type Options struct {
 }
 
 // DefaultCUDABatch is the batch size on CUDA when Options.Batch is 0: on
-// an H200 at 1920x1080 fp16, double-buffered, batch 4 ran 64 frames/s
-// against 58 for batch 1, and batch 8 only 65 (BENCHMARKS.md).
+// an H100 at 1920x1080 fp16, with the default slots and mend, batch 4 ran
+// 80.5 frames/s against 75.4 for batch 1, and batch 8 only 81.0; end to
+// end the two were within noise (BENCHMARKS.md).
 const DefaultCUDABatch = 4
 
 // Session runs one model at one frame size. It owns all the ONNX Runtime
@@ -86,9 +88,9 @@ const DefaultCUDABatch = 4
 // pause of about half a second at a render's last batch, where the padding
 // costs a few frames of GPU time).
 //
-// Double buffering: with Buffers = 2 (the default on CUDA at Parallel 1,
-// and on a CPU with 2+ threads) the Session has two slots, each with its
-// own tensors.
+// Double buffering: with Buffers = 2 or more (the default: 4 on CUDA, two
+// per run at once, and 2 on a CPU with 2+ threads) the Session has that
+// many slots, each with its own tensors.
 // Load (copy frames into a slot's input tensor), Exec (run the network on a
 // slot) and Store (copy a slot's output out) may then run in three
 // goroutines at once as long as each slot is used by one of them at a time,
@@ -300,19 +302,20 @@ func New(modelPath string, opts Options) (*Session, error) {
 		s.chans[mc] = c.modelChannel(mc)
 	}
 
-	// On CUDA, float16 instance norms run in float32 when a batch holds
-	// more than one frame (see fp32Norms; one frame at a time they are
-	// right, and 2% faster as they are). For A/B measurements
-	// VIDNST_FP16_NORMS=keep leaves them, =fold folds the batch into their
-	// channels instead (foldNorms), =scale scales the first Conv so its
-	// norm cannot overflow (scaleNorms).
+	// On CUDA, where a batch holds more than one frame, float16 instance
+	// norms see the batch folded into their channels (foldNorms: ONNX
+	// Runtime's kernel is wrong for float16 at N > 1; one frame at a
+	// time they are right as they are). For A/B measurements
+	// VIDNST_FP16_NORMS=float32 runs them in float32 instead (fp32Norms),
+	// =scale scales the first Conv so its norm cannot overflow
+	// (scaleNorms), =keep leaves them (wrong in batches).
 	var cudaData []byte
 	var cudaMend string
 	mend := os.Getenv("VIDNST_FP16_NORMS")
 	switch mend {
-	case "", "keep", "fold", "scale":
+	case "", "keep", "fold", "float32", "scale":
 	default:
-		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want keep, fold or scale (or unset)", ErrOptions, mend)
+		return nil, fmt.Errorf("%w: VIDNST_FP16_NORMS=%q: want fold, float32, scale or keep (or unset)", ErrOptions, mend)
 	}
 	// The model's bytes for the rewrites below (data, or the file's, read
 	// once); data stays nil unless a rewrite is kept, so the file is
@@ -375,7 +378,7 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 		if par == 0 {
 			par = 1
-			if !dev.cuda && opts.Threads >= 2 {
+			if dev.cuda || opts.Threads >= 2 {
 				par = 2
 			}
 		}

@@ -396,7 +396,7 @@ func median(xs []float64) float64 {
 // inferAll runs the network on every frame's In into its Out, in batches.
 // With two or more slots it overlaps them as the pipeline does: a loader
 // copies batch k+1 in and a storer copies batch k-1 out while the network
-// runs batch k (Parallel() batches at once: 2 on a multi-core CPU);
+// runs batch k (Parallel() batches at once: 2 on CUDA and a multi-core CPU);
 // otherwise one Run after another.
 func inferAll(sess *stylize.Session, frames []*frame.Frame) error {
 	b := sess.Batch()
