@@ -143,8 +143,8 @@ func loadFrames(tb testing.TB, dir string) (frames [][]float32, w, h int) {
 	return frames, w, h
 }
 
-// envCombos parses "BxS,BxSu": batch size x buffer slots, u for pageable
-// (not page-locked) host memory.
+// envCombos parses "BxS,BxSu": batch size x buffer slots (0: the
+// session's default), u for pageable (not page-locked) host memory.
 func envCombos(name, def string) [][3]int {
 	v := os.Getenv(name)
 	if v == "" {
@@ -191,7 +191,10 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("VIDNST_GPU_TOTAL")); err == nil && n > 0 {
 		total = n
 	}
-	for _, combo := range envCombos("VIDNST_GPU_RUNS", "1x2,4x2,1x2u") {
+	// VIDNST_GPU_DEPTH=N: the pipeline's channel depth (0: its default),
+	// for A/B runs.
+	depth, _ := strconv.Atoi(os.Getenv("VIDNST_GPU_DEPTH"))
+	for _, combo := range envCombos("VIDNST_GPU_RUNS", "1x0,4x0,1x0u") {
 		batch, buffers := combo[0], combo[1]
 		pinned := "pinned"
 		if combo[2] == 1 {
@@ -233,7 +236,7 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 		// GPU path can do, and what end to end is measured against.
 		b.Run(fmt.Sprintf("%dx%d/batch%d/slots%d/%s/inference-only-overlapped", w, h, batch, sess.Slots(), pinned), func(b *testing.B) {
 			for range b.N {
-				st, err := Run(context.Background(), Config{Width: w, Height: h, Styler: sess, Source: &countSource{n: total}, Sink: dropSink{}})
+				st, err := Run(context.Background(), Config{Width: w, Height: h, Depth: depth, Styler: sess, Source: &countSource{n: total}, Sink: dropSink{}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -267,7 +270,7 @@ func BenchmarkEndToEndGPU(b *testing.B) {
 				}
 				b.Run(name, func(b *testing.B) {
 					for range b.N {
-						cfg := Config{Width: w, Height: h, Styler: sess,
+						cfg := Config{Width: w, Height: h, Depth: depth, Styler: sess,
 							Source: &memSource{frames: frames, n: total},
 							Sink:   &yuvSink{w: w, h: h, y: make([]byte, w*h), u: make([]byte, w*h/4), v: make([]byte, w*h/4)}}
 						if mode != temporal.Off {

@@ -79,23 +79,24 @@ if want tests; then
     step tests-v1 stylize 60 env VIDNST_CUDA_API=v1 /tmp/vidnst-stylize.test -test.run 'GPUMatchesCPU' -test.v
   fi
 fi
-# norms: the fp16 network at 1080p with its instance norms in float32 (the
-# default), as the file has them (wrong in batches), folded and with the
-# first Conv scaled (candidates); the default and scale also with float32
+# norms: the fp16 network at 1080p, batch 1 and 4, with its instance norms
+# folded (the default), in float32, with the first Conv scaled, and as the
+# file has them (keep: wrong in batches); the default also with float32
 # input and output tensors (-io32: VIDNST_FP16_IO=off; the default is
-# float16), with two batches at once (-par2: VIDNST_PARALLEL=2, four
-# slots; ONNX Runtime gives concurrent runs their own CUDA streams) and,
-# to tell the slots from the second runner, four slots and one runner
-# (-buf4: VIDNST_BUFFERS=4).
+# float16), with one batch at a time (-par1: VIDNST_PARALLEL=1; the
+# default runs two at once, each on its own CUDA stream) and with four
+# slots and one runner (-buf4: VIDNST_PARALLEL=1 VIDNST_BUFFERS=4, to tell
+# the slots from the second runner). VIDNST_GPU_NORMS="fold float32-par1
+# ..." names others (a name twice runs it twice; its log keeps the last).
 if want norms; then
-  for v in fp32 scale keep fold fp32-io32 scale-io32 fp32-par2 scale-par2 fp32-buf4; do
-    n=${v%-*}; io=; par=; buf=
-    case $v in *-io32) io=off ;; *-par2) par=2 ;; *-buf4) buf=4 ;; esac
-    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="${n#fp32}" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" VIDNST_BUFFERS="$buf" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
+  for v in ${VIDNST_GPU_NORMS:-fold float32 scale keep fold-io32 fold-par1 float32-par1 fold-buf4}; do
+    n=${v%%-*}; io=; par=; buf=
+    case $v in *-io32) io=off ;; *-par1) par=1 ;; *-buf4) par=1 buf=4 ;; esac
+    step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="$n" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" VIDNST_BUFFERS="$buf" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi
 want table && step bench-table stylize 170 /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU' -test.benchtime 20x
-want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x2,4x2,1x1}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
+want e2e && step bench-e2e pipeline 150 env VIDNST_GPU_FRAMES="$frames" VIDNST_GPU_RUNS="${VIDNST_GPU_RUNS:-1x0,4x0}" /tmp/vidnst-pipeline.test -test.run '^$' -test.bench 'EndToEndGPU' -test.benchtime 1x
 want temporal && step bench-temporal temporal 60 env VIDNST_SHARED="$(realpath "$kit/shared")" /tmp/vidnst-temporal.test -test.run '^$' -test.bench 'Stage1080|GSSweeps1080/wave' -test.benchtime 10x
 # variants: model files and provider options compared on the same frames
 # (VIDNST_VARIANTS, see stylize's BenchmarkVariantsGPU); vprofile: each of
