@@ -199,10 +199,22 @@ func cudaReason(msg string) (what, fix string) {
 		return "no GPU with that index", "check nvidia-smi for the device numbers"
 	case has("driver version is insufficient", "cuda failure 35:", "cuda failure 803:", "system has unsupported display driver"):
 		return "the NVIDIA driver is too old or missing", "update the NVIDIA driver or use --device cpu"
-	case has("out of memory", "cuda failure 2:"):
+	case gpuMemory(msg):
 		return "the GPU is out of memory", "lower --batch or the processing size"
 	}
 	return "CUDA could not be set up", "use --device cpu"
+}
+
+// gpuMemory reports whether ORT's error text says the GPU ran out of
+// memory: CUDA's own error, ORT's arena failing to grow, or cuDNN's.
+func gpuMemory(msg string) bool {
+	l := strings.ToLower(msg)
+	for _, s := range []string{"out of memory", "cuda failure 2:", "failed to allocate memory", "cudnn_status_alloc_failed"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // ortCore strips ONNX Runtime's source-location prefix from a message

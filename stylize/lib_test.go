@@ -157,6 +157,9 @@ func TestCUDAReason(t *testing.T) {
 		"CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; hostname=x":                                             "no GPU",
 		"CUDA failure 101: invalid device ordinal ; GPU=3":                                                                      "no GPU with that index",
 		"CUDA failure 35: CUDA driver version is insufficient for CUDA runtime version":                                         "the NVIDIA driver is too old",
+		"CUDA failure 2: out of memory ; GPU=0":                                                                                 "the GPU is out of memory",
+		"Failed to allocate memory for requested buffer of size 2123366400":                                                     "the GPU is out of memory",
+		"CUDNN failure 4: CUDNN_STATUS_ALLOC_FAILED":                                                                            "the GPU is out of memory",
 		"something else entirely": "CUDA could not be set up",
 	} {
 		if got, _ := cudaReason(msg); !strings.HasPrefix(got, want) {
@@ -166,5 +169,21 @@ func TestCUDAReason(t *testing.T) {
 	e := cudaError(device{cuda: true, id: 1}, errors.New("/src/x.cc:12 fn [ONNXRuntimeError] : 1 : FAIL : CUDA failure 100: no CUDA-capable device is detected\n"))
 	if !errors.Is(e, ErrNoCUDA) || strings.Contains(e.Error(), "\n") || strings.Contains(e.Error(), "x.cc") || !strings.Contains(e.Error(), "cuda:1: no GPU") {
 		t.Errorf("%v", e)
+	}
+}
+
+// TestRunErrorGPUMemory: a run that fails for GPU memory on CUDA says so
+// with the size, batch and runs at once and what to lower, in one line;
+// the same text on the CPU is not read as a GPU's.
+func TestRunErrorGPUMemory(t *testing.T) {
+	oom := errors.New("/src/bfc_arena.cc:376 AllocateRawInternal [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer of size 2123366400\n")
+	s := &Session{device: device{cuda: true}, w: 1920, h: 1080, batch: 4, parallel: 2, info: &ModelInfo{Path: "candy-fp16.onnx"}}
+	e := s.runError(oom)
+	if !errors.Is(e, ErrModel) || strings.Contains(e.Error(), "\n") || !strings.Contains(e.Error(), "ran out of GPU memory at 1920x1080, batch 4, 2 batches at once: lower --batch") {
+		t.Errorf("cuda: %v", e)
+	}
+	s.device = device{}
+	if e := s.runError(oom); strings.Contains(e.Error(), "GPU") {
+		t.Errorf("cpu: %v", e)
 	}
 }

@@ -629,21 +629,32 @@ func (s *Session) Exec(i int) error {
 		return ErrCanceled
 	}
 	if err := s.crun.run(r.rin, r.rout); err != nil {
-		if s.canceled.Load() {
-			return ErrCanceled
-		}
-		if s.freed != "" {
-			return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
-		}
-		if m := outShape.FindStringSubmatch(err.Error()); m != nil {
-			return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
-		}
-		if min(s.w, s.h) < minSide {
-			return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
-		}
-		return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
+		return s.runError(err)
 	}
 	return nil
+}
+
+// runError words ORT's error from a run of the network: canceled, the
+// model's own limits, or the GPU out of memory, each with what to do.
+func (s *Session) runError(err error) error {
+	if s.canceled.Load() {
+		return ErrCanceled
+	}
+	if s.freed != "" {
+		return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
+	}
+	if m := outShape.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
+	}
+	if s.device.cuda && gpuMemory(err.Error()) {
+		// Two batches at once (the default on CUDA) hold two sets
+		// of the network's activations.
+		return fmt.Errorf("%w: %s ran out of GPU memory at %dx%d, batch %d, %d batches at once: lower --batch (or the size: --max-side), or set VIDNST_PARALLEL=1 (ONNX Runtime: %s)", ErrModel, s.device, s.w, s.h, s.batch, s.parallel, ortCore(oneLine(err.Error())))
+	}
+	if min(s.w, s.h) < minSide {
+		return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
+	}
+	return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
 }
 
 // minSide: a model that fails at a frame narrower or shorter than this is
