@@ -179,8 +179,14 @@ func TestRunErrorGPUMemory(t *testing.T) {
 	oom := errors.New("/src/bfc_arena.cc:376 AllocateRawInternal [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer of size 2123366400\n")
 	s := &Session{device: device{cuda: true}, w: 1920, h: 1080, batch: 4, parallel: 2, info: &ModelInfo{Path: "candy-fp16.onnx"}}
 	e := s.runError(oom)
-	if !errors.Is(e, ErrModel) || strings.Contains(e.Error(), "\n") || !strings.Contains(e.Error(), "ran out of GPU memory at 1920x1080, batch 4, 2 batches at once: lower --batch") {
+	if !errors.Is(e, ErrModel) || strings.Contains(e.Error(), "\n") || !strings.Contains(e.Error(), "ran out of GPU memory at 1920x1080, batch 4, 2 at once; try a lower --batch, or VIDNST_PARALLEL=1, or a smaller size (--max-side)") {
 		t.Errorf("cuda: %v", e)
+	}
+	// One frame, one run: only the size is left to lower; and a model
+	// with freed dims is still told it ran out of memory.
+	s.batch, s.parallel, s.freed = 1, 1, "1x3x224x224"
+	if e := s.runError(oom); !strings.Contains(e.Error(), "1 at once; try a smaller size (--max-side) (ONNX Runtime: Failed to allocate") {
+		t.Errorf("cuda, batch 1, one run: %v", e)
 	}
 	s.device = device{}
 	if e := s.runError(oom); strings.Contains(e.Error(), "GPU") {

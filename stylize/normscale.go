@@ -333,7 +333,7 @@ func mendNorms(data []byte, mend string, batch int, c Convention, input string) 
 	case "float32":
 		out, n, err := fp32Norms(data)
 		return label(out, "float32", n, err)
-	case "", "fold": // the same norms as fp32Norms, by the same code
+	case "", "fold": // the nodes fp32Norms rewrites (rewriteNorms picks them)
 		out, n, err := foldNorms(data, batch)
 		return label(out, "fold", n, err)
 	case "scale":

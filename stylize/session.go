@@ -1,7 +1,6 @@
 package stylize
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -24,8 +24,13 @@ type Options struct {
 	// file fixes another size (or batch) is run with those dims freed.
 	Width, Height int
 	// Batch is the most frames one Run takes. 0 means the model's fixed
-	// batch size if it has one, else DefaultCUDABatch on CUDA and 1 on the
-	// CPU (where bigger batches are no faster).
+	// batch size if it has one, else 1: on the CPU bigger batches are no
+	// faster, and on CUDA (an H100, 1080p, fp16 candy, two runs at once)
+	// batch 4 ran the network alone 7% faster (80.5 against 75.4
+	// frames/s) but the pipeline with the default temporal stage 3-10%
+	// slower (68.0-68.1 against 69.9-72.3), in a quarter of the GPU
+	// memory; the fp32 network was faster at batch 1 even alone
+	// (BENCHMARKS.md).
 	Batch int
 	// Threads is ONNX Runtime's intra-op thread count; 0 = all cores
 	// (runtime.NumCPU()). Inter-op threads are always 1.
@@ -54,12 +59,6 @@ type Options struct {
 	// (BENCHMARKS.md, "Memory"), for when memory is short.
 	LowMemory bool
 }
-
-// DefaultCUDABatch is the batch size on CUDA when Options.Batch is 0: on
-// an H100 at 1920x1080 fp16, with the default slots and mend, batch 4 ran
-// 80.5 frames/s against 75.4 for batch 1, and batch 8 only 81.0; end to
-// end the two were within noise (BENCHMARKS.md).
-const DefaultCUDABatch = 4
 
 // Session runs one model at one frame size. It owns all the ONNX Runtime
 // objects it creates (session options, sessions, tensors) from New until
@@ -334,12 +333,12 @@ func New(modelPath string, opts Options) (*Session, error) {
 		}
 		return fileBytes, nil
 	}
-	if opts.Batch != 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
+	if opts.Batch > 1 && slices.ContainsFunc(devs, func(d device) bool { return d.cuda }) && mend != "keep" {
 		raw, err := fileData()
 		if err != nil {
 			return nil, err
 		}
-		fixed, what, err := mendNorms(raw, mend, cmp.Or(opts.Batch, DefaultCUDABatch), c, info.Input.Name)
+		fixed, what, err := mendNorms(raw, mend, opts.Batch, c, info.Input.Name)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrModel, modelPath, err)
 		}
@@ -449,9 +448,6 @@ func New(modelPath string, opts Options) (*Session, error) {
 	s.parallel = min(s.parallel, buffers)
 	if opts.Batch == 0 {
 		opts.Batch = 1
-		if s.device.cuda {
-			opts.Batch = DefaultCUDABatch
-		}
 	}
 	s.batch = opts.Batch
 	n := opts.Batch * 3 * opts.Width * opts.Height
@@ -640,21 +636,34 @@ func (s *Session) runError(err error) error {
 	if s.canceled.Load() {
 		return ErrCanceled
 	}
+	if s.device.cuda && gpuMemory(err.Error()) {
+		return s.gpuMemoryError(err)
+	}
 	if s.freed != "" {
 		return fmt.Errorf("%w: run %s on %s: the model was exported for input %s and does not run at %dx%d: %s", ErrModel, s.info.Path, s.device, s.freed, s.w, s.h, ortCore(oneLine(err.Error())))
 	}
 	if m := outShape.FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Errorf("%w: %s gives %s for a %s input: vidnst needs an image-to-image network whose output is its input's size", ErrNotImage, s.info.Path, m[2], m[1])
 	}
-	if s.device.cuda && gpuMemory(err.Error()) {
-		// Two batches at once (the default on CUDA) hold two sets
-		// of the network's activations.
-		return fmt.Errorf("%w: %s ran out of GPU memory at %dx%d, batch %d, %d batches at once: lower --batch (or the size: --max-side), or set VIDNST_PARALLEL=1 (ONNX Runtime: %s)", ErrModel, s.device, s.w, s.h, s.batch, s.parallel, ortCore(oneLine(err.Error())))
-	}
 	if min(s.w, s.h) < minSide {
 		return fmt.Errorf("%w: %s does not run at %dx%d; run it at a larger size (ONNX Runtime: %s)", ErrTooSmall, s.info.Path, s.w, s.h, ortCore(oneLine(err.Error())))
 	}
 	return fmt.Errorf("%w: run %s on %s: %s", ErrModel, s.info.Path, s.device, ortCore(oneLine(err.Error())))
+}
+
+// gpuMemoryError says what ran out of GPU memory and what to lower: the
+// batch, the runs at once (each holds its own set of the network's
+// activations), or the size.
+func (s *Session) gpuMemoryError(err error) error {
+	var fix []string
+	if s.batch > 1 {
+		fix = append(fix, "a lower --batch")
+	}
+	if s.parallel > 1 {
+		fix = append(fix, "VIDNST_PARALLEL=1")
+	}
+	fix = append(fix, "a smaller size (--max-side)")
+	return fmt.Errorf("%w: %s ran out of GPU memory at %dx%d, batch %d, %d at once; try %s (ONNX Runtime: %s)", ErrModel, s.device, s.w, s.h, s.batch, s.parallel, strings.Join(fix, ", or "), ortCore(oneLine(err.Error())))
 }
 
 // minSide: a model that fails at a frame narrower or shorter than this is

@@ -14,7 +14,7 @@ import (
 )
 
 // inferAll gives the same frames whether it runs one batch after another
-// or overlaps two slots (as on CUDA), including a partial last batch.
+// or overlaps slots (as on CUDA), including a partial last batch.
 func TestInferAllSlots(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "invert.onnx")
 	if err := onnxgen.Invert(model); err != nil {

@@ -99,7 +99,7 @@ func (o *renderOpts) addFlags(c *cobra.Command) {
 	f.StringVar(&o.ortLib, "ort-lib", o.ortLib, "path of libonnxruntime.so (overrides $ONNXRUNTIME_SHARED_LIBRARY_PATH)")
 	f.IntVar(&o.threads, "threads", o.threads, "inference threads (0 = all cores)")
 	f.StringVar(&o.device, "device", o.device, "inference device: cpu, cuda[:N] or auto")
-	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call (0: 4 on CUDA, 1 on the CPU)")
+	f.IntVar(&o.batch, "batch", o.batch, "frames per inference call (0: the model's fixed batch, else 1; on a GPU with --temporal off try 4)")
 	f.StringVar(&o.hwaccel, "hwaccel", o.hwaccel, "hardware decoding: cuda (NVDEC) or none")
 	f.StringVar(&o.deinterlace, "deinterlace", o.deinterlace, "deinterlace with FFmpeg's bwdif before stylizing: auto (when the input says it is interlaced), on or off")
 	f.BoolVar(&o.fp16, "fp16", o.fp16, "use the fp16 variant of a named style (fp16/NAME-fp16.onnx) when present")
@@ -496,7 +496,7 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 	}
 	batch := o.batch
 	if single && batch == 0 {
-		batch = 1 // one frame: a batch of 4 on CUDA would run it padded, 4x the work and memory
+		batch = 1 // one frame: a model's fixed batch of N would run it padded, N times the work
 	}
 	opts := stylize.Options{Width: w, Height: h, Batch: batch, Threads: o.threads, Device: o.device, Parallel: par}
 	s, err := stylize.New(model, opts)
