@@ -91,7 +91,7 @@ fi
 if want norms; then
   for v in ${VIDNST_GPU_NORMS:-fold float32 scale keep fold-io32 fold-par1 float32-par1 fold-buf4}; do
     n=${v%%-*}; io=; par=; buf=
-    case $v in *-io32) io=off ;; *-par1) par=1 ;; *-buf4) par=1 buf=4 ;; esac
+    case $v in *-io32) io=off ;; *-par1) par=1 ;; *-buf4) par=1 buf=4 ;; *-*) echo "gpu-check: VIDNST_GPU_NORMS: $v: want -io32, -par1 or -buf4" >&2; exit 2 ;; esac
     step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="$n" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" VIDNST_BUFFERS="$buf" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi
