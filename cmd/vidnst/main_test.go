@@ -1203,3 +1203,38 @@ func TestVideoOnlyOutputs(t *testing.T) {
 		}
 	}
 }
+
+// A named style with an fp16 variant, run without --fp16: on a GPU the
+// run says once what --fp16 would gain; on the CPU, with --fp16, for a
+// model given by path or with -q it says nothing.
+func TestFP16Note(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "fp16"), 0o755)
+	for _, p := range []string{filepath.Join(dir, "candy.onnx"), filepath.Join(dir, "fp16", "candy-fp16.onnx")} {
+		if err := onnxgen.Identity(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		style        string
+		fp16, quiet  bool
+		device, want string
+	}{
+		{"candy", false, false, "cuda:0", "vidnst: note: --fp16 runs candy's fp16 variant, about 1.3x as fast on a GPU"},
+		{"candy", false, false, "cpu", ""},
+		{"candy", true, false, "cuda:0", ""},
+		{"candy", false, true, "cuda:0", ""},
+		{filepath.Join(dir, "candy.onnx"), false, false, "cuda:0", ""},
+	} {
+		o := &renderOpts{modelsDir: dir, fp16: c.fp16, quiet: c.quiet}
+		if _, err := resolveStyle(o, c.style, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		fp16Note(o, c.device, &b)
+		fp16Note(o, c.device, &b) // once
+		if got := b.String(); (c.want == "" && got != "") || !strings.HasPrefix(got, c.want) || strings.Count(got, "\n") > 1 {
+			t.Errorf("%s, fp16 %v, quiet %v, on %s: %q, want %q", c.style, c.fp16, c.quiet, c.device, got, c.want)
+		}
+	}
+}

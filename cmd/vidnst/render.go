@@ -52,6 +52,10 @@ type renderOpts struct {
 	// resolveStyle; sayDevice warns when --device auto then runs it on
 	// the CPU).
 	fp16Picked bool
+	// fp16Spare: the named style whose fp16 variant exists but --fp16 was
+	// not given (set by resolveStyle; fp16Note suggests it once, on a GPU).
+	fp16Spare string
+	fp16Noted bool
 
 	quiet    bool
 	progress string
@@ -399,6 +403,11 @@ func resolveStyle(o *renderOpts, style string, stderr io.Writer) (string, error)
 			return "", usagef("--models-dir %s is not a folder", o.modelsDir) // the reason the name was not found
 		}
 	}
+	if err == nil && !o.fp16 && !models.IsPath(style) {
+		if _, ok := models.FP16(model); ok {
+			o.fp16Spare = style
+		}
+	}
 	if err != nil || !o.fp16 {
 		return model, err
 	}
@@ -514,6 +523,7 @@ func openStyler(o *renderOpts, model string, w, h int, single bool, stderr io.Wr
 // why not CUDA (the reason without its "use --device cpu" advice: the
 // fallback took it).
 func sayDevice(o *renderOpts, s *stylize.Session, stderr io.Writer) {
+	defer fp16Note(o, s.Device(), stderr)
 	if o.device != "auto" || o.quiet {
 		return
 	}
@@ -529,6 +539,16 @@ func sayDevice(o *renderOpts, s *stylize.Session, stderr io.Writer) {
 	} else {
 		fmt.Fprintf(stderr, "vidnst: inference on %s\n", s.Device())
 	}
+}
+
+// fp16Note says once, where a style network runs on a GPU without --fp16
+// and its fp16 variant is there, what --fp16 would gain.
+func fp16Note(o *renderOpts, device string, stderr io.Writer) {
+	if o.quiet || o.fp16Noted || o.fp16Spare == "" || device == "cpu" {
+		return
+	}
+	o.fp16Noted = true
+	fmt.Fprintf(stderr, "vidnst: note: --fp16 runs %s's fp16 variant, about 1.3x as fast on a GPU (1080p on an H100: 75 against 57 frames/s)\n", o.fp16Spare)
 }
 
 func (j *job) run(ctx context.Context, stderr io.Writer) (runStats, error) {
