@@ -73,6 +73,14 @@ t0=$SECONDS
 # relative to their package folder.
 steps=" ${VIDNST_GPU_STEPS:-tests norms table e2e variants temporal profile} " # a subset can be named
 want() { [[ "$steps" == *" $1 "* ]]; }
+norms=${VIDNST_GPU_NORMS:-fold float32 scale keep fold-io32 fold-par1 float32-par1 fold-buf4}
+for v in $norms; do # checked before any GPU time is spent
+  case ${v%%-*}:${v#"${v%%-*}"} in
+    fold:* | float32:* | scale:* | keep:*) case ${v#"${v%%-*}"} in "" | -io32 | -par1 | -buf4) continue ;; esac ;;
+  esac
+  echo "gpu-check: VIDNST_GPU_NORMS: $v: want fold, float32, scale or keep, and at most one of -io32, -par1, -buf4" >&2
+  exit 2
+done
 if want tests; then
   step tests stylize 90 /tmp/vidnst-stylize.test -test.run 'GPU|CUDA|Candy|HalfIO' -test.v
   if [ "$failed" -ne 0 ]; then # diagnosis: the other way of adding the provider, in its own process
@@ -89,9 +97,9 @@ fi
 # the slots from the second runner). VIDNST_GPU_NORMS="fold float32-par1
 # ..." names others (a name twice runs it twice; its log keeps the last).
 if want norms; then
-  for v in ${VIDNST_GPU_NORMS:-fold float32 scale keep fold-io32 fold-par1 float32-par1 fold-buf4}; do
+  for v in $norms; do
     n=${v%%-*}; io=; par=; buf=
-    case $v in *-io32) io=off ;; *-par1) par=1 ;; *-buf4) par=1 buf=4 ;; *-*) echo "gpu-check: VIDNST_GPU_NORMS: $v: want -io32, -par1 or -buf4" >&2; exit 2 ;; esac
+    case ${v#"$n"} in -io32) io=off ;; -par1) par=1 ;; -buf4) par=1 buf=4 ;; esac
     step "bench-norms-$v" stylize 90 env VIDNST_FP16_NORMS="$n" VIDNST_FP16_IO="$io" VIDNST_PARALLEL="$par" VIDNST_BUFFERS="$buf" /tmp/vidnst-stylize.test -test.run '^$' -test.bench 'RunGPU/1920x1080/batch(1|4)/fp16$' -test.benchtime 20x
   done
 fi

@@ -302,7 +302,9 @@ func BenchmarkRunGPU(b *testing.B) {
 // BenchmarkVariantsGPU compares model files and CUDA provider options on
 // the same frames: the output's PSNR against the first variant's (so a
 // rewritten graph can be checked to compute the same thing), frames/s of
-// plain Run calls, and frames/s with the session's slots overlapped
+// plain Run calls (one frame at the default batch: 1 since stop 19, a
+// frame padded to a batch of 4 before, so older rates do not compare),
+// and frames/s with the session's slots overlapped
 // the way pipeline.slottedStage runs them (copy in, GPU, copy out at once).
 // VIDNST_VARIANTS is a comma-separated list of MODEL[@key=value;...] (the
 // options go to VIDNST_CUDA_OPTIONS), VIDNST_VARIANT_SIZE WxH (default

@@ -185,11 +185,11 @@ func TestRunErrorGPUMemory(t *testing.T) {
 	// One frame, one run: only the size is left to lower; and a model
 	// with freed dims is still told it ran out of memory.
 	s.batch, s.parallel, s.freed = 1, 1, "1x3x224x224"
-	if e := s.runError(oom); !strings.Contains(e.Error(), "1 at once; try a smaller size (--max-side) (ONNX Runtime: Failed to allocate") {
+	if e := s.runError(oom); !errors.Is(e, ErrModel) || !strings.Contains(e.Error(), "1 at once; try a smaller size (--max-side) (ONNX Runtime: Failed to allocate") {
 		t.Errorf("cuda, batch 1, one run: %v", e)
 	}
-	s.device = device{}
-	if e := s.runError(oom); strings.Contains(e.Error(), "GPU") {
+	s.device, s.freed = device{}, ""
+	if e := s.runError(oom); !errors.Is(e, ErrModel) || strings.Contains(e.Error(), "GPU") || !strings.Contains(e.Error(), "run candy-fp16.onnx on cpu: Failed to allocate") {
 		t.Errorf("cpu: %v", e)
 	}
 }

@@ -28,9 +28,10 @@ type Options struct {
 	// faster, and on CUDA (an H100, 1080p, fp16 candy, two runs at once)
 	// batch 4 ran the network alone 7% faster (80.5 against 75.4
 	// frames/s) but the pipeline with the default temporal stage 3-10%
-	// slower (68.0-68.1 against 69.9-72.3), in a quarter of the GPU
-	// memory; the fp32 network was faster at batch 1 even alone
-	// (BENCHMARKS.md).
+	// slower (68.0-68.1 against 69.9-72.3; 59.0 against 65.1 on another
+	// machine), and batch 1 needs about a quarter of the activation
+	// memory (an estimate); the fp32 network was faster at batch 1 even
+	// alone (BENCHMARKS.md).
 	Batch int
 	// Threads is ONNX Runtime's intra-op thread count; 0 = all cores
 	// (runtime.NumCPU()). Inter-op threads are always 1.
@@ -630,8 +631,8 @@ func (s *Session) Exec(i int) error {
 	return nil
 }
 
-// runError words ORT's error from a run of the network: canceled, the
-// model's own limits, or the GPU out of memory, each with what to do.
+// runError words ORT's error from a run of the network: canceled, the GPU
+// out of memory, or the model's own limits, each with what to do.
 func (s *Session) runError(err error) error {
 	if s.canceled.Load() {
 		return ErrCanceled
