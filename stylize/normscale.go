@@ -30,8 +30,8 @@ type scaledNorm struct {
 
 // scaleNorms is the third mend for ONNX Runtime's CUDA float16
 // InstanceNormalization in batches (see fp32Norms; VIDNST_FP16_NORMS=scale;
-// on an H100 right to 55 dB and slower than foldNorms): it keeps the graph as it is, every op in
-// float16, and makes the overflow impossible instead. A norm gives the
+// on an H100 right to 55 dB and slower than foldNorms): it keeps the graph
+// as it is, every op in float16, and makes the overflow impossible instead. A norm gives the
 // same output for x*s with epsilon*s^2 as for x with epsilon, so where a
 // norm's input comes from a Conv of the model's input, whose values lie in
 // [lo, hi], the Conv's weights and bias are scaled by 2^-k (exact in
