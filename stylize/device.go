@@ -3,6 +3,7 @@ package stylize
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -180,14 +181,7 @@ func cudaError(dev device, err error) error {
 // how to fix it.
 func cudaReason(msg string) (what, fix string) {
 	l := strings.ToLower(msg)
-	has := func(subs ...string) bool {
-		for _, s := range subs {
-			if strings.Contains(l, s) {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(subs ...string) bool { return mentions(l, subs...) }
 	switch {
 	case has("libcudart", "libcublas", "libcudnn", "libcufft", "libcurand", "libnvrtc", "libcuda.so"):
 		return "the CUDA runtime is missing", "put the CUDA runtime the provider was built for (CUDA 13 for the ORT 1.29 bundle: libcudart, libcublas, libcurand) and cuDNN 9 on LD_LIBRARY_PATH, or use --device cpu"
@@ -199,22 +193,20 @@ func cudaReason(msg string) (what, fix string) {
 		return "no GPU with that index", "check nvidia-smi for the device numbers"
 	case has("driver version is insufficient", "cuda failure 35:", "cuda failure 803:", "system has unsupported display driver"):
 		return "the NVIDIA driver is too old or missing", "update the NVIDIA driver or use --device cpu"
-	case gpuMemory(msg):
+	case has(gpuMemoryWords...):
 		return "the GPU is out of memory", "lower --batch or the processing size"
 	}
 	return "CUDA could not be set up", "use --device cpu"
 }
 
-// gpuMemory reports whether ORT's error text says the GPU ran out of
-// memory: CUDA's own error, ORT's arena failing to grow, or cuDNN's.
-func gpuMemory(msg string) bool {
-	l := strings.ToLower(msg)
-	for _, s := range []string{"out of memory", "cuda failure 2:", "failed to allocate memory", "cudnn_status_alloc_failed"} {
-		if strings.Contains(l, s) {
-			return true
-		}
-	}
-	return false
+// gpuMemoryWords are what ORT's error text says when the GPU ran out of
+// memory (lower case): CUDA's own error, ORT's arena failing to grow, or
+// cuDNN's.
+var gpuMemoryWords = []string{"out of memory", "cuda failure 2:", "failed to allocate memory", "cudnn_status_alloc_failed"}
+
+// mentions reports whether the lower-case text l contains any of subs.
+func mentions(l string, subs ...string) bool {
+	return slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(l, s) })
 }
 
 // ortCore strips ONNX Runtime's source-location prefix from a message

@@ -327,12 +327,10 @@ func mendNorms(data []byte, mend string, batch int, c Convention, input string) 
 		}
 		return out, fmt.Sprintf("fp16 norms: %s (%d)", what, n), nil
 	}
+	what := "float32" // mend "float32", and scale where it finds nothing to scale
 	switch mend {
 	case "keep":
 		return data, "", nil
-	case "float32":
-		out, n, err := fp32Norms(data)
-		return label(out, "float32", n, err)
 	case "", "fold": // the nodes fp32Norms rewrites (rewriteNorms picks them)
 		out, n, err := foldNorms(data, batch)
 		return label(out, "fold", n, err)
@@ -343,11 +341,10 @@ func mendNorms(data []byte, mend string, batch int, c Convention, input string) 
 		if err != nil || len(done) > 0 {
 			return label(out, "scale", len(done), err)
 		}
-		out, n, err := fp32Norms(data)
-		return label(out, "float32, as scale found no Conv to scale", n, err)
+		what = "float32, as scale found no Conv to scale"
 	}
 	out, n, err := fp32Norms(data)
-	return label(out, "float32", n, err)
+	return label(out, what, n, err)
 }
 
 // tensorDims are the dims of t (packed or not; nil if t is nil).

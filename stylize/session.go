@@ -637,7 +637,7 @@ func (s *Session) runError(err error) error {
 	if s.canceled.Load() {
 		return ErrCanceled
 	}
-	if s.device.cuda && gpuMemory(err.Error()) {
+	if s.device.cuda && mentions(strings.ToLower(err.Error()), gpuMemoryWords...) {
 		return s.gpuMemoryError(err)
 	}
 	if s.freed != "" {
