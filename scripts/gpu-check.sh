@@ -75,9 +75,7 @@ steps=" ${VIDNST_GPU_STEPS:-tests norms table e2e variants temporal profile} " #
 want() { [[ "$steps" == *" $1 "* ]]; }
 norms=${VIDNST_GPU_NORMS:-fold float32 scale keep fold-io32 fold-par1 float32-par1 fold-buf4}
 for v in $norms; do # checked before any GPU time is spent
-  case ${v%%-*}:${v#"${v%%-*}"} in
-    fold:* | float32:* | scale:* | keep:*) case ${v#"${v%%-*}"} in "" | -io32 | -par1 | -buf4) continue ;; esac ;;
-  esac
+  [[ $v =~ ^(fold|float32|scale|keep)(-io32|-par1|-buf4)?$ ]] && continue
   echo "gpu-check: VIDNST_GPU_NORMS: $v: want fold, float32, scale or keep, and at most one of -io32, -par1, -buf4" >&2
   exit 2
 done
