@@ -933,9 +933,6 @@ func (r *Reader) Next(ctx context.Context, f *frame.Frame) error {
 		// 2. A decoded frame to filter?
 		err = r.dec.ReceiveFrame(r.df)
 		if err == nil {
-			if !r.outside(bestEffortTS(r.df)) {
-				r.frames++
-			}
 			if err := r.filterDecoded(); err != nil {
 				return err
 			}
@@ -1028,11 +1025,14 @@ func scan(path string, setup func(*Reader), each func(*Reader, *frame.Frame) boo
 // at or before the one before them (see frameTS).
 func (r *Reader) Repeated() int { return r.repeated }
 
-// filterDecoded passes r.df (downloaded from the GPU first when hardware
-// decoded) into the filter graph, building it on the first frame.
+// filterDecoded counts r.df as a decoded frame of the file (unless sent
+// before its first keyframe, or outside the range) and passes it
+// (downloaded from the GPU first when hardware decoded) into the filter
+// graph, building it on the first frame.
 func (r *Reader) filterDecoded() error {
 	src := r.df
 	defer r.df.Unref()
+	bts := bestEffortTS(r.df)
 	if !r.keyOut && startsAtKey(r.in.vs.CodecParameters().CodecID()) {
 		// Sent before the stream's first keyframe (a capture cut
 		// mid-GOP): what the decoder makes of it is no picture of the
@@ -1040,18 +1040,18 @@ func (r *Reader) filterDecoded() error {
 		// decoder's to give or drop: it drops those that cannot decode.)
 		// (A frame's packet position travels with it through the
 		// decoder's reordering; its packet decode time does not.)
-		ts, pos := bestEffortTS(r.df), pktPos(r.df)
+		pos := pktPos(r.df)
 		if !r.keyFed && keyFrame(r.df) { // a container that flags no packet: the decoder's word
-			r.keyFed, r.keyPTS, r.keyPos = true, ts, pos
+			r.keyFed, r.keyPTS, r.keyPos = true, bts, pos
 		}
 		if !r.keyFed || (r.keyPos >= 0 && pos >= 0 && pos < r.keyPos) {
-			if !r.outside(ts) {
-				r.frames-- // not corrupt either
-			}
-			return nil
+			return nil // not counted, and not corrupt either
 		}
 	}
-	ts, ok := r.frameTS(bestEffortTS(r.df))
+	if !r.outside(bts) {
+		r.frames++
+	}
+	ts, ok := r.frameTS(bts)
 	if !ok {
 		return nil
 	}
