@@ -267,7 +267,7 @@ func (w *Writer) openFile() (err error) {
 		err = fmt.Errorf("encode: the %s container refused the streams (%s): write header: %w; .mkv takes them all, or change --codec or --audio", filepath.Ext(w.opts.Path), streams, err)
 		var ae astiav.Error
 		// EPERM: AVI's answer to an Opus stream.
-		if errors.As(err, &ae) && (ae == astiav.Error(-int(syscall.EINVAL)) || ae == astiav.Error(-int(syscall.EPERM)) || ae == astiav.ErrInvaliddata) {
+		if errors.As(err, &ae) && (ae == astiav.Error(-int(syscall.EINVAL)) || ae == astiav.ErrEperm || ae == astiav.ErrInvaliddata) {
 			err = refusedError{err} // not an I/O error: the streams do not fit
 		}
 		return err
@@ -290,14 +290,9 @@ func (w *Writer) closeFile() error {
 		return fmt.Errorf("encode: close output: %w", err)
 	}
 	w.io = nil
-	// On the disk before it takes the output's name: with -y a crash
-	// after the rename must not leave a short file where the old one was.
-	if f, err := os.Open(w.tmp); err == nil {
-		err = f.Sync()
-		f.Close()
-		if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) { // file systems that cannot sync
-			return fmt.Errorf("encode: sync output: %w", err)
-		}
+	// On the disk before it takes the output's name.
+	if err := outfile.Sync(w.tmp); err != nil {
+		return fmt.Errorf("encode: sync output: %w", err)
 	}
 	if err := commit(w.tmp, w.opts.Path, w.opts.Force); err != nil {
 		return err

@@ -158,6 +158,24 @@ func create(path string, perm fs.FileMode) (*os.File, error) {
 	return nil, fmt.Errorf("no free temporary name beside %s", path)
 }
 
+// Sync puts the file at path, written by other means (FFmpeg's I/O), on
+// the disk, for before Commit: with force a crash after the rename must
+// not leave a short file where the old one was. It reports a failed sync
+// only: a file system that cannot sync is no error, and a file it cannot
+// open is Commit's to report.
+func Sync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	err = f.Sync()
+	f.Close()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		return nil
+	}
+	return err
+}
+
 // Commit moves the finished temporary file tmp to path. Without force it
 // never replaces a file (one that appeared meanwhile makes it fail with
 // ErrExists); with force a replaced file's mode carries over. tmp is gone
