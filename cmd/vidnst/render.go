@@ -21,7 +21,6 @@ import (
 	"github.com/vidnst/vidnst/models"
 	"github.com/vidnst/vidnst/pipeline"
 	"github.com/vidnst/vidnst/stylize"
-	"github.com/vidnst/vidnst/temporal"
 )
 
 // renderOpts are the render flags; built from flags so tests can fill them
@@ -316,19 +315,13 @@ var x264Presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfas
 // range and output checks are prepare's. out is the output path, if the
 // command writes a video (its extension picks the default codec).
 func (o *renderOpts) check(out string) error {
-	// The temporal flags, before anything is opened (and also with the
-	// stage off: a typo is a typo).
-	if _, err := temporal.ParseMode(o.temporal); err != nil {
-		return usagef("--temporal %q: want off, blend or gradient", o.temporal)
-	}
-	if _, err := temporal.ParsePreset(o.flowPreset); err != nil {
-		return usagef("--flow-preset %q: want fast or medium", o.flowPreset)
+	// The temporal flags, before anything is opened.
+	if _, _, err := temporalFlags(o); err != nil {
+		return err
 	}
 	switch {
 	case !(o.strength >= 0 && o.strength <= 1): // NaN too
 		return usagef("--strength %g: want 0..1", o.strength)
-	case !(o.temporalWeight >= 0 && o.temporalWeight <= 1):
-		return usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
 	case o.batch < 0 || o.batch > maxBatch:
 		return usagef("--batch %d: want 0 (automatic) to %d", o.batch, maxBatch)
 	case o.threads < 0 || o.threads > maxThreads:

@@ -49,25 +49,32 @@ func temporalWorkers(networkOnCPU bool) int {
 	return runtime.GOMAXPROCS(0)
 }
 
+// temporalFlags checks --temporal, --flow-preset and --temporal-weight,
+// all three also with the stage off (a typo is a typo), as usage errors.
+func temporalFlags(o *renderOpts) (temporal.Mode, temporal.Preset, error) {
+	mode, err := temporal.ParseMode(o.temporal)
+	if err != nil {
+		return 0, 0, usagef("--temporal %q: want off, blend or gradient", o.temporal)
+	}
+	preset, err := temporal.ParsePreset(o.flowPreset)
+	if err != nil {
+		return 0, 0, usagef("--flow-preset %q: want fast or medium", o.flowPreset)
+	}
+	if !(o.temporalWeight >= 0 && o.temporalWeight <= 1) { // NaN too
+		return 0, 0, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
+	}
+	return mode, preset, nil
+}
+
 // temporalOptions checks the temporal flags and turns them into the
 // stage's options (Mode Off when off) for a network on the CPU or not.
 // VIDNST_LANES=N (for A/B measurements) sets the stage's lanes.
 func temporalOptions(o *renderOpts, networkOnCPU bool) (temporal.Options, error) {
-	mode, err := temporal.ParseMode(o.temporal)
+	mode, preset, err := temporalFlags(o)
 	if err != nil {
-		return temporal.Options{}, usagef("--temporal %q: want off, blend or gradient", o.temporal)
+		return temporal.Options{}, err
 	}
-	if mode == temporal.Off {
-		return temporal.Options{Mode: temporal.Off}, nil
-	}
-	preset, err := temporal.ParsePreset(o.flowPreset)
-	if err != nil {
-		return temporal.Options{}, usagef("--flow-preset %q: want fast or medium", o.flowPreset)
-	}
-	if o.temporalWeight < 0 || o.temporalWeight > 1 {
-		return temporal.Options{}, usagef("--temporal-weight %g: want 0..1", o.temporalWeight)
-	}
-	if o.temporalWeight == 0 { // nothing of the previous output is kept
+	if mode == temporal.Off || o.temporalWeight == 0 { // weight 0: nothing of the previous output is kept
 		return temporal.Options{Mode: temporal.Off}, nil
 	}
 	opt := temporal.Options{Mode: mode, Weight: float32(o.temporalWeight), Preset: preset, Workers: temporalWorkers(networkOnCPU)}
