@@ -302,7 +302,8 @@ func stillCmd(ctx context.Context, o *renderOpts, j *job, stdout, stderr io.Writ
 func runFrame(ctx context.Context, s *stylize.Session, f *frame.Frame) error {
 	stop := context.AfterFunc(ctx, s.Cancel)
 	err := s.Run([][]float32{f.In}, [][]float32{f.Out})
-	if !stop() || ctx.Err() != nil {
+	stop()
+	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
@@ -451,7 +452,8 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			continue
 		}
 		first[base] = f
-		var todo []string
+		type styleOut struct{ model, name string }
+		var todo []styleOut
 		long := false
 		for _, p := range paths {
 			name := base + "-" + models.StyleName(p) + "." + format
@@ -466,7 +468,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				pass(1)
 				continue
 			}
-			todo = append(todo, p)
+			todo = append(todo, styleOut{p, name})
 		}
 		if long {
 			failed++
@@ -493,7 +495,8 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 			continue
 		}
 		tooSmall := false // for one of the styles
-		for _, p := range todo {
+		for _, t := range todo {
+			p := t.model
 			k := key{p, w, h}
 			s := sessions[k]
 			if s == nil {
@@ -522,7 +525,7 @@ func imagesCmd(ctx context.Context, ro *renderOpts, dir string, styles []string,
 				applyControls(fr.In, fr.Out, w*h, float32(ro.strength), ro.preserveColor)
 			}
 			ow, oh := outSize(info, w, h, ro.outputSize, true)
-			if err := pipeline.SaveImage(ctx, filepath.Join(outDir, base+"-"+models.StyleName(p)+"."+format), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
+			if err := pipeline.SaveImage(ctx, filepath.Join(outDir, t.name), stillImage(fr.Out, w, h, ow, oh), ro.force); err != nil {
 				if ctx.Err() != nil {
 					return interrupted(ctx.Err(), wrote) // this one was not written
 				}

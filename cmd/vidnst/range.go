@@ -62,7 +62,7 @@ func parseTimeSpec(flag, s string) (timeSpec, error) {
 	sec := 0.0
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(p, "xXpP") || v < 0 || math.Signbit(v) || (i > 0 && v >= 60) || (i < len(parts)-1 && strings.Contains(p, ".")) {
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(p, "xXpP") || math.Signbit(v) || (i > 0 && v >= 60) || (i < len(parts)-1 && strings.Contains(p, ".")) {
 			return timeSpec{}, bad
 		}
 		sec = sec*60 + v
