@@ -994,9 +994,9 @@ func (r *Reader) Resized() (n, w, h int) { return r.resized, r.firstResize[0], r
 func (r *Reader) Transparent() bool { return r.transparent }
 
 // scan decodes path at a tiny size (the pictures are not wanted, what the
-// Reader learns of them is) and calls each after every frame delivered,
-// until it returns false or the stream ends. setup, when not nil, gets the
-// Reader before the first frame.
+// Reader learns of them is) and calls each (when not nil) after every
+// frame delivered, until it returns false or the stream ends. setup, when
+// not nil, gets the Reader before the first frame.
 func scan(path string, setup func(*Reader), each func(*Reader, *frame.Frame) bool) error {
 	r, err := Open(path, Options{Width: 16, Height: 16})
 	if err != nil {
@@ -1015,7 +1015,7 @@ func scan(path string, setup func(*Reader), each func(*Reader, *frame.Frame) boo
 		if err != nil {
 			return err
 		}
-		if !each(r, f) {
+		if each != nil && !each(r, f) {
 			return nil
 		}
 	}
@@ -1302,7 +1302,7 @@ func indexByDecoding(path string, untimed bool) (*Index, error) {
 			x.Keyframe = append(x.Keyframe, key || len(x.PTS) == 1)
 			x.Pos = append(x.Pos, pos)
 		}
-	}, func(*Reader, *frame.Frame) bool { return true })
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
